@@ -1,0 +1,139 @@
+//! The `App` trait: how an application plugs into the site.
+//!
+//! An app is one value that brings its routes, migrations, models (for permissions and
+//! `dumpdata`), navigation links, static files, translations, commands and demo data. The
+//! server lists the installed apps in order; core's own `accounts` app is always first.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use futures_util::future::BoxFuture;
+
+use crate::db::Migration;
+use crate::models::ModelDef;
+use crate::state::CoreState;
+use crate::urls::Routes;
+
+/// An application of the site.
+#[async_trait::async_trait]
+pub trait App: Send + Sync + 'static {
+    /// Short label: table prefix, template folder, route-name namespace (`"blog"`).
+    fn label(&self) -> &'static str;
+
+    /// Human-readable name (`"Blog"`).
+    fn name(&self) -> &'static str;
+
+    /// The app's routes with its state applied.
+    fn routes(&self, core: &CoreState) -> Routes;
+
+    /// Schema changes, oldest first.
+    fn migrations(&self) -> Vec<Box<dyn Migration>> {
+        Vec::new()
+    }
+
+    /// The app's models: each gets view/add/change/delete permissions and is moved by
+    /// `dumpdata`/`loaddata`.
+    fn models(&self) -> Vec<ModelDef> {
+        Vec::new()
+    }
+
+    /// Links in the site header.
+    fn nav_links(&self) -> Vec<NavLink> {
+        Vec::new()
+    }
+
+    /// Files served under `/static/` (paths relative to the app's `static` folder).
+    fn static_files(&self) -> Vec<StaticFile> {
+        Vec::new()
+    }
+
+    /// Translation catalogs (`.po` files) of the app's texts.
+    fn translations(&self) -> Vec<Translation> {
+        Vec::new()
+    }
+
+    /// Extra `quartet` subcommands.
+    fn commands(&self) -> Vec<AppCommand> {
+        Vec::new()
+    }
+
+    /// Creates demo data (`quartet seed` and the "load demo data" button).
+    async fn seed(&self, _core: &CoreState, _options: &SeedOptions) -> anyhow::Result<SeedReport> {
+        Ok(SeedReport::default())
+    }
+}
+
+/// A link in the site header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NavLink {
+    /// The link text (a translatable message id).
+    pub label: &'static str,
+    /// The route name it points to.
+    pub route: &'static str,
+    /// Paths starting with this prefix mark the link as current.
+    pub prefix: &'static str,
+}
+
+/// A file shipped with an app.
+#[derive(Debug, Clone)]
+pub struct StaticFile {
+    /// Path under `/static/`, e.g. `css/site.css`.
+    pub path: String,
+    /// The content.
+    pub bytes: Cow<'static, [u8]>,
+}
+
+impl StaticFile {
+    /// Lists every file of a `rust_embed` folder.
+    pub fn all_of<E: rust_embed::RustEmbed>() -> Vec<StaticFile> {
+        E::iter()
+            .filter_map(|path| E::get(&path).map(|file| StaticFile { path: path.into_owned(), bytes: file.data }))
+            .collect()
+    }
+}
+
+/// One `.po` catalog.
+#[derive(Debug, Clone, Copy)]
+pub struct Translation {
+    /// Language code (`es`).
+    pub language: &'static str,
+    /// The catalog's text.
+    pub po: &'static str,
+}
+
+/// How much demo data to create.
+#[derive(Debug, Clone, Default)]
+pub struct SeedOptions {
+    /// Sizes by name (`posts` → 1000), as given on the command line.
+    pub sizes: Vec<(String, u64)>,
+}
+
+impl SeedOptions {
+    /// The size named `name`, or `default`.
+    pub fn size(&self, name: &str, default: u64) -> u64 {
+        self.sizes.iter().find(|(n, _)| n == name).map_or(default, |(_, v)| *v)
+    }
+}
+
+/// What a seeder created, for the report.
+#[derive(Debug, Clone, Default)]
+pub struct SeedReport {
+    /// Lines such as "3 users".
+    pub created: Vec<String>,
+    /// Things to tell the person (demo sign-in details).
+    pub notes: Vec<String>,
+}
+
+/// A `quartet` subcommand brought by an app.
+pub struct AppCommand {
+    /// The clap definition (name, arguments, help).
+    pub command: clap::Command,
+    /// Runs the command on a connected, migrated site.
+    pub run: fn(CoreState, clap::ArgMatches) -> BoxFuture<'static, anyhow::Result<()>>,
+}
+
+impl fmt::Debug for AppCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppCommand").field("name", &self.command.get_name()).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,196 @@
+//! The `accounts` app: the account pages, their tables, their commands and demo users.
+
+use axum::routing::{get, post};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait};
+
+use super::models::{group, group_permission, permission, profile, user, user_group, user_permission};
+use super::{User, commands, migrations, views};
+use crate::app::{App, AppCommand, SeedOptions, SeedReport};
+use crate::db::Migration;
+use crate::error::Result;
+use crate::models::ModelDef;
+use crate::state::{CoreState, Registry};
+use crate::urls::{Routes, RoutesBuilder};
+
+/// Accounts shared by every app (always installed).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountsApp;
+
+#[async_trait::async_trait]
+impl App for AccountsApp {
+    fn label(&self) -> &'static str {
+        "accounts"
+    }
+
+    fn name(&self) -> &'static str {
+        "Accounts"
+    }
+
+    fn routes(&self, core: &CoreState) -> Routes {
+        let login = || get(views::login_form).post(views::login_submit);
+        let register = || get(views::register_form).post(views::register_submit);
+        RoutesBuilder::<CoreState>::new()
+            .route("account:login", "/account/login/", login())
+            .route("accounts:login", "/accounts/login/", login())
+            .route("account:logout", "/account/logout/", post(views::logout))
+            .route("accounts:logout", "/accounts/logout/", post(views::logout))
+            .route("account:register", "/account/register/", register())
+            .route("students:register", "/students/register/", register())
+            .route("account:dashboard", "/account/", get(views::dashboard))
+            .route("account:edit", "/account/edit/", get(views::edit_form).post(views::edit_submit))
+            .route(
+                "account:password-change",
+                "/account/password_change/",
+                get(views::password_change_form).post(views::password_change_submit),
+            )
+            .route("account:password-change-done", "/account/password_change/done/", get(views::password_change_done))
+            .route(
+                "account:password-reset",
+                "/account/password_reset/",
+                get(views::password_reset_form).post(views::password_reset_submit),
+            )
+            .route("account:password-reset-done", "/account/password_reset/done/", get(views::password_reset_done))
+            .route(
+                "account:password-reset-confirm",
+                "/account/reset/{uidb64}/{token}/",
+                get(views::password_reset_confirm_form).post(views::password_reset_confirm_submit),
+            )
+            .route("account:password-reset-complete", "/account/reset/done/", get(views::password_reset_complete))
+            .with_state(core.clone())
+    }
+
+    fn migrations(&self) -> Vec<Box<dyn Migration>> {
+        vec![Box::new(migrations::Initial)]
+    }
+
+    fn models(&self) -> Vec<ModelDef> {
+        vec![
+            ModelDef::of::<permission::Entity>("permission", "permission", "permissions"),
+            ModelDef::of::<group::Entity>("group", "group", "groups"),
+            ModelDef::of::<user::Entity>("user", "user", "users"),
+            ModelDef::of::<profile::Entity>("profile", "profile", "profiles"),
+            ModelDef::of::<user_group::Entity>("user_group", "user group", "user groups").without_permissions(),
+            ModelDef::of::<group_permission::Entity>("group_permission", "group permission", "group permissions")
+                .without_permissions(),
+            ModelDef::of::<user_permission::Entity>("user_permission", "user permission", "user permissions")
+                .without_permissions(),
+        ]
+    }
+
+    fn commands(&self) -> Vec<AppCommand> {
+        commands::all()
+    }
+
+    async fn seed(&self, core: &CoreState, _options: &SeedOptions) -> anyhow::Result<SeedReport> {
+        let mut report = SeedReport::default();
+        if super::find_for_login(&core.db, "demo").await?.is_some() {
+            report.notes.push("The demo account already exists.".into());
+            return Ok(report);
+        }
+        let password = format!("demo-{}", crate::crypto::random_string(10, crate::crypto::LOWER_ALNUM));
+        let people = [
+            ("demo", "Demo", "User", "demo@example.com"),
+            ("ada", "Ada", "Lovelace", "ada@example.com"),
+            ("alan", "Alan", "Turing", "alan@example.com"),
+            ("grace", "Grace", "Hopper", "grace@example.com"),
+        ];
+        for (username, first, last, email) in people {
+            create_user(
+                core,
+                NewUser {
+                    username: username.into(),
+                    first_name: first.into(),
+                    last_name: last.into(),
+                    email: email.into(),
+                    password: Some(password.clone()),
+                    ..NewUser::default()
+                },
+            )
+            .await?;
+        }
+        report.created.push(format!("{} users", people.len()));
+        report.notes.push(format!("Sign in as `demo` (or ada, alan, grace) with the password `{password}`."));
+        Ok(report)
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    /// Username.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Password; `None` makes an account that cannot sign in with a password.
+    pub password: Option<String>,
+    /// May use the admin.
+    pub is_staff: bool,
+    /// Has every permission.
+    pub is_superuser: bool,
+}
+
+/// Creates a user and their profile in one transaction.
+pub async fn create_user(core: &CoreState, new: NewUser) -> Result<User> {
+    let password = match &new.password {
+        Some(p) => core.hasher.hash(p).await,
+        None => super::hashers::unusable_password(),
+    };
+    let tx = core.db.begin().await?;
+    let user = user::ActiveModel {
+        password: Set(password),
+        last_login: Set(None),
+        is_superuser: Set(new.is_superuser),
+        username: Set(new.username),
+        first_name: Set(new.first_name),
+        last_name: Set(new.last_name),
+        email: Set(new.email),
+        is_staff: Set(new.is_staff),
+        is_active: Set(true),
+        date_joined: Set(core.now()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    profile::ActiveModel {
+        user_id: Set(user.id),
+        date_of_birth: Set(None),
+        photo: Set(String::new()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Creates (or renames) the view/add/change/delete permissions of every model.
+pub async fn sync_permissions(core: &CoreState, registry: &Registry) -> Result<usize> {
+    let mut rows = Vec::new();
+    for model in registry.models.iter().filter(|m| m.permissions) {
+        for action in ["view", "add", "change", "delete"] {
+            rows.push(permission::ActiveModel {
+                codename: Set(format!("{}.{action}_{}", model.app, model.name)),
+                name: Set(format!("Can {action} {}", model.verbose_name)),
+                app_label: Set(model.app.to_owned()),
+                model: Set(model.name.to_owned()),
+            });
+        }
+    }
+    let count = rows.len();
+    if count > 0 {
+        permission::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(permission::Column::Codename)
+                    .update_columns([permission::Column::Name, permission::Column::AppLabel, permission::Column::Model])
+                    .to_owned(),
+            )
+            .exec_without_returning(&core.db)
+            .await?;
+    }
+    Ok(count)
+}

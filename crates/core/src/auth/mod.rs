@@ -1,0 +1,293 @@
+//! Accounts: users, sign-in and sign-out, permissions, and the account pages.
+//!
+//! Signing in stores the user id and a hash derived from the password hash in the session; a
+//! changed password therefore signs out every other session. Sign-in gives the session a new
+//! key (or a new empty session if it belonged to someone else) and rotates the CSRF secret.
+//! Failed sign-ins are counted per account and per client address; past the limit, attempts
+//! are refused with 429 before any password is hashed.
+
+pub mod app;
+mod commands;
+pub mod forms;
+pub mod hashers;
+mod migrations;
+pub mod models;
+pub mod tokens;
+pub mod validators;
+mod views;
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Duration;
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use tokio::sync::OnceCell;
+
+pub use app::AccountsApp;
+pub use models::user::Model as User;
+
+use crate::crypto::{constant_time_eq, salted_hmac_hex};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::http::csrf::Csrf;
+use crate::session::Session;
+use crate::state::CoreState;
+
+const SESSION_USER: &str = "_auth_user_id";
+const SESSION_HASH: &str = "_auth_user_hash";
+
+/// The user loaded for this request, shared by every extractor that asks.
+#[derive(Clone, Default, Debug)]
+pub(crate) struct UserCache(Arc<OnceCell<Option<User>>>);
+
+/// The value stored in the session that ties it to the current password.
+pub fn session_auth_hash(core: &CoreState, user: &User) -> String {
+    salted_hmac_hex("quartet.auth.session_auth_hash", &user.password, core.settings.secret_key.expose())
+}
+
+/// The signed-in user of the request, if any (loaded once per request).
+pub async fn current_user(parts: &Parts, core: &CoreState) -> Result<Option<User>> {
+    let Some(session) = parts.extensions.get::<Session>().cloned() else { return Ok(None) };
+    let cache = parts.extensions.get::<UserCache>().cloned().unwrap_or_default();
+    cache
+        .0
+        .get_or_try_init(|| async {
+            let Some(id) = session.get::<i64>(SESSION_USER).await? else { return Ok(None) };
+            let user = models::user::Entity::find_by_id(id).one(&core.db).await?;
+            let stored_hash = session.get::<String>(SESSION_HASH).await?.unwrap_or_default();
+            match user {
+                Some(user)
+                    if user.is_active
+                        && constant_time_eq(stored_hash.as_bytes(), session_auth_hash(core, &user).as_bytes()) =>
+                {
+                    Ok(Some(user))
+                }
+                _ => {
+                    // Deleted, deactivated, or the password changed elsewhere: sign out.
+                    session.flush().await?;
+                    Ok(None)
+                }
+            }
+        })
+        .await
+        .cloned()
+}
+
+/// Signs `user` in on this session (Django's `login`).
+pub async fn login(core: &CoreState, session: &Session, csrf: &Csrf, user: &User) -> Result<()> {
+    let hash = session_auth_hash(core, user);
+    let current = session.get::<i64>(SESSION_USER).await?;
+    let current_hash = session.get::<String>(SESSION_HASH).await?.unwrap_or_default();
+    let other_user = current.is_some_and(|id| id != user.id);
+    let stale = current == Some(user.id) && !constant_time_eq(current_hash.as_bytes(), hash.as_bytes());
+    if other_user || stale {
+        session.flush().await?;
+    } else {
+        session.cycle_key().await?;
+    }
+    session.insert(SESSION_USER, user.id).await?;
+    session.insert(SESSION_HASH, hash).await?;
+    csrf.rotate();
+    let mut active: models::user::ActiveModel = user.clone().into();
+    active.last_login = Set(Some(core.now()));
+    active.update(&core.db).await?;
+    tracing::info!(target: "quartet::auth", user_id = user.id, "signed in");
+    Ok(())
+}
+
+/// Signs the session's user out and empties the session.
+pub async fn logout(session: &Session) -> Result<()> {
+    let user = session.get::<i64>(SESSION_USER).await?;
+    session.flush().await?;
+    if let Some(user_id) = user {
+        tracing::info!(target: "quartet::auth", user_id, "signed out");
+    }
+    Ok(())
+}
+
+/// Keeps this session signed in after `user` changed their password (other sessions end).
+pub async fn update_session_auth_hash(core: &CoreState, session: &Session, user: &User) -> Result<()> {
+    session.cycle_key().await?;
+    session.insert(SESSION_HASH, session_auth_hash(core, user)).await
+}
+
+/// Sets a new password, hashed with the current parameters.
+pub async fn set_password(core: &CoreState, user: &User, password: &str) -> Result<User> {
+    let mut active: models::user::ActiveModel = user.clone().into();
+    active.password = Set(core.hasher.hash(password).await);
+    Ok(active.update(&core.db).await?)
+}
+
+/// Finds the user for a sign-in name: the username, or else an e-mail address that exactly
+/// one user has (Django's `ModelBackend` then the reference's `EmailAuthBackend`).
+pub async fn find_for_login(db: &Db, identifier: &str) -> Result<Option<User>> {
+    if let Some(user) =
+        models::user::Entity::find().filter(models::user::Column::Username.eq(identifier)).one(db).await?
+    {
+        return Ok(Some(user));
+    }
+    if !identifier.contains('@') {
+        return Ok(None);
+    }
+    let mut matches = models::user::Entity::find()
+        .filter(Expr::expr(Func::lower(Expr::col(models::user::Column::Email))).eq(identifier.to_lowercase()))
+        .limit(2)
+        .all(db)
+        .await?;
+    Ok(if matches.len() == 1 { matches.pop() } else { None })
+}
+
+/// The result of checking credentials.
+#[derive(Debug)]
+pub enum Authentication {
+    /// The credentials are right.
+    Valid(User),
+    /// Unknown user, wrong password or inactive account (not told apart).
+    Invalid,
+    /// Too many failures; try again after this many seconds.
+    Throttled(u64),
+}
+
+fn limit_keys(identifier: &str, user: Option<&User>, ip: Option<IpAddr>) -> (String, Option<String>) {
+    let account = match user {
+        Some(u) => format!("login:user:{}", u.id),
+        None => format!("login:name:{}", identifier.to_lowercase()),
+    };
+    (account, ip.map(|ip| format!("login:ip:{ip}")))
+}
+
+/// Checks a sign-in name and password, with brute-force limits per account and per address.
+pub async fn authenticate(
+    core: &CoreState,
+    identifier: &str,
+    password: &str,
+    ip: Option<IpAddr>,
+) -> Result<Authentication> {
+    let now = core.now();
+    let hour = Duration::hours(1);
+    let auth = &core.settings.auth;
+    let user = find_for_login(&core.db, identifier).await?;
+    let (account_key, ip_key) = limit_keys(identifier, user.as_ref(), ip);
+    if let Some(wait) = core.limiter.check(&account_key, auth.login_failures_per_account_per_hour, hour, now).await? {
+        tracing::warn!(target: "quartet::auth", key = %account_key, "sign-in refused: too many failures for the account");
+        return Ok(Authentication::Throttled(wait));
+    }
+    if let Some(key) = &ip_key
+        && let Some(wait) = core.limiter.check(key, auth.login_failures_per_ip_per_hour, hour, now).await?
+    {
+        tracing::warn!(target: "quartet::auth", %key, "sign-in refused: too many failures from the address");
+        return Ok(Authentication::Throttled(wait));
+    }
+    let verified = match &user {
+        Some(user) if user.has_usable_password() => {
+            let v = core.hasher.verify(password, &user.password).await;
+            (v.valid && user.is_active).then_some((user.clone(), v.needs_rehash))
+        }
+        _ => {
+            core.hasher.dummy_verify(password).await;
+            None
+        }
+    };
+    let Some((user, needs_rehash)) = verified else {
+        core.limiter.hit(&account_key, hour, now).await?;
+        if let Some(key) = &ip_key {
+            core.limiter.hit(key, hour, now).await?;
+        }
+        tracing::info!(target: "quartet::auth", ip = ?ip, "sign-in failed");
+        return Ok(Authentication::Invalid);
+    };
+    core.limiter.reset(&account_key).await?;
+    let user = if needs_rehash { set_password(core, &user, password).await? } else { user };
+    Ok(Authentication::Valid(user))
+}
+
+/// Every permission of `user`, directly or through groups (all of them for superusers).
+pub async fn permissions_of(db: &Db, user: &User) -> Result<HashSet<String>> {
+    use models::{group_permission, permission, user_group, user_permission};
+    if !user.is_active {
+        return Ok(HashSet::new());
+    }
+    if user.is_superuser {
+        return Ok(permission::Entity::find().all(db).await?.into_iter().map(|p| p.codename).collect());
+    }
+    let mut perms: HashSet<String> = user_permission::Entity::find()
+        .filter(user_permission::Column::UserId.eq(user.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.permission_id)
+        .collect();
+    let groups: Vec<i64> = user_group::Entity::find()
+        .filter(user_group::Column::UserId.eq(user.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| g.group_id)
+        .collect();
+    if !groups.is_empty() {
+        perms.extend(
+            group_permission::Entity::find()
+                .filter(group_permission::Column::GroupId.is_in(groups))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|p| p.permission_id),
+        );
+    }
+    Ok(perms)
+}
+
+/// Whether `user` has the permission `app.action_model`.
+pub async fn has_perm(db: &Db, user: &User, perm: &str) -> Result<bool> {
+    if user.is_active && user.is_superuser {
+        return Ok(true);
+    }
+    Ok(permissions_of(db, user).await?.contains(perm))
+}
+
+/// The signed-in user, if any.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Option<User>);
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    CoreState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(current_user(parts, &CoreState::from_ref(state)).await?))
+    }
+}
+
+/// A signed-in user; anyone else is sent to the sign-in page with a `next` link back.
+#[derive(Debug, Clone)]
+pub struct LoginRequired(pub User);
+
+impl<S> FromRequestParts<S> for LoginRequired
+where
+    CoreState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let core = CoreState::from_ref(state);
+        match current_user(parts, &core).await {
+            Ok(Some(user)) => Ok(Self(user)),
+            Ok(None) => {
+                let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                let login = core.url("account:login");
+                let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
+                Err(Redirect::to(&format!("{login}?{query}")).into_response())
+            }
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! The `quartet` command line: built-in commands plus every installed app's commands.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::app::{App, AppCommand, SeedOptions};
+use crate::config::{LogFormat, Settings};
+use crate::mail::Email;
+use crate::models::{DumpOptions, dump_data, load_data, parse_dump};
+use crate::site::Site;
+
+/// Quartet: a blog, a bookmarking site, a shop and an e-learning platform in one program.
+#[derive(Debug, Parser)]
+#[command(name = "quartet", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Settings file (default: ./quartet.toml if present; also $QUARTET_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Builtin,
+}
+
+/// The built-in commands.
+#[derive(Debug, Subcommand)]
+pub enum Builtin {
+    /// Serve the site over HTTP (and WebSocket) on one port.
+    Serve {
+        /// Address to listen on (default: server.bind, 127.0.0.1:8000).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Apply database migrations, or list them.
+    Migrate {
+        /// List every migration and whether it is applied, without applying anything.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Check the configuration and the database; with --deploy, report insecure settings.
+    Check {
+        /// Also report settings that are unsafe for a public deployment (exit 1 if any).
+        #[arg(long)]
+        deploy: bool,
+    },
+    /// Write the data of every (or the named) model as JSON.
+    Dumpdata {
+        /// App labels (`accounts`) or model labels (`accounts.user`); all if none.
+        labels: Vec<String>,
+        /// Leave out an app or model (repeatable).
+        #[arg(long, short = 'e')]
+        exclude: Vec<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+        /// Indent the JSON by this many spaces.
+        #[arg(long)]
+        indent: Option<usize>,
+    },
+    /// Load data written by `dumpdata` (from any database) in one transaction.
+    Loaddata {
+        /// Dump files; `-` reads standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Create demo data; sizes as `--posts 1000 --tags 50` for benchmark data sets.
+    Seed {
+        /// `--name N` pairs understood by the installed apps.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--NAME N")]
+        sizes: Vec<String>,
+    },
+    /// Send a test e-mail to check the mail settings.
+    Sendtestemail {
+        /// Recipients.
+        #[arg(required = true)]
+        emails: Vec<String>,
+    },
+    /// Copy the static files (plain and hashed names) into a folder for a web server.
+    Collectstatic {
+        /// Target folder.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
+}
+
+/// The full clap command, with the apps' commands added.
+pub fn command(apps: &[Arc<dyn App>]) -> clap::Command {
+    let mut command = Cli::command();
+    for app_command in all_app_commands(apps) {
+        command = command.subcommand(app_command.command);
+    }
+    command
+}
+
+fn all_app_commands(apps: &[Arc<dyn App>]) -> Vec<AppCommand> {
+    let mut builtin: Vec<Arc<dyn App>> = vec![Arc::new(crate::core_app::CoreApp), Arc::new(crate::auth::AccountsApp)];
+    builtin.extend(apps.iter().cloned());
+    builtin.iter().flat_map(|a| a.commands()).collect()
+}
+
+/// Parses the arguments, runs the command and returns the exit code (`main` of the binary).
+pub fn run(apps: Vec<Arc<dyn App>>) -> ExitCode {
+    let matches = command(&apps).get_matches();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(apps, matches)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(settings: &Settings, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = if quiet { "warn" } else { settings.log.filter.as_str() };
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+    };
+}
+
+fn progress_bar(what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{what} {{msg:24}} [{{bar:30}}] {{pos}}/{{len}} ({{eta}})"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+async fn build_site(config: Option<&std::path::Path>, apps: Vec<Arc<dyn App>>, quiet: bool) -> anyhow::Result<Site> {
+    let settings = Settings::load(config)?;
+    init_logging(&settings, quiet);
+    Site::builder(settings).apps(apps).build().await
+}
+
+async fn migrate(site: &Site) -> anyhow::Result<()> {
+    let applied = site
+        .migrate(|app, name| {
+            println!("  Applying {app}.{name}...");
+        })
+        .await?;
+    if applied.is_empty() {
+        println!("No migrations to apply.");
+    } else {
+        println!("Applied {} migration(s).", applied.len());
+    }
+    Ok(())
+}
+
+async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Result<ExitCode> {
+    let config = matches.get_one::<PathBuf>("config").cloned();
+    let config = config.as_deref();
+    if let Some((name, sub)) = matches.subcommand()
+        && let Some(app_command) = all_app_commands(&apps).into_iter().find(|c| c.command.get_name() == name)
+    {
+        let site = build_site(config, apps, true).await?;
+        ensure_migrated(&site).await?;
+        (app_command.run)(site.core.clone(), sub.clone()).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cli = Cli::from_arg_matches(&matches)?;
+    match cli.command {
+        Builtin::Serve { bind } => serve(config, apps, bind).await,
+        Builtin::Migrate { list } => {
+            let site = build_site(config, apps, true).await?;
+            if list {
+                for status in site.migration_status().await? {
+                    let mark = if status.applied_at.is_some() { "X" } else { " " };
+                    println!("[{mark}] {}.{}", status.app, status.name);
+                }
+            } else {
+                println!("Operations to perform on {}:", crate::db::redact_url(&site.core.settings.database_url()));
+                migrate(&site).await?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Builtin::Check { deploy } => check(config, apps, deploy).await,
+        Builtin::Dumpdata { labels, exclude, output, indent } => {
+            let site = build_site(config, apps, true).await?;
+            ensure_migrated(&site).await?;
+            let options = DumpOptions { labels, exclude, indent };
+            let bar = progress_bar("Dumping");
+            let count = match &output {
+                Some(path) => {
+                    let file =
+                        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+                    let mut writer = std::io::BufWriter::new(file);
+                    dump_data(&site.core.db, &site.core.registry, &options, &mut writer, &bar).await?
+                }
+                None => {
+                    let mut writer = std::io::BufWriter::new(std::io::stdout().lock());
+                    dump_data(&site.core.db, &site.core.registry, &options, &mut writer, &bar).await?
+                }
+            };
+            if let Some(path) = output {
+                eprintln!("Dumped {count} object(s) to {}.", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Builtin::Loaddata { files } => {
+            let site = build_site(config, apps, true).await?;
+            ensure_migrated(&site).await?;
+            let mut rows = Vec::new();
+            for file in &files {
+                let text = if file.as_os_str() == "-" {
+                    std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+                } else {
+                    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?
+                };
+                rows.extend(parse_dump(&text).with_context(|| format!("{}", file.display()))?);
+            }
+            let report = load_data(&site.core.db, &site.core.registry, rows, &progress_bar("Loading")).await?;
+            println!(
+                "Installed {} object(s) of {} model(s) from {} file(s).",
+                report.objects,
+                report.models,
+                files.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Builtin::Seed { sizes } => {
+            let options = parse_sizes(&sizes)?;
+            let site = build_site(config, apps, true).await?;
+            ensure_migrated(&site).await?;
+            let report = crate::core_app::seed_all(&site.core, &options).await?;
+            if report.created.is_empty() {
+                println!("Nothing new was created.");
+            } else {
+                println!("Created {}.", report.created.join(", "));
+            }
+            for note in report.notes {
+                println!("{note}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Builtin::Sendtestemail { emails } => {
+            let site = build_site(config, apps, true).await?;
+            let host = hostname();
+            let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S %Z");
+            let email = Email {
+                from: None,
+                to: emails.clone(),
+                subject: format!("Test email from {host} on {now}"),
+                body: "If you're reading this, it was successful.".into(),
+                attachments: Vec::new(),
+            };
+            site.core.mailer.send(&email).await?;
+            eprintln!("Sent a test e-mail to {}.", emails.join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
+        Builtin::Collectstatic { output } => {
+            let site = build_site(config, apps, true).await?;
+            let written =
+                site.core.assets.collect_into(&output).with_context(|| format!("writing into {}", output.display()))?;
+            println!("{written} static file(s) copied to {}.", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// `--posts 1000 --tags 50` → sizes.
+pub fn parse_sizes(args: &[String]) -> anyhow::Result<SeedOptions> {
+    let mut sizes = Vec::new();
+    let mut iter = args.iter();
+    while let Some(flag) = iter.next() {
+        let Some(name) = flag.strip_prefix("--").filter(|n| !n.is_empty()) else {
+            bail!("expected a size such as `--posts 1000`, found `{flag}`");
+        };
+        let (name, value) = match name.split_once('=') {
+            Some((n, v)) => (n.to_owned(), v.to_owned()),
+            None => (name.to_owned(), iter.next().with_context(|| format!("--{name} needs a number"))?.clone()),
+        };
+        let value: u64 = value.parse().with_context(|| format!("--{name} needs a whole number, not `{value}`"))?;
+        sizes.push((name, value));
+    }
+    Ok(SeedOptions { sizes })
+}
+
+async fn ensure_migrated(site: &Site) -> anyhow::Result<()> {
+    if site.core.settings.database.auto_migrate {
+        site.migrate(|_, _| {}).await?;
+    } else if site.migration_status().await?.iter().any(|s| s.applied_at.is_none()) {
+        bail!("the database has unapplied migrations; run `quartet migrate` first");
+    }
+    Ok(())
+}
+
+async fn serve(
+    config: Option<&std::path::Path>,
+    apps: Vec<Arc<dyn App>>,
+    bind: Option<SocketAddr>,
+) -> anyhow::Result<ExitCode> {
+    let site = build_site(config, apps, false).await?;
+    let settings = &site.core.settings;
+    if settings.database.auto_migrate {
+        let applied = site.migrate(|app, name| tracing::info!("applying migration {app}.{name}")).await?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), "migrations applied");
+        }
+    } else {
+        let pending = site.migration_status().await?.iter().filter(|s| s.applied_at.is_none()).count();
+        if pending > 0 {
+            tracing::warn!(pending, "the database has unapplied migrations; run `quartet migrate`");
+        }
+    }
+    let address = bind.unwrap_or(settings.server.bind);
+    let listener =
+        tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr()?;
+    let empty = {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        crate::auth::models::user::Entity::find().count(&site.core.db).await? == 0
+    };
+    println!(
+        "Quartet is running at http://{local}/ ({} profile, {}). Press Ctrl-C to stop.",
+        match settings.profile {
+            crate::config::Profile::Development => "development",
+            crate::config::Profile::Production => "production",
+        },
+        match site.core.db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => "PostgreSQL",
+            _ => "SQLite",
+        }
+    );
+    if empty && settings.debug {
+        println!("The site is empty: load demo data with the button on the home page, or run `quartet seed`.");
+    }
+    site.serve(listener).await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(config: Option<&std::path::Path>, apps: Vec<Arc<dyn App>>, deploy: bool) -> anyhow::Result<ExitCode> {
+    let site = build_site(config, apps, true).await?;
+    crate::db::ping(&site.core.db).await.context("the database does not answer")?;
+    let pending = site.migration_status().await?.iter().filter(|s| s.applied_at.is_none()).count();
+    let mut findings = Vec::new();
+    if deploy {
+        findings = crate::checks::deploy_findings(&site.core.settings);
+    }
+    if pending > 0 {
+        println!("Note: {pending} migration(s) not applied yet; `quartet migrate` applies them.");
+    }
+    if findings.is_empty() {
+        println!("System check identified no issues (0 silenced).");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("System check identified some issues:\n");
+    let (errors, warnings): (Vec<_>, Vec<_>) = findings.iter().partition(|f| f.is_error());
+    for (heading, list) in [("ERRORS:", errors), ("WARNINGS:", warnings)] {
+        if !list.is_empty() {
+            println!("{heading}");
+            for f in list {
+                println!("?: ({}) {}", f.id, f.message);
+            }
+            println!();
+        }
+    }
+    println!("System check identified {} issue(s) (0 silenced).", findings.len());
+    Ok(ExitCode::FAILURE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_valid() {
+        command(&[]).debug_assert();
+    }
+
+    #[test]
+    fn seed_sizes_are_parsed() {
+        let args: Vec<String> = ["--posts", "1000", "--tags=50"].iter().map(|s| (*s).to_owned()).collect();
+        let options = parse_sizes(&args).unwrap();
+        assert_eq!(options.size("posts", 1), 1000);
+        assert_eq!(options.size("tags", 1), 50);
+        assert_eq!(options.size("comments", 3), 3);
+        assert!(parse_sizes(&["posts".into()]).is_err());
+        assert!(parse_sizes(&["--posts".into(), "many".into()]).is_err());
+        assert!(parse_sizes(&["--posts".into()]).is_err());
+    }
+}

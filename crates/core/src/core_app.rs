@@ -1,0 +1,148 @@
+//! The `core` app: the home page, the language switch, demo data, and the tables of sessions
+//! and rate limits. Always installed, before every other app.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use clap::Command;
+use futures_util::FutureExt;
+use sea_orm::sea_query::{ColumnDef, Index, Table};
+use sea_orm::{DbErr, EntityTrait, PaginatorTrait};
+
+use crate::app::{App, AppCommand, SeedOptions, SeedReport, StaticFile, Translation};
+use crate::db::{Migration, Schema};
+use crate::error::{Error, Result};
+use crate::state::CoreState;
+use crate::templates::{Flash, PageContext, render};
+use crate::urls::{Routes, RoutesBuilder};
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "static/"]
+struct CoreStatic;
+
+/// The site shell.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CoreApp;
+
+#[async_trait::async_trait]
+impl App for CoreApp {
+    fn label(&self) -> &'static str {
+        "core"
+    }
+
+    fn name(&self) -> &'static str {
+        "Site"
+    }
+
+    fn routes(&self, core: &CoreState) -> Routes {
+        RoutesBuilder::<CoreState>::new()
+            .route("core:home", "/", get(home))
+            .route("core:set-language", "/i18n/setlang/", post(crate::i18n::set_language))
+            .route("core:load-demo", "/demo/", post(load_demo))
+            .with_state(core.clone())
+    }
+
+    fn migrations(&self) -> Vec<Box<dyn Migration>> {
+        vec![Box::new(Initial)]
+    }
+
+    fn static_files(&self) -> Vec<StaticFile> {
+        StaticFile::all_of::<CoreStatic>()
+    }
+
+    fn translations(&self) -> Vec<Translation> {
+        vec![Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/core.po") }]
+    }
+
+    fn commands(&self) -> Vec<AppCommand> {
+        vec![AppCommand {
+            command: Command::new("clearsessions").about("Delete expired sessions"),
+            run: |core, _args| {
+                async move {
+                    let removed = core.sessions.clear_expired(core.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let limits = core.limiter.purge(core.now() - chrono::Duration::days(1)).await?;
+                    println!("Deleted {removed} expired session(s) and {limits} old rate-limit counter(s).");
+                    Ok(())
+                }
+                .boxed()
+            },
+        }]
+    }
+}
+
+struct Initial;
+
+#[async_trait::async_trait]
+impl Migration for Initial {
+    fn name(&self) -> &'static str {
+        "0001_initial"
+    }
+
+    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+        s.create_table(
+            Table::create()
+                .table("core_session")
+                .col(ColumnDef::new("session_key").string_len(40).not_null().primary_key())
+                .col(ColumnDef::new("session_data").text().not_null())
+                .col(ColumnDef::new("expire_date").timestamp_with_time_zone().not_null()),
+        )
+        .await?;
+        s.create_index(Index::create().name("core_session_expire_date_idx").table("core_session").col("expire_date"))
+            .await?;
+        s.create_table(
+            Table::create()
+                .table("core_rate_limit")
+                .col(ColumnDef::new("key").string_len(255).not_null().primary_key())
+                .col(ColumnDef::new("window_start").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("count").big_integer().not_null()),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    ctx: PageContext,
+    offer_demo: bool,
+}
+
+async fn site_is_empty(core: &CoreState) -> Result<bool> {
+    Ok(crate::auth::models::user::Entity::find().count(&core.db).await? == 0)
+}
+
+async fn home(ctx: PageContext) -> Result<Response> {
+    let core = ctx.core().clone();
+    let offer_demo = core.settings.debug && site_is_empty(&core).await?;
+    render(&HomePage { ctx, offer_demo })
+}
+
+/// Runs every installed app's seeder in installed order.
+pub async fn seed_all(core: &CoreState, options: &SeedOptions) -> anyhow::Result<SeedReport> {
+    let mut report = SeedReport::default();
+    for app in &core.registry.installed {
+        let part = app.seed(core, options).await.map_err(|e| anyhow::anyhow!("seeding {}: {e}", app.label()))?;
+        report.created.extend(part.created);
+        report.notes.extend(part.notes);
+    }
+    Ok(report)
+}
+
+/// `POST /demo/`: loads demo data into an empty site (development profile only).
+async fn load_demo(State(core): State<CoreState>, flash: Flash) -> Result<Response> {
+    if !core.settings.debug {
+        return Err(Error::NotFound);
+    }
+    if !site_is_empty(&core).await? {
+        flash.info("The site already has data; demo data was not loaded.").await?;
+        return Ok(Redirect::to("/").into_response());
+    }
+    let report = seed_all(&core, &SeedOptions::default()).await.map_err(Error::Internal)?;
+    flash.success(format!("Demo data loaded: {}.", report.created.join(", "))).await?;
+    for note in report.notes {
+        flash.info(note).await?;
+    }
+    Ok(Redirect::to("/").into_response())
+}

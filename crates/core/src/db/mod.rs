@@ -1,0 +1,115 @@
+//! Database connections for SQLite and PostgreSQL, chosen by the URL at start-up.
+
+mod migrate;
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+
+pub use migrate::{Migration, MigrationStatus, Migrator, Schema};
+
+use crate::config::Settings;
+
+/// The connection pool; cheap to clone.
+pub type Db = DatabaseConnection;
+
+/// Opens the pool configured by `settings`, creating the SQLite file and its folder if needed.
+pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.database_url();
+    let mut options = ConnectOptions::new(url.clone());
+    options
+        .max_connections(settings.database.max_connections)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_seconds))
+        .connect_timeout(Duration::from_secs(settings.database.acquire_timeout_seconds))
+        .idle_timeout(Duration::from_secs(600))
+        .max_lifetime(Duration::from_secs(1800))
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        if let Some(dir) = sqlite_path(&url).and_then(|p| p.parent().map(ToOwned::to_owned))
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("cannot create the database folder {}: {e}", dir.display()))?;
+        }
+        options.map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    } else if !settings.database.schema.is_empty() {
+        options.set_schema_search_path(format!("{},public", settings.database.schema));
+    }
+    Database::connect(options)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database ({}): {e}", redact_url(&url)))
+}
+
+/// The file path of a `sqlite:` URL.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Whether the error means the database is (temporarily) unreachable or busy, rather than a bug.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(e) | DbErr::Query(e) => {
+            let text = e.to_string();
+            text.contains("database is locked")
+                || text.contains("database table is locked")
+                || text.contains("connection refused")
+                || text.contains("terminating connection")
+                || text.contains("closed connection")
+        }
+        _ => false,
+    }
+}
+
+/// Whether the error is a unique-constraint violation.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Checks the database answers (for `/readyz`).
+pub async fn ping(db: &Db) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// The engine behind a connection.
+pub fn backend(db: &impl ConnectionTrait) -> DbBackend {
+    db.get_database_backend()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths_are_read_from_urls() {
+        assert_eq!(sqlite_path("sqlite://./data/q.sqlite3?mode=rwc").unwrap().to_str(), Some("./data/q.sqlite3"));
+        assert_eq!(sqlite_path("sqlite:/tmp/x.db").unwrap().to_str(), Some("/tmp/x.db"));
+        assert!(sqlite_path("sqlite::memory:").is_none());
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/d"), "postgres://u:***@h:5432/d");
+        assert_eq!(redact_url("sqlite://./x"), "sqlite://./x");
+    }
+}

@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+
+pub mod app;
+pub mod auth;
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod core_app;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod forms;
+pub mod http;
+pub mod i18n;
+pub mod mail;
+pub mod media;
+pub mod models;
+pub mod ratelimit;
+pub mod session;
+pub mod site;
+pub mod state;
+pub mod staticfiles;
+pub mod templates;
+pub mod time;
+pub mod urls;
+
+pub use app::App;
+pub use error::{Error, Result};
+pub use site::{Site, SiteBuilder};
+pub use state::CoreState;

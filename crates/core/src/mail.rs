@@ -1,0 +1,253 @@
+//! Outgoing e-mail: console (default in development), file, SMTP (TLS) and in-memory backends.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{EmailBackendKind, Settings, SmtpSecurity};
+
+/// An e-mail to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// Sender; `None` uses `email.default_from`.
+    pub from: Option<String>,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// Files attached.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// File name shown to the recipient.
+    pub filename: String,
+    /// MIME type (`application/pdf`).
+    pub content_type: String,
+    /// The content.
+    pub bytes: Vec<u8>,
+}
+
+impl Email {
+    /// A plain-text message to one recipient from the default sender.
+    pub fn new(to: impl Into<String>, subject: impl Into<String>, body: impl Into<String>) -> Self {
+        Self { from: None, to: vec![to.into()], subject: subject.into(), body: body.into(), attachments: Vec::new() }
+    }
+
+    fn to_message(&self, default_from: &str) -> anyhow::Result<Message> {
+        let from = self.from.as_deref().unwrap_or(default_from);
+        let mut builder = Message::builder()
+            .from(from.parse::<Mailbox>().with_context(|| format!("bad sender address {from:?}"))?)
+            .subject(self.subject.replace(['\r', '\n'], " "));
+        for to in &self.to {
+            builder = builder.to(to.parse::<Mailbox>().with_context(|| format!("bad recipient address {to:?}"))?);
+        }
+        let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(self.body.clone());
+        let message = if self.attachments.is_empty() {
+            builder.singlepart(text)
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(text);
+            for a in &self.attachments {
+                let content_type = ContentType::parse(&a.content_type)
+                    .with_context(|| format!("bad attachment type {:?}", a.content_type))?;
+                parts = parts.singlepart(LettreAttachment::new(a.filename.clone()).body(a.bytes.clone(), content_type));
+            }
+            builder.multipart(parts)
+        };
+        message.context("building the e-mail")
+    }
+}
+
+/// Something that delivers e-mail.
+#[async_trait::async_trait]
+pub trait Mailer: Send + Sync + fmt::Debug {
+    /// Delivers one message.
+    async fn send(&self, email: &Email) -> anyhow::Result<()>;
+}
+
+/// Builds the mailer chosen by `email.backend`.
+pub fn from_settings(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
+    let from = settings.email.default_from.clone();
+    from.parse::<Mailbox>().with_context(|| format!("email.default_from {from:?} is not an e-mail address"))?;
+    Ok(match settings.email.backend {
+        EmailBackendKind::Console => Arc::new(ConsoleMailer { default_from: from }),
+        EmailBackendKind::Memory => Arc::new(MemoryMailer::new(from)),
+        EmailBackendKind::File => Arc::new(FileMailer { dir: settings.mail_dir(), default_from: from }),
+        EmailBackendKind::Smtp => Arc::new(SmtpMailer::new(settings)?),
+    })
+}
+
+/// Prints each message on standard output (the development default).
+#[derive(Debug)]
+pub struct ConsoleMailer {
+    default_from: String,
+}
+
+#[async_trait::async_trait]
+impl Mailer for ConsoleMailer {
+    async fn send(&self, email: &Email) -> anyhow::Result<()> {
+        email.to_message(&self.default_from)?; // validates the addresses like the other backends
+        let mut out = String::new();
+        out.push_str(&format!("From: {}\n", email.from.as_deref().unwrap_or(&self.default_from)));
+        out.push_str(&format!("To: {}\n", email.to.join(", ")));
+        out.push_str(&format!("Subject: {}\n", email.subject));
+        out.push_str(&format!("Date: {}\n", chrono::Utc::now().to_rfc2822()));
+        for a in &email.attachments {
+            out.push_str(&format!("Attachment: {} ({}, {} bytes)\n", a.filename, a.content_type, a.bytes.len()));
+        }
+        out.push('\n');
+        out.push_str(&email.body);
+        let line = "-".repeat(79);
+        println!("{line}\n{out}\n{line}");
+        Ok(())
+    }
+}
+
+/// Writes each message as an `.eml` file into a folder.
+#[derive(Debug)]
+pub struct FileMailer {
+    dir: PathBuf,
+    default_from: String,
+}
+
+#[async_trait::async_trait]
+impl Mailer for FileMailer {
+    async fn send(&self, email: &Email) -> anyhow::Result<()> {
+        let message = email.to_message(&self.default_from)?;
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .with_context(|| format!("creating the mail folder {}", self.dir.display()))?;
+        let name = format!(
+            "{}-{}.eml",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S%.6f"),
+            crate::crypto::random_string(8, crate::crypto::LOWER_ALNUM)
+        );
+        let path = self.dir.join(name);
+        tokio::fs::write(&path, message.formatted()).await.with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// Sends through an SMTP server, with STARTTLS or TLS.
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    default_from: String,
+}
+
+impl fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpMailer").finish_non_exhaustive()
+    }
+}
+
+impl SmtpMailer {
+    /// Configures the transport; no connection is made until the first message.
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let e = &settings.email;
+        let builder = match e.smtp_security {
+            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&e.smtp_host)?,
+            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&e.smtp_host)?,
+            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&e.smtp_host),
+        };
+        let mut builder = builder.port(e.smtp_port).timeout(Some(Duration::from_secs(e.smtp_timeout_seconds)));
+        if !e.smtp_username.is_empty() {
+            builder =
+                builder.credentials(Credentials::new(e.smtp_username.clone(), e.smtp_password.expose().to_owned()));
+        }
+        Ok(Self { transport: builder.build(), default_from: e.default_from.clone() })
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, email: &Email) -> anyhow::Result<()> {
+        let message = email.to_message(&self.default_from)?;
+        self.transport.send(message).await.context("sending through SMTP")?;
+        Ok(())
+    }
+}
+
+/// Keeps messages in memory so tests can read them.
+#[derive(Debug, Clone)]
+pub struct MemoryMailer {
+    outbox: Arc<Mutex<Vec<Email>>>,
+    default_from: String,
+}
+
+impl MemoryMailer {
+    /// An empty outbox.
+    pub fn new(default_from: impl Into<String>) -> Self {
+        Self { outbox: Arc::default(), default_from: default_from.into() }
+    }
+
+    /// Every message sent so far, with the sender filled in.
+    pub fn outbox(&self) -> Vec<Email> {
+        self.outbox.lock().expect("outbox lock").clone()
+    }
+
+    /// Empties the outbox.
+    pub fn clear(&self) {
+        self.outbox.lock().expect("outbox lock").clear();
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for MemoryMailer {
+    async fn send(&self, email: &Email) -> anyhow::Result<()> {
+        email.to_message(&self.default_from)?;
+        let mut stored = email.clone();
+        stored.from.get_or_insert_with(|| self.default_from.clone());
+        self.outbox.lock().expect("outbox lock").push(stored);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_mailer_keeps_messages_and_fills_the_sender() {
+        let mailer = MemoryMailer::new("Site <site@example.com>");
+        mailer.send(&Email::new("a@example.com", "Hi", "Body")).await.unwrap();
+        let outbox = mailer.outbox();
+        assert_eq!(outbox.len(), 1);
+        assert_eq!(outbox[0].from.as_deref(), Some("Site <site@example.com>"));
+    }
+
+    #[tokio::test]
+    async fn bad_addresses_are_refused_by_every_backend() {
+        let mailer = MemoryMailer::new("site@example.com");
+        assert!(mailer.send(&Email::new("not an address", "Hi", "Body")).await.is_err());
+        assert!(mailer.outbox().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_file_mailer_writes_eml_files() {
+        let dir = std::env::temp_dir()
+            .join(format!("quartet-mail-{}", crate::crypto::random_string(8, crate::crypto::LOWER_ALNUM)));
+        let mailer = FileMailer { dir: dir.clone(), default_from: "site@example.com".into() };
+        let mut email = Email::new("a@example.com", "Invoice", "See attached.");
+        email.attachments.push(Attachment {
+            filename: "order_1.pdf".into(),
+            content_type: "application/pdf".into(),
+            bytes: b"%PDF".to_vec(),
+        });
+        mailer.send(&email).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+        assert!(text.contains("Subject: Invoice") && text.contains("order_1.pdf"), "{text}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

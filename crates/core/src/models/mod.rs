@@ -1,0 +1,211 @@
+//! The model registry (Django's `_meta` for the parts core needs) and the portable data dump.
+//!
+//! Every app lists its models. Each gets view/add/change/delete permissions, and each is moved
+//! by `dumpdata`/`loaddata` in one JSON format — `{"model": "app.name", "pk": …, "fields": {…}}`
+//! — whose values come from the entity's own serialisation, so a dump made on SQLite loads
+//! unchanged into PostgreSQL and the other way round.
+
+mod dump;
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    IdenStatic, IntoActiveModel, Iterable, PaginatorTrait, PrimaryKeyToColumn, PrimaryKeyTrait, QueryOrder,
+    QuerySelect,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+pub use dump::{DumpOptions, LoadReport, dump_data, load_data, parse_dump, select_models};
+
+use crate::db::Db;
+
+/// A row's primary key and its other columns.
+pub type RowData = (Value, Map<String, Value>);
+
+/// One row in the dump format.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct DumpRow {
+    /// `app.model`.
+    pub model: String,
+    /// The primary key.
+    pub pk: Value,
+    /// The other columns.
+    pub fields: Map<String, Value>,
+}
+
+/// What core needs to know about a model, and how to move its rows.
+#[derive(Clone)]
+pub struct ModelDef {
+    /// The app label (filled in from the app if left empty).
+    pub app: &'static str,
+    /// The model name (`user`).
+    pub name: &'static str,
+    /// Singular name for people (`user`).
+    pub verbose_name: &'static str,
+    /// Plural name for people (`users`).
+    pub verbose_name_plural: &'static str,
+    /// Whether view/add/change/delete permissions are created for it.
+    pub permissions: bool,
+    entity: Arc<dyn DynEntity>,
+}
+
+impl fmt::Debug for ModelDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModelDef").field("label", &self.label()).field("table", &self.table()).finish_non_exhaustive()
+    }
+}
+
+impl ModelDef {
+    /// A model backed by a sea-orm entity.
+    pub fn of<E>(name: &'static str, verbose_name: &'static str, verbose_name_plural: &'static str) -> Self
+    where
+        E: EntityTrait + Default,
+        E::Model: Serialize + DeserializeOwned + IntoActiveModel<E::ActiveModel> + Send + Sync,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send + Sync,
+    {
+        Self {
+            app: "",
+            name,
+            verbose_name,
+            verbose_name_plural,
+            permissions: true,
+            entity: Arc::new(EntityModel::<E>(PhantomData)),
+        }
+    }
+
+    /// A link table or other internal model: no permissions of its own.
+    pub fn without_permissions(mut self) -> Self {
+        self.permissions = false;
+        self
+    }
+
+    /// `app.model`.
+    pub fn label(&self) -> String {
+        format!("{}.{}", self.app, self.name)
+    }
+
+    /// The database table.
+    pub fn table(&self) -> String {
+        self.entity.table()
+    }
+
+    /// The rows to move.
+    pub fn rows(&self) -> &dyn DynEntity {
+        self.entity.as_ref()
+    }
+}
+
+/// Reading and writing a model's rows without knowing its type.
+#[async_trait::async_trait]
+pub trait DynEntity: Send + Sync {
+    /// The table name.
+    fn table(&self) -> String;
+    /// How many rows there are.
+    async fn count(&self, db: &Db) -> Result<u64, DbErr>;
+    /// Rows in primary-key order, as `(pk, fields)`.
+    async fn dump(&self, db: &Db, offset: u64, limit: u64) -> Result<Vec<RowData>, DbErr>;
+    /// Inserts rows, replacing rows with the same primary key.
+    async fn load(&self, tx: &DatabaseTransaction, rows: Vec<RowData>) -> Result<(), String>;
+    /// Moves PostgreSQL's id sequence past the largest id (after rows were loaded with ids).
+    async fn reset_sequence(&self, tx: &DatabaseTransaction) -> Result<(), DbErr>;
+}
+
+struct EntityModel<E>(PhantomData<fn() -> E>);
+
+fn primary_key<E: EntityTrait>() -> E::Column {
+    E::PrimaryKey::iter().next().expect("every model has a primary key").into_column()
+}
+
+#[async_trait::async_trait]
+impl<E> DynEntity for EntityModel<E>
+where
+    E: EntityTrait + Default,
+    E::Model: Serialize + DeserializeOwned + IntoActiveModel<E::ActiveModel> + Send + Sync,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send + Sync,
+{
+    fn table(&self) -> String {
+        E::default().table_name().to_owned()
+    }
+
+    async fn count(&self, db: &Db) -> Result<u64, DbErr> {
+        E::find().count(db).await
+    }
+
+    async fn dump(&self, db: &Db, offset: u64, limit: u64) -> Result<Vec<RowData>, DbErr> {
+        let pk = primary_key::<E>();
+        let pk_name = pk.as_str();
+        E::find()
+            .order_by_asc(pk)
+            .offset(offset)
+            .limit(limit)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|model| {
+                let Value::Object(mut fields) = serde_json::to_value(&model).map_err(|e| DbErr::Json(e.to_string()))?
+                else {
+                    return Err(DbErr::Json("a model did not serialise to an object".into()));
+                };
+                let pk_value = fields.remove(pk_name).unwrap_or(Value::Null);
+                Ok((pk_value, fields))
+            })
+            .collect()
+    }
+
+    async fn load(&self, tx: &DatabaseTransaction, rows: Vec<RowData>) -> Result<(), String> {
+        let pk = primary_key::<E>();
+        let update: Vec<E::Column> = E::Column::iter().filter(|c| c.as_str() != pk.as_str()).collect();
+        let mut conflict = OnConflict::column(pk);
+        if update.is_empty() {
+            conflict.do_nothing();
+        } else {
+            conflict.update_columns(update);
+        }
+        for chunk in rows.chunks(100) {
+            let mut models = Vec::with_capacity(chunk.len());
+            for (pk_value, fields) in chunk {
+                let mut object = fields.clone();
+                object.insert(pk.as_str().to_owned(), pk_value.clone());
+                let model: E::Model = serde_json::from_value(Value::Object(object))
+                    .map_err(|e| format!("row {pk_value} of {}: {e}", self.table()))?;
+                models.push(model.into_active_model().reset_all());
+            }
+            E::insert_many(models)
+                .on_conflict(conflict.clone())
+                .exec_without_returning(tx)
+                .await
+                .map_err(|e| format!("{}: {e}", self.table()))?;
+        }
+        Ok(())
+    }
+
+    async fn reset_sequence(&self, tx: &DatabaseTransaction) -> Result<(), DbErr> {
+        if tx.get_database_backend() != DbBackend::Postgres || !<E::PrimaryKey as PrimaryKeyTrait>::auto_increment() {
+            return Ok(());
+        }
+        let pk = primary_key::<E>();
+        let max: Option<i64> = E::find()
+            .select_only()
+            .column_as(
+                sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::max(sea_orm::sea_query::Expr::col(pk))),
+                "max",
+            )
+            .into_tuple()
+            .one(tx)
+            .await?
+            .flatten();
+        let quoted_table = format!("\"{}\"", self.table());
+        let statement = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT setval(pg_get_serial_sequence($1, $2), $3, $4)",
+            [quoted_table.into(), pk.as_str().into(), max.unwrap_or(1).into(), max.is_some().into()],
+        );
+        tx.execute_raw(statement).await.map(|_| ())
+    }
+}

@@ -1,0 +1,448 @@
+//! Server-side sessions with Django's semantics.
+//!
+//! The cookie holds only a random key of 32 characters `[a-z0-9]`; the data lives in the store
+//! (the database by default). A session is loaded the first time a handler reads it and saved
+//! after the response only if it changed. `cycle_key` gives the session a new key and keeps its
+//! data (done at sign-in against fixation); `flush` empties it and drops the key (sign-out).
+//! Optional idle and absolute timeouts implement the ASVS profile.
+
+mod store;
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use tokio::sync::OnceCell;
+
+pub use store::{DbSessionStore, SessionRecord, SessionStore, entity};
+
+use crate::error::Error;
+use crate::http::cookies;
+use crate::state::CoreState;
+use crate::time::Clock;
+
+/// Length of a session key.
+pub const KEY_LENGTH: usize = 32;
+const LAST_ACTIVITY: &str = "_last_activity";
+const STARTED: &str = "_session_started";
+
+/// Whether `key` has the shape of a session key (so junk cookies never reach the store).
+pub fn is_valid_key(key: &str) -> bool {
+    key.len() == KEY_LENGTH && key.bytes().all(|b| crate::crypto::LOWER_ALNUM.contains(&b))
+}
+
+/// A new random session key.
+pub fn new_key() -> String {
+    crate::crypto::random_string(KEY_LENGTH, crate::crypto::LOWER_ALNUM)
+}
+
+/// Lifetimes that apply to a session.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    /// Cookie and row lifetime.
+    pub age: Duration,
+    /// Idle timeout, if any.
+    pub idle: Option<Duration>,
+    /// Absolute timeout, if any.
+    pub absolute: Option<Duration>,
+}
+
+/// The current request's session; cheap to clone.
+#[derive(Clone)]
+pub struct Session(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn SessionStore>,
+    clock: Arc<dyn Clock>,
+    lifetimes: Lifetimes,
+    cookie_key: Option<String>,
+    loaded: OnceCell<()>,
+    state: Mutex<SessionState>,
+}
+
+#[derive(Debug, Default)]
+struct SessionState {
+    key: Option<String>,
+    data: Map<String, Value>,
+    modified: bool,
+    stale_keys: Vec<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("has_cookie", &self.0.cookie_key.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// What the response must do with the session cookie.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CookieAction {
+    /// Nothing changed.
+    Keep,
+    /// Send this key.
+    Set(String),
+    /// Remove the cookie.
+    Delete,
+}
+
+impl Session {
+    /// A session for a request that sent `cookie_key` (already checked with [`is_valid_key`]).
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        clock: Arc<dyn Clock>,
+        lifetimes: Lifetimes,
+        cookie_key: Option<String>,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            clock,
+            lifetimes,
+            cookie_key,
+            loaded: OnceCell::new(),
+            state: Mutex::new(SessionState::default()),
+        }))
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SessionState> {
+        self.0.state.lock().expect("session lock")
+    }
+
+    /// Loads the session from the store once; later calls return at once.
+    pub async fn load(&self) -> Result<(), Error> {
+        self.0
+            .loaded
+            .get_or_try_init(|| async {
+                let now = self.0.clock.now();
+                let record = match &self.0.cookie_key {
+                    Some(key) => self.0.store.load(key, now).await?,
+                    None => None,
+                };
+                let mut state = self.state();
+                if let Some(record) = record {
+                    state.key = self.0.cookie_key.clone();
+                    state.data = record.data;
+                    if self.timed_out(&state.data, now) {
+                        // Expired by the ASVS profile: forget everything, drop the row.
+                        state.data.clear();
+                        let stale = state.key.take();
+                        state.stale_keys.extend(stale);
+                        state.modified = true;
+                    }
+                }
+                if self.0.lifetimes.idle.is_some() && !state.data.is_empty() {
+                    state.data.insert(LAST_ACTIVITY.into(), Value::from(now.timestamp()));
+                    state.modified = true;
+                }
+                Ok::<(), Error>(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    fn timed_out(&self, data: &Map<String, Value>, now: DateTime<Utc>) -> bool {
+        let older_than = |key: &str, limit: Option<Duration>| match (limit, data.get(key).and_then(Value::as_i64)) {
+            (Some(limit), Some(at)) => DateTime::from_timestamp(at, 0).is_some_and(|at| now - at > limit),
+            _ => false,
+        };
+        older_than(LAST_ACTIVITY, self.0.lifetimes.idle) || older_than(STARTED, self.0.lifetimes.absolute)
+    }
+
+    /// Reads a value.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
+        self.load().await?;
+        Ok(self.state().data.get(key).and_then(|v| serde_json::from_value(v.clone()).ok()))
+    }
+
+    /// Stores a value.
+    pub async fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), Error> {
+        self.load().await?;
+        let value = serde_json::to_value(value).map_err(Error::internal)?;
+        let now = self.0.clock.now().timestamp();
+        let mut state = self.state();
+        if state.data.is_empty() {
+            if self.0.lifetimes.absolute.is_some() {
+                state.data.insert(STARTED.into(), Value::from(now));
+            }
+            if self.0.lifetimes.idle.is_some() {
+                state.data.insert(LAST_ACTIVITY.into(), Value::from(now));
+            }
+        }
+        state.data.insert(key.to_owned(), value);
+        state.modified = true;
+        Ok(())
+    }
+
+    /// Removes a value and returns it.
+    pub async fn remove(&self, key: &str) -> Result<Option<Value>, Error> {
+        self.load().await?;
+        let mut state = self.state();
+        let old = state.data.remove(key);
+        state.modified |= old.is_some();
+        Ok(old)
+    }
+
+    /// Gives the session a new key, keeping its data (Django's `cycle_key`).
+    pub async fn cycle_key(&self) -> Result<(), Error> {
+        self.load().await?;
+        let mut state = self.state();
+        if let Some(old) = state.key.take() {
+            state.stale_keys.push(old);
+        }
+        state.modified = true;
+        Ok(())
+    }
+
+    /// Empties the session and drops its key (Django's `flush`).
+    pub async fn flush(&self) -> Result<(), Error> {
+        self.load().await?;
+        let mut state = self.state();
+        state.data.clear();
+        if let Some(old) = state.key.take() {
+            state.stale_keys.push(old);
+        }
+        state.modified = true;
+        Ok(())
+    }
+
+    /// Removes and returns a value of an already loaded session (for template rendering).
+    pub(crate) fn take_loaded(&self, key: &str) -> Option<Value> {
+        self.0.loaded.get()?;
+        let mut state = self.state();
+        let old = state.data.remove(key);
+        state.modified |= old.is_some();
+        old
+    }
+
+    /// The key the session will be saved under, if it has one yet.
+    pub fn key(&self) -> Option<String> {
+        self.state().key.clone()
+    }
+
+    /// Saves a changed session and tells the caller what to do with the cookie.
+    pub async fn commit(&self) -> Result<CookieAction, Error> {
+        if self.0.loaded.get().is_none() {
+            return Ok(CookieAction::Keep);
+        }
+        let (modified, stale, key, data) = {
+            let mut state = self.state();
+            (state.modified, std::mem::take(&mut state.stale_keys), state.key.clone(), state.data.clone())
+        };
+        if !modified {
+            return Ok(CookieAction::Keep);
+        }
+        for old in &stale {
+            self.0.store.delete(old).await?;
+        }
+        if data.is_empty() {
+            if let Some(key) = key {
+                self.0.store.delete(&key).await?;
+            }
+            self.state().modified = false;
+            return Ok(if self.0.cookie_key.is_some() { CookieAction::Delete } else { CookieAction::Keep });
+        }
+        let expires = self.0.clock.now() + self.0.lifetimes.age;
+        let key = match key {
+            Some(key) => {
+                self.0.store.save(&key, &data, expires).await?;
+                key
+            }
+            None => self.0.store.create(&data, expires).await?,
+        };
+        let mut state = self.state();
+        state.key = Some(key.clone());
+        state.modified = false;
+        Ok(CookieAction::Set(key))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("the session layer is not installed on this route")))
+    }
+}
+
+/// Middleware: attaches a [`Session`] to the request and saves it after the response.
+pub async fn layer(State(core): State<CoreState>, mut request: Request, next: Next) -> Response {
+    let settings = &core.settings.session;
+    let cookie_key = cookies::get(request.headers(), &settings.cookie_name).filter(|k| is_valid_key(k));
+    let positive = |s: u64| (s > 0).then(|| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX)));
+    let lifetimes = Lifetimes {
+        age: Duration::seconds(i64::try_from(settings.cookie_age_seconds).unwrap_or(i64::MAX)),
+        idle: positive(settings.idle_timeout_seconds),
+        absolute: positive(settings.absolute_timeout_seconds),
+    };
+    let session = Session::new(core.sessions.clone(), core.clock.clone(), lifetimes, cookie_key);
+    request.extensions_mut().insert(session.clone());
+    let mut response = next.run(request).await;
+    if response.status().is_server_error() {
+        return response;
+    }
+    let action = match session.commit().await {
+        Ok(action) => action,
+        Err(e) => return e.into_response(),
+    };
+    let cookie = match action {
+        CookieAction::Keep => None,
+        CookieAction::Set(key) => Some(cookies::build(
+            &settings.cookie_name,
+            &key,
+            Some(settings.cookie_age_seconds),
+            settings.cookie_secure,
+            settings.cookie_httponly,
+        )),
+        CookieAction::Delete => {
+            Some(cookies::build(&settings.cookie_name, "", Some(0), settings.cookie_secure, settings.cookie_httponly))
+        }
+    };
+    if let Some(cookie) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    if session.0.loaded.get().is_some() {
+        crate::http::add_vary(response.headers_mut(), "Cookie");
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::ManualClock;
+    use std::collections::HashMap;
+
+    type Stored = HashMap<String, (Map<String, Value>, DateTime<Utc>)>;
+
+    #[derive(Debug, Default)]
+    struct MemoryStore(Mutex<Stored>);
+
+    #[async_trait::async_trait]
+    impl SessionStore for MemoryStore {
+        async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>, Error> {
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .get(key)
+                .filter(|(_, exp)| *exp > now)
+                .map(|(data, expires)| SessionRecord { data: data.clone(), expires: *expires }))
+        }
+        async fn save(&self, key: &str, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<(), Error> {
+            self.0.lock().unwrap().insert(key.to_owned(), (data.clone(), expires));
+            Ok(())
+        }
+        async fn create(&self, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<String, Error> {
+            let key = new_key();
+            self.save(&key, data, expires).await?;
+            Ok(key)
+        }
+        async fn delete(&self, key: &str) -> Result<(), Error> {
+            self.0.lock().unwrap().remove(key);
+            Ok(())
+        }
+        async fn clear_expired(&self, _now: DateTime<Utc>) -> Result<u64, Error> {
+            Ok(0)
+        }
+    }
+
+    fn lifetimes() -> Lifetimes {
+        Lifetimes { age: Duration::days(14), idle: None, absolute: None }
+    }
+
+    #[tokio::test]
+    async fn an_untouched_session_sets_no_cookie() {
+        let s = Session::new(Arc::new(MemoryStore::default()), Arc::new(ManualClock::new()), lifetimes(), None);
+        assert_eq!(s.commit().await.unwrap(), CookieAction::Keep);
+        s.load().await.unwrap();
+        assert_eq!(s.commit().await.unwrap(), CookieAction::Keep);
+    }
+
+    #[tokio::test]
+    async fn data_survives_a_round_trip_and_cycle_key_keeps_it_under_a_new_key() {
+        let store: Arc<MemoryStore> = Arc::default();
+        let clock = Arc::new(ManualClock::new());
+        let s = Session::new(store.clone(), clock.clone(), lifetimes(), None);
+        s.insert("cart", vec![1, 2]).await.unwrap();
+        let CookieAction::Set(k1) = s.commit().await.unwrap() else { panic!() };
+        assert!(is_valid_key(&k1));
+
+        let s = Session::new(store.clone(), clock.clone(), lifetimes(), Some(k1.clone()));
+        assert_eq!(s.get::<Vec<i32>>("cart").await.unwrap(), Some(vec![1, 2]));
+        s.cycle_key().await.unwrap();
+        let CookieAction::Set(k2) = s.commit().await.unwrap() else { panic!() };
+        assert_ne!(k1, k2);
+        assert!(store.0.lock().unwrap().get(&k1).is_none(), "the old row is gone");
+        let s = Session::new(store.clone(), clock, lifetimes(), Some(k2));
+        assert_eq!(s.get::<Vec<i32>>("cart").await.unwrap(), Some(vec![1, 2]));
+    }
+
+    #[tokio::test]
+    async fn flush_deletes_the_row_and_the_cookie() {
+        let store: Arc<MemoryStore> = Arc::default();
+        let clock = Arc::new(ManualClock::new());
+        let s = Session::new(store.clone(), clock.clone(), lifetimes(), None);
+        s.insert("a", 1).await.unwrap();
+        let CookieAction::Set(k) = s.commit().await.unwrap() else { panic!() };
+        let s = Session::new(store.clone(), clock, lifetimes(), Some(k.clone()));
+        s.flush().await.unwrap();
+        assert_eq!(s.commit().await.unwrap(), CookieAction::Delete);
+        assert!(store.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn expired_rows_load_as_empty_sessions() {
+        let store: Arc<MemoryStore> = Arc::default();
+        let clock = Arc::new(ManualClock::new());
+        let s = Session::new(store.clone(), clock.clone(), lifetimes(), None);
+        s.insert("a", 1).await.unwrap();
+        let CookieAction::Set(k) = s.commit().await.unwrap() else { panic!() };
+        clock.advance(Duration::days(15));
+        let s = Session::new(store, clock, lifetimes(), Some(k));
+        assert_eq!(s.get::<i32>("a").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn idle_and_absolute_timeouts_empty_the_session() {
+        let store: Arc<MemoryStore> = Arc::default();
+        let clock = Arc::new(ManualClock::new());
+        let asvs = Lifetimes {
+            age: Duration::days(14),
+            idle: Some(Duration::minutes(30)),
+            absolute: Some(Duration::hours(12)),
+        };
+        let s = Session::new(store.clone(), clock.clone(), asvs, None);
+        s.insert("user", 7).await.unwrap();
+        let CookieAction::Set(mut key) = s.commit().await.unwrap() else { panic!() };
+        // Active every 29 minutes: still signed in after 11 hours...
+        for _ in 0..22 {
+            clock.advance(Duration::minutes(29));
+            let s = Session::new(store.clone(), clock.clone(), asvs, Some(key.clone()));
+            assert_eq!(s.get::<i32>("user").await.unwrap(), Some(7));
+            if let CookieAction::Set(k) = s.commit().await.unwrap() {
+                key = k;
+            }
+        }
+        // ...but not after 12 hours since the start.
+        clock.advance(Duration::minutes(80));
+        let s = Session::new(store.clone(), clock.clone(), asvs, Some(key));
+        assert_eq!(s.get::<i32>("user").await.unwrap(), None);
+
+        let s = Session::new(store.clone(), clock.clone(), asvs, None);
+        s.insert("user", 8).await.unwrap();
+        let CookieAction::Set(key) = s.commit().await.unwrap() else { panic!() };
+        clock.advance(Duration::minutes(31));
+        let s = Session::new(store, clock, asvs, Some(key));
+        assert_eq!(s.get::<i32>("user").await.unwrap(), None, "idle for 31 minutes");
+    }
+}

@@ -1,0 +1,134 @@
+//! `CoreState`: the services every request handler and command can reach.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
+
+use crate::app::{App, NavLink};
+use crate::auth::hashers::PasswordHasher;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::i18n::Catalogs;
+use crate::mail::Mailer;
+use crate::models::ModelDef;
+use crate::ratelimit::RateLimiter;
+use crate::session::SessionStore;
+use crate::staticfiles::Assets;
+use crate::time::Clock;
+use crate::urls::UrlMap;
+
+/// The shared services; cheap to clone. Each app builds its own state around one.
+#[derive(Clone)]
+pub struct CoreState(Arc<CoreInner>);
+
+/// What `CoreState` holds.
+pub struct CoreInner {
+    /// The configuration the site started with.
+    pub settings: Settings,
+    /// The database pool.
+    pub db: Db,
+    /// The time source (a manual clock in tests).
+    pub clock: Arc<dyn Clock>,
+    /// Outgoing e-mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Password hashing on a bounded blocking pool.
+    pub hasher: PasswordHasher,
+    /// Counters for brute-force limits.
+    pub limiter: RateLimiter,
+    /// Where sessions are kept.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Static files built into the binary.
+    pub assets: Arc<Assets>,
+    /// Translation catalogs.
+    pub i18n: Arc<Catalogs>,
+    /// Installed apps, their models and navigation.
+    pub registry: Arc<Registry>,
+    /// Route names to paths; filled once every app's routes are built.
+    pub(crate) urls: OnceLock<UrlMap>,
+}
+
+impl CoreState {
+    pub(crate) fn new(inner: CoreInner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    /// The route map. Panics if called before the site's routes were built (a programming error).
+    pub fn urls(&self) -> &UrlMap {
+        self.0.urls.get().expect("routes are built before requests are served")
+    }
+
+    /// The path of a named route without parameters, e.g. `url("account:login")`.
+    pub fn url(&self, name: &str) -> String {
+        self.url_with(name, &[])
+    }
+
+    /// The path of a named route with parameters.
+    pub fn url_with(&self, name: &str, args: &[&dyn fmt::Display]) -> String {
+        match self.urls().reverse(name, args) {
+            Ok(path) => path,
+            Err(e) => {
+                debug_assert!(false, "{e}");
+                tracing::error!(error = %e, "broken link");
+                "/".to_owned()
+            }
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}
+
+impl Deref for CoreState {
+    type Target = CoreInner;
+
+    fn deref(&self) -> &CoreInner {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CoreState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CoreState")
+            .field("profile", &self.settings.profile)
+            .field("backend", &self.db.get_database_backend())
+            .field("apps", &self.registry.apps)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An installed app as the site knows it.
+#[derive(Debug, Clone)]
+pub struct AppInfo {
+    /// The label (`accounts`, `blog`).
+    pub label: &'static str,
+    /// The human-readable name.
+    pub name: &'static str,
+}
+
+/// Installed apps, their models and their navigation links.
+#[derive(Default)]
+pub struct Registry {
+    /// Apps in installed order.
+    pub apps: Vec<AppInfo>,
+    /// Header links in installed order.
+    pub nav: Vec<NavLink>,
+    /// Every model of every app.
+    pub models: Vec<ModelDef>,
+    /// The app values themselves (for seeding and commands).
+    pub installed: Vec<Arc<dyn App>>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry").field("apps", &self.apps).field("models", &self.models).finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// The model with the label `app.model`.
+    pub fn model(&self, label: &str) -> Option<&ModelDef> {
+        self.models.iter().find(|m| m.label() == label)
+    }
+}
