@@ -76,17 +76,21 @@ impl RateLimiter {
                     .values([
                         (
                             "count",
-                            Expr::cust_with_values(
-                                "CASE WHEN core_rate_limit.window_start > ? THEN core_rate_limit.count + 1 ELSE 1 END",
-                                [cutoff],
-                            ),
+                            Expr::case(
+                                Expr::col((TABLE, "window_start")).gt(cutoff),
+                                Expr::col((TABLE, "count")).add(1i64),
+                            )
+                            .finally(1i64)
+                            .into(),
                         ),
                         (
                             "window_start",
-                            Expr::cust_with_values(
-                                "CASE WHEN core_rate_limit.window_start > ? THEN core_rate_limit.window_start ELSE ? END",
-                                [cutoff, now],
-                            ),
+                            Expr::case(
+                                Expr::col((TABLE, "window_start")).gt(cutoff),
+                                Expr::col((TABLE, "window_start")),
+                            )
+                            .finally(now)
+                            .into(),
                         ),
                     ])
                     .to_owned(),

@@ -6,6 +6,7 @@
 //! needing a re-hash, which sign-in then performs (Django's `must_update`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
@@ -62,6 +63,7 @@ pub struct Verification {
 pub struct PasswordHasher {
     config: HasherConfig,
     permits: Arc<Semaphore>,
+    operations: Arc<AtomicU64>,
 }
 
 impl PasswordHasher {
@@ -69,7 +71,7 @@ impl PasswordHasher {
     pub fn new(config: HasherConfig, concurrency: usize) -> Self {
         let concurrency =
             if concurrency == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { concurrency };
-        Self { config, permits: Arc::new(Semaphore::new(concurrency)) }
+        Self { config, permits: Arc::new(Semaphore::new(concurrency)), operations: Arc::default() }
     }
 
     /// The parameters for new hashes.
@@ -77,7 +79,13 @@ impl PasswordHasher {
         self.config
     }
 
+    /// How many hashes (including verifications) this hasher has computed.
+    pub fn operations(&self) -> u64 {
+        self.operations.load(Ordering::Relaxed)
+    }
+
     async fn off_thread<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
+        self.operations.fetch_add(1, Ordering::Relaxed);
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
         tokio::task::spawn_blocking(work).await.expect("hashing does not panic")
     }

@@ -1,0 +1,90 @@
+//! Health checks, trailing slashes, static files, languages, the home page and demo data.
+
+use quartet_testkit::dbtest;
+
+dbtest! {
+    async fn health_and_readiness_answer(site) {
+        let client = site.client();
+        let health = client.get("/healthz").await;
+        assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+        let ready = client.get("/readyz").await;
+        assert_eq!((ready.status, ready.body.as_str()), (200, "ready\n"));
+    }
+}
+
+dbtest! {
+    async fn a_missing_trailing_slash_is_added_when_the_page_exists(site) {
+        let client = site.client();
+        let page = client.get("/account/login?next=/x/").await;
+        assert_eq!((page.status, page.location()), (301, Some("/account/login/?next=/x/")));
+        assert_eq!(client.get("/account/nothing").await.status, 404);
+    }
+}
+
+dbtest! {
+    async fn static_files_have_hashed_names_and_long_cache_lifetimes(site) {
+        let client = site.client();
+        let home = client.get("/").await;
+        let css = home.attrs("link[rel=stylesheet]", "href").pop().unwrap();
+        assert!(css.starts_with("/static/css/site.") && css.ends_with(".css") && css != "/static/css/site.css", "{css}");
+        let file = client.send(client.request(reqwest::Method::GET, &css).header("accept-encoding", "gzip")).await;
+        assert_eq!(file.status, 200);
+        assert_eq!(file.header("cache-control"), Some("public, max-age=31536000, immutable"));
+        assert_eq!(file.header("content-type"), Some("text/css; charset=utf-8"));
+        let etag = file.header("etag").unwrap().to_owned();
+        let again = client.send(client.request(reqwest::Method::GET, &css).header("if-none-match", etag)).await;
+        assert_eq!(again.status, 304);
+        let plain = client.get("/static/css/site.css").await;
+        assert_eq!(plain.header("cache-control"), Some("public, max-age=3600"));
+    }
+}
+
+dbtest! {
+    async fn the_language_follows_the_cookie_then_the_browser(site) {
+        let client = site.client();
+        let english = client.get("/account/login/").await;
+        assert_eq!(english.header("content-language"), Some("en"));
+        assert_eq!(english.heading(), "Log-in");
+        let spanish = client.send(client.request(reqwest::Method::GET, "/account/login/").header("accept-language", "es-ES,es;q=0.9")).await;
+        assert_eq!(spanish.header("content-language"), Some("es"));
+        assert_eq!(spanish.heading(), "Iniciar sesión");
+        assert_eq!(spanish.attrs("html", "lang"), vec!["es"]);
+
+        let switched = client.post_form("/i18n/setlang/", &[("language", "es"), ("next", "/account/register/")]).await;
+        assert_eq!(switched.location(), Some("/account/register/"));
+        assert_eq!(client.get("/account/register/").await.heading(), "Crear una cuenta");
+        client.post_form("/i18n/setlang/", &[("language", "klingon"), ("next", "/")]).await;
+        assert_eq!(client.get("/account/register/").await.heading(), "Crear una cuenta", "unknown languages are ignored");
+        let forced = client.send(client.request(reqwest::Method::GET, "/account/register/").header("accept-language", "en")).await;
+        assert_eq!(forced.heading(), "Crear una cuenta", "the chosen language wins over the browser's");
+    }
+}
+
+dbtest! {
+    async fn an_empty_development_site_offers_demo_data_once(site) {
+        let client = site.client();
+        let home = client.get("/").await;
+        assert_eq!(home.status, 200);
+        assert!(home.body.contains("This site is empty"));
+        let loaded = client.post_form("/demo/", &[]).await;
+        assert_eq!(loaded.location(), Some("/"));
+        let home = client.get("/").await;
+        assert!(!home.body.contains("This site is empty"));
+        let messages = home.messages();
+        assert!(messages.iter().any(|m| m.starts_with("Demo data loaded:")), "{messages:?}");
+        let note = messages.iter().find(|m| m.contains("Sign in as `demo`")).expect("the sign-in note");
+        let password = note.split('`').nth(3).unwrap().to_owned();
+        assert_eq!(site.client().login("demo", &password).await.status, 303);
+        assert_eq!(client.post_form("/demo/", &[]).await.location(), Some("/"));
+        assert!(client.get("/").await.messages().iter().any(|m| m.contains("already has data")));
+    }
+}
+
+dbtest! {
+    using quartet_testkit::TestSite::builder().settings(|s| s.debug = false);
+    async fn demo_data_is_not_offered_outside_development(site) {
+        let client = site.client();
+        assert!(!client.get("/").await.body.contains("This site is empty"));
+        assert_eq!(client.post_form("/demo/", &[]).await.status, 404);
+    }
+}

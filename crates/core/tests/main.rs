@@ -1,0 +1,12 @@
+//! Integration tests of the core framework: every test drives a real site over HTTP, on
+//! SQLite and (with QUARTET_TEST_DATABASE_URL) on PostgreSQL.
+
+mod accounts;
+mod browser;
+mod dump;
+mod http;
+mod passwords;
+mod security;
+mod services;
+mod sessions;
+mod support;

@@ -1,0 +1,37 @@
+//! The services CI starts answer (Redis, RabbitMQ); in CI a missing one fails the run.
+
+use std::time::Duration;
+
+use quartet_testkit::service_url;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn host_port(url: &str, default_port: u16) -> String {
+    let parsed = url::Url::parse(url).expect("a valid service URL");
+    format!("{}:{}", parsed.host_str().unwrap_or("127.0.0.1"), parsed.port().unwrap_or(default_port))
+}
+
+#[tokio::test]
+async fn redis_answers_ping() {
+    let Some(url) = service_url("QUARTET_TEST_REDIS_URL") else { return };
+    let mut stream =
+        tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(host_port(&url, 6379))).await.unwrap().unwrap();
+    stream.write_all(b"PING\r\n").await.unwrap();
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).await.unwrap();
+    assert_eq!(&reply, b"+PONG\r\n");
+}
+
+#[tokio::test]
+async fn rabbitmq_speaks_amqp_0_9_1() {
+    let Some(url) = service_url("QUARTET_TEST_AMQP_URL") else { return };
+    let mut stream =
+        tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(host_port(&url, 5672))).await.unwrap().unwrap();
+    stream.write_all(b"AMQP\x00\x00\x09\x01").await.unwrap();
+    let mut frame = [0u8; 11];
+    stream.read_exact(&mut frame).await.unwrap();
+    // A method frame (type 1) on channel 0 carrying connection.start (class 10, method 10).
+    assert_eq!(frame[0], 1);
+    assert_eq!(&frame[1..3], &[0, 0]);
+    assert_eq!(&frame[7..11], &[0, 10, 0, 10]);
+}
