@@ -2,6 +2,8 @@
 
 use quartet_testkit::dbtest;
 
+use crate::support::probe_site;
+
 dbtest! {
     async fn health_and_readiness_answer(site) {
         let client = site.client();
@@ -86,5 +88,21 @@ dbtest! {
         let client = site.client();
         assert!(!client.get("/").await.body.contains("This site is empty"));
         assert_eq!(client.post_form("/demo/", &[]).await.status, 404);
+    }
+}
+
+dbtest! {
+    using probe_site();
+    async fn stopping_lets_in_flight_requests_finish_and_refuses_new_ones(site) {
+        let client = site.client();
+        let url = site.url("/");
+        let slow = tokio::spawn(async move { client.get("/test/slow/").await });
+        // Let the request reach the handler, then stop the server while it sleeps.
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        site.stop().await;
+        let answer = slow.await.unwrap();
+        assert_eq!((answer.status, answer.body.as_str()), (200, "done"));
+        let refused = reqwest::Client::new().get(&url).send().await;
+        assert!(refused.is_err(), "a new connection after the stop must be refused");
     }
 }

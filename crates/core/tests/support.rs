@@ -7,7 +7,7 @@ use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::TestSiteBuilder;
 
 /// Routes: `/test/echo/` (every method, answers "ok"), `/test/exempt/` (CSRF-exempt),
-/// `/test/panic/` (panics).
+/// `/test/panic/` (panics), `/test/slow/` (answers "done" after half a second).
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeApp;
 
@@ -26,6 +26,14 @@ impl App for ProbeApp {
             .route("probe:echo", "/test/echo/", any(|| async { "ok" }))
             .csrf_exempt_route("probe:exempt", "/test/exempt/", any(|| async { "exempt" }))
             .route("probe:panic", "/test/panic/", get(explode))
+            .route(
+                "probe:slow",
+                "/test/slow/",
+                get(|| async {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    "done"
+                }),
+            )
             .with_state(core.clone())
     }
 }

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 pub use browser::Browser;
 pub use client::{TestClient, TestResponse};
-pub use database::{Backend, TestDatabase};
+pub use database::{Backend, POSTGRES_VARIABLE, TestDatabase};
 use quartet_core::App;
 use quartet_core::auth::User;
 use quartet_core::auth::app::{NewUser, create_user};

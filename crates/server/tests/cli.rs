@@ -1,0 +1,389 @@
+//! The `quartet` command line, run as a user runs it: the real binary in an empty working
+//! directory, with no `QUARTET_*` variables inherited from the test's environment.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use quartet_testkit::{Backend, TestDatabase};
+
+/// A working directory and the environment the binary runs with.
+struct Quartet {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    fn success(self) -> Self {
+        assert_eq!(self.code, Some(0), "the command failed:\n{self:#?}");
+        self
+    }
+}
+
+impl Quartet {
+    fn new() -> Self {
+        let dir = tempfile::Builder::new().prefix("quartet-cli-").tempdir().expect("a temporary folder");
+        Self { dir, env: Vec::new() }
+    }
+
+    /// A working directory whose database is `database` (SQLite file or PostgreSQL schema).
+    fn on(database: &TestDatabase) -> Self {
+        let mut quartet = Self::new();
+        quartet.set("QUARTET_DATABASE_URL", database.url());
+        if let Some(schema) = database.schema() {
+            quartet.set("QUARTET_DATABASE_SCHEMA", schema);
+        }
+        quartet
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> &mut Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path().join(name), text).expect("a file in the working directory");
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_quartet"));
+        command.args(args).current_dir(self.path()).stdin(Stdio::null());
+        for (name, _) in std::env::vars() {
+            if name.starts_with("QUARTET_") {
+                command.env_remove(name);
+            }
+        }
+        // Quick password hashing; the real parameters have their own tests.
+        command.env("QUARTET_AUTH_ARGON2_MEMORY_KIB", "64");
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("the quartet binary runs"))
+    }
+
+    fn run_with_input(&self, args: &[&str], input: &str) -> Run {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the quartet binary runs");
+        // The pipe closes when the handle drops, so a command that asks for more reads end of input.
+        let mut stdin = child.stdin.take().expect("a stdin pipe");
+        let _ = stdin.write_all(input.as_bytes());
+        drop(stdin);
+        Run::from(child.wait_with_output().expect("the command ends"))
+    }
+
+    fn dump(&self, labels: &[&str]) -> serde_json::Value {
+        let mut args = vec!["dumpdata"];
+        args.extend(labels);
+        let run = self.run(&args).success();
+        serde_json::from_str(&run.stdout).expect("dumpdata prints JSON")
+    }
+}
+
+fn users(dump: &serde_json::Value) -> Vec<&serde_json::Value> {
+    dump.as_array().unwrap().iter().filter(|row| row["model"] == "accounts.user").collect()
+}
+
+#[test]
+fn check_deploy_on_the_defaults_names_every_insecure_setting_and_fails() {
+    let quartet = Quartet::new();
+    let plain = quartet.run(&["check"]).success();
+    assert!(plain.stdout.contains("System check identified no issues"), "{plain:#?}");
+
+    let deploy = quartet.run(&["check", "--deploy"]);
+    assert_eq!(deploy.code, Some(1), "{deploy:#?}");
+    for id in ["W004", "W008", "W009", "W012", "W016", "W018", "W020"] {
+        assert!(deploy.stdout.contains(&format!("(security.{id})")), "{id} missing:\n{}", deploy.stdout);
+    }
+    assert!(deploy.stdout.contains("System check identified 7 issue(s)"), "{}", deploy.stdout);
+}
+
+#[test]
+fn check_deploy_on_the_production_example_passes() {
+    let quartet = Quartet::new();
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/production.toml.example"))
+        .expect("config/production.toml.example");
+    let data = quartet.path().join("data");
+    quartet.write("quartet.toml", &example.replace("/var/lib/quartet", &data.display().to_string()));
+    let mut quartet = quartet;
+    quartet.set("QUARTET_SECRET_KEY", "fake-example-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH");
+
+    let deploy = quartet.run(&["check", "--deploy"]).success();
+    assert!(deploy.stdout.contains("System check identified no issues"), "{deploy:#?}");
+    // The production profile does not migrate by itself.
+    assert!(deploy.stdout.contains("not applied yet"), "{deploy:#?}");
+    // And the secret never appears in what is printed.
+    assert!(!deploy.stdout.contains("fake-example-key") && !deploy.stderr.contains("fake-example-key"));
+
+    // Without the secret key the production profile refuses to start.
+    quartet.env.retain(|(k, _)| k != "QUARTET_SECRET_KEY");
+    let refused = quartet.run(&["check"]);
+    assert_eq!(refused.code, Some(1));
+    assert!(refused.stderr.contains("`secret_key`"), "{refused:#?}");
+}
+
+#[test]
+fn unknown_settings_and_bad_values_stop_start_up_naming_the_key() {
+    let mut quartet = Quartet::new();
+    quartet.write("quartet.toml", "[database]\nurll = \"sqlite://x\"\n");
+    let typo = quartet.run(&["check"]);
+    assert_eq!(typo.code, Some(1));
+    assert!(typo.stderr.contains("unknown setting `database.urll`"), "{typo:#?}");
+
+    quartet.write("quartet.toml", "");
+    quartet.set("QUARTET_SERVER_BIND", "everywhere");
+    let bad = quartet.run(&["check"]);
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("`server.bind`"), "{bad:#?}");
+
+    let mut quartet = Quartet::new();
+    quartet.set("QUARTET_SESSON_COOKIE_NAME", "x");
+    let unknown_env = quartet.run(&["check"]);
+    assert_eq!(unknown_env.code, Some(1));
+    assert!(unknown_env.stderr.contains("QUARTET_SESSON_COOKIE_NAME"), "{unknown_env:#?}");
+
+    let missing = Quartet::new().run(&["--config", "nowhere.toml", "check"]);
+    assert_eq!(missing.code, Some(1));
+    assert!(missing.stderr.contains("nowhere.toml"), "{missing:#?}");
+
+    let bad_arguments = Quartet::new().run(&["migrate", "--everything"]);
+    assert_eq!(bad_arguments.code, Some(2));
+    assert!(bad_arguments.stderr.contains("--everything"), "{bad_arguments:#?}");
+}
+
+#[test]
+fn migrate_lists_then_applies_every_migration_into_the_default_sqlite_file() {
+    let quartet = Quartet::new();
+    let before = quartet.run(&["migrate", "--list"]).success();
+    assert!(before.stdout.contains("[ ] core.0001_initial"), "{before:#?}");
+    assert!(before.stdout.contains("[ ] accounts.0001_initial"), "{before:#?}");
+    assert!(!before.stdout.contains("[X]"));
+
+    let applied = quartet.run(&["migrate"]).success();
+    assert!(applied.stdout.contains("Applying accounts.0001_initial..."), "{applied:#?}");
+    assert!(quartet.path().join("data/quartet.sqlite3").is_file(), "the default database file is created");
+
+    let after = quartet.run(&["migrate", "--list"]).success();
+    assert!(after.stdout.contains("[X] accounts.0001_initial") && !after.stdout.contains("[ ]"), "{after:#?}");
+    let again = quartet.run(&["migrate"]).success();
+    assert!(again.stdout.contains("No migrations to apply."), "{again:#?}");
+}
+
+#[test]
+fn createsuperuser_without_input_reads_the_environment() {
+    let mut quartet = Quartet::new();
+    let refused = quartet.run(&["createsuperuser", "--noinput"]);
+    assert_eq!(refused.code, Some(1));
+    assert!(refused.stderr.contains("QUARTET_SUPERUSER_USERNAME"), "{refused:#?}");
+
+    quartet
+        .set("QUARTET_SUPERUSER_USERNAME", "root")
+        .set("QUARTET_SUPERUSER_EMAIL", "root@example.com")
+        .set("QUARTET_SUPERUSER_PASSWORD", "password");
+    let weak = quartet.run(&["createsuperuser", "--noinput"]);
+    assert_eq!(weak.code, Some(1));
+    assert!(weak.stderr.contains("This password is too common."), "{weak:#?}");
+
+    quartet.env.retain(|(k, _)| k != "QUARTET_SUPERUSER_PASSWORD");
+    quartet.set("QUARTET_SUPERUSER_PASSWORD", "violet-anchor-93-tide");
+    let created = quartet.run(&["createsuperuser", "--noinput"]).success();
+    assert!(created.stdout.contains("Superuser created successfully."), "{created:#?}");
+    assert!(!created.stdout.contains("violet-anchor") && !created.stderr.contains("violet-anchor"));
+
+    let dump = quartet.dump(&["accounts.user"]);
+    let root = users(&dump);
+    assert_eq!(root.len(), 1);
+    let fields = &root[0]["fields"];
+    assert_eq!((fields["username"].as_str(), fields["email"].as_str()), (Some("root"), Some("root@example.com")));
+    assert_eq!((fields["is_staff"].as_bool(), fields["is_superuser"].as_bool()), (Some(true), Some(true)));
+    assert!(fields["password"].as_str().unwrap().starts_with("$argon2id$"), "{fields}");
+
+    let twice = quartet.run(&["createsuperuser", "--noinput"]);
+    assert_eq!(twice.code, Some(1));
+    assert!(twice.stderr.contains("That username is already taken."), "{twice:#?}");
+}
+
+#[test]
+fn createsuperuser_asks_and_changepassword_reads_the_new_password_twice() {
+    let quartet = Quartet::new();
+    let created = quartet.run_with_input(
+        &["createsuperuser"],
+        "boss\nboss@example.com\nshort\nother\nviolet-anchor-93-tide\nviolet-anchor-93-tide\n",
+    );
+    let created = created.success();
+    assert!(created.stdout.contains("Error: Your passwords didn't match."), "{created:#?}");
+    assert!(created.stdout.contains("Superuser created successfully."), "{created:#?}");
+    let hash = |quartet: &Quartet| users(&quartet.dump(&["accounts.user"]))[0]["fields"]["password"].clone();
+    let first = hash(&quartet);
+
+    let unknown = quartet.run_with_input(&["changepassword", "nobody"], "");
+    assert_eq!(unknown.code, Some(1));
+    assert!(unknown.stderr.contains("user 'nobody' does not exist"), "{unknown:#?}");
+
+    let gave_up = quartet.run_with_input(&["changepassword", "boss"], "a\nb\nc\nd\n12345678\n12345678\n");
+    assert_eq!(gave_up.code, Some(1));
+    assert!(gave_up.stdout.contains("Passwords do not match. Please try again."), "{gave_up:#?}");
+    assert!(gave_up.stdout.contains("This password is entirely numeric."), "{gave_up:#?}");
+    assert!(gave_up.stderr.contains("after 3 attempts"), "{gave_up:#?}");
+    assert_eq!(hash(&quartet), first, "a refused change keeps the old password");
+
+    let changed = quartet.run_with_input(&["changepassword", "boss"], "quiet-harbour-71\nquiet-harbour-71\n").success();
+    assert!(changed.stdout.contains("Password changed successfully for user 'boss'"), "{changed:#?}");
+    assert_ne!(hash(&quartet), first);
+}
+
+fn dump_and_load_between(source: Quartet, target: Quartet) {
+    source.run(&["seed"]).success();
+    let file = source.path().join("everything.json");
+    let dumped = source.run(&["dumpdata", "--indent", "2", "-o", file.to_str().unwrap()]).success();
+    assert!(dumped.stderr.contains("Dumped"), "{dumped:#?}");
+
+    let loaded = target.run(&["loaddata", file.to_str().unwrap()]).success();
+    assert!(loaded.stdout.contains("Installed"), "{loaded:#?}");
+    assert_eq!(target.dump(&[]), source.dump(&[]), "the same rows on both databases");
+    assert_eq!(users(&target.dump(&[])).len(), 4, "the demo users arrived");
+
+    // A broken file is refused with its name, and nothing is half-loaded.
+    std::fs::write(target.path().join("broken.json"), "[{\"model\": \"accounts.user\"").unwrap();
+    let broken = target.run(&["loaddata", "broken.json"]);
+    assert_eq!(broken.code, Some(1));
+    assert!(broken.stderr.contains("broken.json"), "{broken:#?}");
+    assert_eq!(users(&target.dump(&[])).len(), 4);
+}
+
+#[test]
+fn dumpdata_and_loaddata_move_every_row_between_sqlite_files() {
+    dump_and_load_between(Quartet::new(), Quartet::new());
+}
+
+#[tokio::test]
+async fn dumpdata_from_sqlite_and_loaddata_into_postgresql_give_the_same_rows() {
+    if quartet_testkit::service_url(quartet_testkit::POSTGRES_VARIABLE).is_none() {
+        return;
+    }
+    let sqlite = TestDatabase::create(Backend::Sqlite).await;
+    let postgres = TestDatabase::create(Backend::Postgres).await;
+    let (source, target) = (Quartet::on(&sqlite), Quartet::on(&postgres));
+    tokio::task::spawn_blocking(move || dump_and_load_between(source, target)).await.unwrap();
+}
+
+#[test]
+fn seed_creates_demo_accounts_once_and_refuses_bad_sizes() {
+    let quartet = Quartet::new();
+    let first = quartet.run(&["seed"]).success();
+    assert!(first.stdout.contains("Created 4 users."), "{first:#?}");
+    assert!(first.stdout.contains("Sign in as `demo`"), "{first:#?}");
+    let second = quartet.run(&["seed"]).success();
+    assert!(second.stdout.contains("The demo account already exists."), "{second:#?}");
+    let bad = quartet.run(&["seed", "--posts", "many"]);
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("--posts needs a whole number, not `many`"), "{bad:#?}");
+}
+
+#[test]
+fn sendtestemail_uses_the_console_and_the_file_backends() {
+    let mut quartet = Quartet::new();
+    let console = quartet.run(&["sendtestemail", "ops@example.com"]).success();
+    assert!(console.stdout.contains("To: ops@example.com"), "{console:#?}");
+    assert!(console.stdout.contains("Subject: Test email from"), "{console:#?}");
+    assert!(console.stdout.contains("If you're reading this, it was successful."), "{console:#?}");
+
+    quartet.set("QUARTET_EMAIL_BACKEND", "file").set("QUARTET_EMAIL_FILE_PATH", "mail");
+    quartet.run(&["sendtestemail", "ops@example.com", "dev@example.com"]).success();
+    let files: Vec<_> = std::fs::read_dir(quartet.path().join("mail")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let message = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(message.contains("ops@example.com") && message.contains("dev@example.com"), "{message}");
+
+    quartet.set("QUARTET_EMAIL_BACKEND", "pigeon");
+    let bad = quartet.run(&["sendtestemail", "ops@example.com"]);
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("`email.backend`"), "{bad:#?}");
+}
+
+#[test]
+fn clearsessions_removes_only_expired_sessions() {
+    let quartet = Quartet::new();
+    quartet.run(&["migrate"]).success();
+    let cleared = quartet.run(&["clearsessions"]).success();
+    assert!(cleared.stdout.contains("Deleted 0 expired session(s)"), "{cleared:#?}");
+}
+
+/// `serve` in a child process; killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_migrates_answers_and_stops_on_sigterm() {
+    let quartet = Quartet::new();
+    let child = quartet
+        .command(&["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut server = Server(child);
+    let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).unwrap();
+    let address = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_owned();
+    assert!(banner.contains("development profile, SQLite"), "{banner}");
+
+    let client = reqwest::Client::new();
+    let health = client.get(format!("http://{address}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let login = client.get(format!("http://{address}/accounts/login/")).send().await.unwrap();
+    assert_eq!(login.status(), 200, "serve migrated the new database by itself");
+    assert_eq!(login.headers()["x-frame-options"], "DENY");
+
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}
