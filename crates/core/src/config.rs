@@ -788,6 +788,39 @@ mod tests {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
+    fn leaf_keys(value: &Value, prefix: &str, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    leaf_keys(child, &format!("{prefix}{key}."), out);
+                }
+            }
+            _ => out.push(prefix.trim_end_matches('.').to_owned()),
+        }
+    }
+
+    #[test]
+    fn every_setting_is_documented() {
+        let docs = include_str!("../../../docs/CONFIGURATION.md");
+        let mut keys = Vec::new();
+        leaf_keys(&serde_json::to_value(Settings::defaults(Profile::Production)).unwrap(), "", &mut keys);
+        assert!(keys.len() > 60, "{keys:?}");
+        let missing: Vec<_> = keys.iter().filter(|k| !docs.contains(&format!("| `{k}` |"))).collect();
+        assert!(missing.is_empty(), "docs/CONFIGURATION.md does not describe {missing:?}");
+    }
+
+    #[test]
+    fn the_production_example_is_valid() {
+        let text = include_str!("../../../config/production.toml.example");
+        let settings = Settings::from_sources(
+            Some((Path::new("production.toml"), text)),
+            &env(&[("QUARTET_SECRET_KEY", "an-obviously-fake-key-for-tests-0123456789-abcdefghijklmnop")]),
+        )
+        .unwrap();
+        assert_eq!(settings.profile, Profile::Production);
+        assert!(crate::checks::deploy_findings(&settings).is_empty());
+    }
+
     #[test]
     fn defaults_load_without_a_file_or_environment() {
         let s = Settings::from_sources(None, &env(&[])).unwrap();

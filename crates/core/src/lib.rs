@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod mail;
 pub mod media;
 pub mod models;
+pub mod pagination;
 pub mod ratelimit;
 pub mod session;
 pub mod site;

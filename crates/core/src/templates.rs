@@ -207,6 +207,18 @@ impl PageContext {
         fill(self.t(msgid), &[(name, &value)])
     }
 
+    /// Translates and fills two `{name}` placeholders.
+    pub fn t2(
+        &self,
+        msgid: &str,
+        name1: &str,
+        value1: impl std::fmt::Display,
+        name2: &str,
+        value2: impl std::fmt::Display,
+    ) -> String {
+        fill(self.t(msgid), &[(name1, &value1), (name2, &value2)])
+    }
+
     /// Translates a plural message for `n` and fills `{n}`.
     pub fn tn(&self, singular: &str, plural: &str, n: &u64) -> String {
         self.tr().n(singular, plural, *n, &[])

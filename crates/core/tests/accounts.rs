@@ -136,7 +136,7 @@ dbtest! {
     }
 }
 
-fn tiny_png() -> Vec<u8> {
+pub(crate) fn tiny_png() -> Vec<u8> {
     let mut png = std::io::Cursor::new(Vec::new());
     image::RgbImage::from_pixel(8, 8, image::Rgb([10, 120, 200])).write_to(&mut png, image::ImageFormat::Png).unwrap();
     png.into_inner()

@@ -14,7 +14,7 @@ async fn a_user_signs_in_through_the_login_page_in_chromium() {
     assert!(driver.current_url().await.unwrap().as_str().contains("/account/login/?next=%2Faccount%2F"));
     driver.find(By::Id("id_username")).await.unwrap().send_keys("amelia").await.unwrap();
     driver.find(By::Id("id_password")).await.unwrap().send_keys("correct-horse-battery").await.unwrap();
-    driver.find(By::Css("form.form button[type=submit]")).await.unwrap().click().await.unwrap();
+    click_and_wait(driver, "form.form button[type=submit]").await;
 
     let heading = driver.query(By::Tag("h1")).with_text("Dashboard").first().await.unwrap();
     assert_eq!(heading.text().await.unwrap(), "Dashboard");
@@ -22,8 +22,120 @@ async fn a_user_signs_in_through_the_login_page_in_chromium() {
     let greeting = driver.find(By::Css(".user-menu .greeting")).await.unwrap().text().await.unwrap();
     assert_eq!(greeting, "Hello Amelia,");
 
-    driver.find(By::Css(".user-menu button[type=submit]")).await.unwrap().click().await.unwrap();
+    click_and_wait(driver, ".user-menu button[type=submit]").await;
     let heading = driver.query(By::Tag("h1")).with_text("Logged out").first().await.unwrap();
     assert!(heading.is_displayed().await.unwrap());
+    browser.quit().await;
+}
+
+/// Fills the inputs named by id and submits the page's main form.
+async fn fill_and_submit(driver: &WebDriver, fields: &[(&str, &str)]) {
+    for (id, value) in fields {
+        let input = driver.find(By::Id(*id)).await.unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(*value).await.unwrap();
+    }
+    click_and_wait(driver, "main form button[type=submit].primary").await;
+}
+
+/// Clicks a submit button and waits until the next page has replaced this one.
+async fn click_and_wait(driver: &WebDriver, css: &str) {
+    let old_page = driver.find(By::Tag("html")).await.unwrap();
+    driver.find(By::Css(css)).await.unwrap().click().await.unwrap();
+    old_page.wait_until().stale().await.expect("the form submission loads a new page");
+}
+
+async fn heading(driver: &WebDriver, text: &str) {
+    let found = driver.query(By::Tag("h1")).with_text(text.to_owned()).first().await;
+    if found.is_err() {
+        let page = driver.find(By::Tag("body")).await.unwrap().text().await.unwrap();
+        panic!("no heading {text:?} on {}:\n{page}", driver.current_url().await.unwrap());
+    }
+}
+
+async fn messages(driver: &WebDriver) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in driver.find_all(By::Css(".messages li")).await.unwrap() {
+        out.push(item.text().await.unwrap().trim_end_matches('×').trim().to_owned());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_registers_signs_in_by_email_edits_the_profile_and_resets_the_password() {
+    let Some(browser) = Browser::start().await else { return };
+    let site = TestSite::builder().start(Backend::Sqlite).await;
+    let driver = &browser.driver;
+
+    // Register: the new user is signed in.
+    driver.goto(site.url("/account/register/")).await.unwrap();
+    heading(driver, "Create an account").await;
+    fill_and_submit(
+        driver,
+        &[
+            ("id_username", "rosa"),
+            ("id_first_name", "Rosa"),
+            ("id_email", "rosa@example.com"),
+            ("id_password", "lilac-meadow-42"),
+            ("id_password2", "lilac-meadow-42"),
+        ],
+    )
+    .await;
+    heading(driver, "Welcome Rosa!").await;
+    let greeting = driver.find(By::Css(".user-menu .greeting")).await.unwrap().text().await.unwrap();
+    assert_eq!(greeting, "Hello Rosa,");
+
+    // Log out, then log in with the e-mail address.
+    click_and_wait(driver, ".user-menu button[type=submit]").await;
+    heading(driver, "Logged out").await;
+    driver.goto(site.url("/account/login/")).await.unwrap();
+    fill_and_submit(driver, &[("id_username", "rosa@example.com"), ("id_password", "lilac-meadow-42")]).await;
+    heading(driver, "Dashboard").await;
+
+    // Edit the profile with a photo.
+    let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(photo.path(), crate::accounts::tiny_png()).unwrap();
+    driver.goto(site.url("/account/edit/")).await.unwrap();
+    heading(driver, "Edit your account").await;
+    driver.find(By::Id("id_photo")).await.unwrap().send_keys(photo.path().to_str().unwrap()).await.unwrap();
+    driver.execute("document.getElementById('id_date_of_birth').value = '1990-04-01';", Vec::new()).await.unwrap();
+    fill_and_submit(driver, &[("id_last_name", "Parks")]).await;
+    assert_eq!(messages(driver).await, ["Profile updated successfully"]);
+    let image = driver.find(By::Css("main img.avatar")).await.unwrap();
+    let natural_width =
+        driver.execute("return arguments[0].naturalWidth;", vec![image.to_json().unwrap()]).await.unwrap();
+    assert_eq!(natural_width.json().as_u64(), Some(8), "the uploaded photo is shown");
+
+    // Change the password.
+    driver.goto(site.url("/account/password_change/")).await.unwrap();
+    fill_and_submit(
+        driver,
+        &[
+            ("id_old_password", "lilac-meadow-42"),
+            ("id_new_password1", "amber-river-77"),
+            ("id_new_password2", "amber-river-77"),
+        ],
+    )
+    .await;
+    heading(driver, "Password changed").await;
+
+    // Forget it: reset through the e-mailed link, then sign in with the new one.
+    click_and_wait(driver, ".user-menu button[type=submit]").await;
+    heading(driver, "Logged out").await;
+    driver.goto(site.url("/account/password_reset/")).await.unwrap();
+    fill_and_submit(driver, &[("id_email", "rosa@example.com")]).await;
+    heading(driver, "Reset your password").await;
+    let mail = site.outbox().pop().expect("the reset e-mail");
+    let link = mail.body.lines().find(|l| l.starts_with("http://")).expect("a link in the e-mail").to_owned();
+    driver.goto(&link).await.unwrap();
+    fill_and_submit(driver, &[("id_new_password1", "coral-harbor-19"), ("id_new_password2", "coral-harbor-19")]).await;
+    heading(driver, "Password set").await;
+    driver.goto(&link).await.unwrap();
+    let used = driver.find(By::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(used.contains("invalid"), "the link works once: {used}");
+
+    driver.goto(site.url("/account/login/")).await.unwrap();
+    fill_and_submit(driver, &[("id_username", "rosa"), ("id_password", "coral-harbor-19")]).await;
+    heading(driver, "Dashboard").await;
     browser.quit().await;
 }

@@ -33,6 +33,7 @@ dbtest! {
         assert_eq!(file.status, 200);
         assert_eq!(file.header("cache-control"), Some("public, max-age=31536000, immutable"));
         assert_eq!(file.header("content-type"), Some("text/css; charset=utf-8"));
+        assert_eq!(file.header("content-encoding"), Some("gzip"), "text is compressed for clients that accept it");
         let etag = file.header("etag").unwrap().to_owned();
         let again = client.send(client.request(reqwest::Method::GET, &css).header("if-none-match", etag)).await;
         assert_eq!(again.status, 304);
@@ -104,5 +105,32 @@ dbtest! {
         assert_eq!((answer.status, answer.body.as_str()), (200, "done"));
         let refused = reqwest::Client::new().get(&url).send().await;
         assert!(refused.is_err(), "a new connection after the stop must be refused");
+    }
+}
+
+dbtest! {
+    using probe_site();
+    async fn list_pages_link_to_their_neighbours_and_forgive_bad_numbers(site) {
+        let client = site.client();
+        let first = client.get("/test/list/").await;
+        assert_eq!(first.texts("ol li"), ["Item 1", "Item 2", "Item 3"]);
+        assert_eq!(first.text(".pagination .current"), "Page 1 of 4.");
+        assert!(first.attrs("a[rel=prev]", "href").is_empty());
+        assert_eq!(first.attrs("a[rel=next]", "href"), ["?page=2"]);
+
+        let second = client.get("/test/list/?q=caf%C3%A9&page=2").await;
+        assert_eq!(second.texts("ol li"), ["Item 4", "Item 5", "Item 6"]);
+        assert_eq!(second.attrs("a[rel=prev]", "href"), ["?q=caf%C3%A9&page=1"]);
+        assert_eq!(second.attrs("a[rel=next]", "href"), ["?q=caf%C3%A9&page=3"]);
+
+        assert_eq!(client.get("/test/list/?page=x").await.texts("ol li")[0], "Item 1");
+        let last = client.get("/test/list/?page=99").await;
+        assert_eq!((last.texts("ol li"), last.text(".pagination .current")), (vec!["Item 10".to_owned()], "Page 4 of 4.".to_owned()));
+        assert!(last.attrs("a[rel=next]", "href").is_empty());
+
+        client.set_cookie("quartet_language", "es");
+        let spanish = client.get("/test/list/?page=2").await;
+        assert_eq!(spanish.text(".pagination .current"), "Página 2 de 4.");
+        assert_eq!(spanish.text("a[rel=next]"), "Siguiente");
     }
 }

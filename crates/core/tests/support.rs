@@ -1,13 +1,19 @@
 //! A test-only app: routes that echo, fail and panic, to test the middleware around them.
 
+use askama::Template;
+use axum::extract::RawQuery;
+use axum::response::Response;
 use axum::routing::{any, get};
 use quartet_core::app::App;
+use quartet_core::pagination::{Page, Paginator};
 use quartet_core::state::CoreState;
+use quartet_core::templates::{PageContext, render};
 use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::TestSiteBuilder;
 
 /// Routes: `/test/echo/` (every method, answers "ok"), `/test/exempt/` (CSRF-exempt),
-/// `/test/panic/` (panics), `/test/slow/` (answers "done" after half a second).
+/// `/test/panic/` (panics), `/test/slow/` (answers "done" after half a second), `/test/list/`
+/// (ten numbered items, three per page).
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeApp;
 
@@ -26,6 +32,7 @@ impl App for ProbeApp {
             .route("probe:echo", "/test/echo/", any(|| async { "ok" }))
             .csrf_exempt_route("probe:exempt", "/test/exempt/", any(|| async { "exempt" }))
             .route("probe:panic", "/test/panic/", get(explode))
+            .route("probe:list", "/test/list/", get(list))
             .route(
                 "probe:slow",
                 "/test/slow/",
@@ -40,6 +47,28 @@ impl App for ProbeApp {
 
 async fn explode() -> &'static str {
     panic!("secret detail /src/handler.rs")
+}
+
+#[derive(Template)]
+#[template(
+    source = r#"{% extends "base.html" %}{% block content %}<ol start="{{ page.start_index() }}">
+{% for item in items %}<li>{{ item }}</li>{% endfor %}</ol>{% include "pagination.html" %}{% endblock %}"#,
+    ext = "html"
+)]
+struct ListPage {
+    ctx: PageContext,
+    page: Page,
+    items: Vec<String>,
+}
+
+async fn list(ctx: PageContext, RawQuery(query): RawQuery) -> quartet_core::Result<Response> {
+    let all: Vec<String> = (1..=10).map(|n| format!("Item {n}")).collect();
+    let raw_page = query.as_deref().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "page").map(|(_, v)| v.into_owned())
+    });
+    let page = Paginator::new(all.len() as u64, 3).get_page(raw_page.as_deref()).with_query(query.as_deref());
+    let items = all.into_iter().skip(page.offset() as usize).take(page.limit() as usize).collect();
+    render(&ListPage { ctx, page, items })
 }
 
 /// A site with the probe app.

@@ -348,12 +348,14 @@ impl Drop for Server {
 }
 
 #[tokio::test]
-async fn serve_migrates_answers_and_stops_on_sigterm() {
-    let quartet = Quartet::new();
+async fn serve_migrates_answers_logs_requests_and_stops_on_sigterm() {
+    let mut quartet = Quartet::new();
+    quartet.set("QUARTET_LOG_FORMAT", "json");
+    let log_path = quartet.path().join("serve.log");
     let child = quartet
         .command(&["serve", "--bind", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .expect("serve starts");
     let mut server = Server(child);
@@ -386,4 +388,17 @@ async fn serve_migrates_answers_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status:?}");
+
+    // One structured line per request.
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let requests: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["target"] == "quartet::request")
+        .collect();
+    let health = requests.iter().find(|r| r["fields"]["path"] == "/healthz").unwrap_or_else(|| panic!("{log}"));
+    assert_eq!((health["fields"]["method"].as_str(), health["fields"]["status"].as_u64()), (Some("GET"), Some(200)));
+    assert!(health["fields"]["ms"].is_string() && health["level"] == "INFO", "{health}");
+    assert_eq!(health["fields"]["client"], "127.0.0.1");
+    assert!(log.contains("finishing in-flight requests"), "{log}");
 }

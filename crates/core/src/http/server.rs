@@ -110,14 +110,15 @@ pub async fn request_log(State(core): State<CoreState>, request: Request, next: 
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let client =
+        request.extensions().get::<ConnectInfo<SocketAddr>>().map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string());
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     if status >= 500 {
-        tracing::error!(target: "quartet::request", %method, %path, status, ms = format!("{millis:.1}"), client = ?peer, "request");
+        tracing::error!(target: "quartet::request", %method, %path, status, ms = format!("{millis:.1}"), %client, "request");
     } else {
-        tracing::info!(target: "quartet::request", %method, %path, status, ms = format!("{millis:.1}"), client = ?peer, "request");
+        tracing::info!(target: "quartet::request", %method, %path, status, ms = format!("{millis:.1}"), %client, "request");
     }
     response
 }
