@@ -250,4 +250,84 @@ mod tests {
         assert!(text.contains("Subject: Invoice") && text.contains("order_1.pdf"), "{text}");
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    /// A minimal SMTP server on a free port: answers one session and returns what it was told.
+    /// `starttls` says whether it advertises STARTTLS (it never completes the handshake).
+    async fn fake_smtp(starttls: bool) -> (u16, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            let mut transcript = String::new();
+            write.write_all(b"220 fake.example ESMTP\r\n").await.unwrap();
+            let mut in_data = false;
+            while let Ok(Some(line)) = lines.next_line().await {
+                transcript.push_str(&line);
+                transcript.push('\n');
+                let reply: &[u8] = if in_data {
+                    if line != "." {
+                        continue;
+                    }
+                    in_data = false;
+                    b"250 queued\r\n"
+                } else {
+                    match line.get(..4).unwrap_or_default().to_ascii_uppercase().as_str() {
+                        "EHLO" if starttls => b"250-fake.example\r\n250 STARTTLS\r\n",
+                        "EHLO" => b"250 fake.example\r\n",
+                        "STAR" => b"454 TLS not available\r\n",
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    }
+                };
+                if write.write_all(reply).await.is_err() {
+                    break;
+                }
+            }
+            transcript
+        });
+        (port, server)
+    }
+
+    fn smtp_settings(port: u16, security: SmtpSecurity) -> Settings {
+        let mut settings = Settings::defaults(crate::config::Profile::Development);
+        settings.email.smtp_host = "127.0.0.1".into();
+        settings.email.smtp_port = port;
+        settings.email.smtp_security = security;
+        settings.email.smtp_timeout_seconds = 5;
+        settings
+    }
+
+    #[tokio::test]
+    async fn the_smtp_mailer_delivers_through_a_server() {
+        let (port, server) = fake_smtp(false).await;
+        let mailer = SmtpMailer::new(&smtp_settings(port, SmtpSecurity::None)).unwrap();
+        mailer.send(&Email::new("reader@example.com", "Hello", "Over the wire.")).await.unwrap();
+        drop(mailer);
+        let transcript = tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap();
+        assert!(transcript.contains("RCPT TO:<reader@example.com>"), "{transcript}");
+        assert!(transcript.contains("MAIL FROM:<webmaster@localhost>"), "{transcript}");
+        assert!(transcript.contains("Subject: Hello") && transcript.contains("Over the wire."), "{transcript}");
+    }
+
+    #[tokio::test]
+    async fn starttls_is_required_never_skipped() {
+        let (port, server) = fake_smtp(true).await;
+        let mailer = SmtpMailer::new(&smtp_settings(port, SmtpSecurity::Starttls)).unwrap();
+        let sent = mailer.send(&Email::new("reader@example.com", "Secret", "Not in clear text.")).await;
+        assert!(sent.is_err(), "a server that cannot do TLS must not receive the message");
+        drop(mailer);
+        let transcript = tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap();
+        assert!(transcript.contains("STARTTLS"), "the client asked for TLS: {transcript}");
+        assert!(!transcript.contains("MAIL FROM") && !transcript.contains("Not in clear text."), "{transcript}");
+    }
 }
