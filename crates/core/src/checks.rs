@@ -2,7 +2,8 @@
 //! Django's identifiers.
 //!
 //! Quartet always installs the security, frame-options and CSRF middleware and always sends
-//! `nosniff`, so Django's W001, W002, W003, W006, W010, W011, W014, W015 and W017 cannot fire.
+//! `nosniff`, so Django's W001, W002, W003, W006, W010, W011, W014, W015 and W017 cannot fire;
+//! W007 (`X-XSS-Protection`) was removed from Django 3.0 and has no counterpart.
 
 use std::collections::HashSet;
 
