@@ -52,6 +52,11 @@ pub trait App: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Models registered with the admin, with their list and form options.
+    fn admin(&self) -> Vec<crate::admin::ModelAdmin> {
+        Vec::new()
+    }
+
     /// Extra `quartet` subcommands.
     fn commands(&self) -> Vec<AppCommand> {
         Vec::new()

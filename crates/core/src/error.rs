@@ -21,6 +21,9 @@ pub enum Error {
     /// Credentials are missing or wrong (401).
     #[error("unauthorized")]
     Unauthorized,
+    /// A page needs a signed-in user: 303 to this sign-in page (which carries `next`).
+    #[error("sign-in required")]
+    LoginRequired(String),
     /// The user may not do this (403); the message is shown.
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -75,6 +78,7 @@ impl Error {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::LoginRequired(_) => StatusCode::SEE_OTHER,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -88,7 +92,7 @@ impl Error {
         let (code, message) = match self {
             Self::NotFound => ("not_found", "The page you asked for does not exist.".to_owned()),
             Self::BadRequest(m) => ("bad_request", m.clone()),
-            Self::Unauthorized => {
+            Self::Unauthorized | Self::LoginRequired(_) => {
                 ("not_authenticated", "Authentication credentials were not provided or are wrong.".to_owned())
             }
             Self::Forbidden(m) => ("permission_denied", m.clone()),
@@ -127,6 +131,9 @@ impl From<askama::Error> for Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        if let Self::LoginRequired(login) = &self {
+            return axum::response::Redirect::to(login).into_response();
+        }
         match &self {
             Self::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
             Self::Unavailable(what) => tracing::warn!(service = %what, "service unavailable"),

@@ -117,7 +117,8 @@ impl SiteBuilder {
                 bail!("invalid value for `apps.disabled`: no installed app is labelled `{label}`");
             }
         }
-        let mut installed: Vec<Arc<dyn App>> = vec![Arc::new(CoreApp), Arc::new(AccountsApp)];
+        let mut installed: Vec<Arc<dyn App>> =
+            vec![Arc::new(CoreApp), Arc::new(AccountsApp), Arc::new(crate::admin::AdminApp)];
         installed.extend(self.apps.into_iter().filter(|a| !settings.apps.disabled.iter().any(|d| d == a.label())));
         for (i, app) in installed.iter().enumerate() {
             if installed[..i].iter().any(|other| other.label() == app.label()) {
@@ -143,6 +144,19 @@ impl SiteBuilder {
                 }
                 m
             }));
+        }
+        for app in &installed {
+            for mut admin in app.admin() {
+                let Some(model) = registry.model(admin.label()).cloned() else {
+                    bail!(
+                        "the app `{}` registers `{}` with the admin, but no installed app has that model",
+                        app.label(),
+                        admin.label()
+                    );
+                };
+                admin.model = Some(model);
+                registry.admin.push(admin);
+            }
         }
         registry.installed = installed.clone();
         let migrator = Migrator::new(installed.iter().map(|a| (a.label(), a.migrations())).collect());

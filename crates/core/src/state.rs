@@ -63,8 +63,9 @@ impl CoreState {
     }
 
     /// The path of a named route with parameters.
-    pub fn url_with(&self, name: &str, args: &[&dyn fmt::Display]) -> String {
-        match self.urls().reverse(name, args) {
+    pub fn url_with(&self, name: &str, args: &[&(dyn fmt::Display + Sync)]) -> String {
+        let args: Vec<&dyn fmt::Display> = args.iter().map(|a| *a as &dyn fmt::Display).collect();
+        match self.urls().reverse(name, &args) {
             Ok(path) => path,
             Err(e) => {
                 debug_assert!(false, "{e}");
@@ -118,6 +119,8 @@ pub struct Registry {
     pub models: Vec<ModelDef>,
     /// The app values themselves (for seeding and commands).
     pub installed: Vec<Arc<dyn App>>,
+    /// Models registered with the admin, in installed order.
+    pub admin: Vec<crate::admin::ModelAdmin>,
 }
 
 impl fmt::Debug for Registry {

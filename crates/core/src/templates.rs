@@ -95,19 +95,19 @@ impl Tr {
     }
 
     /// Translates a message and fills `{name}` placeholders.
-    pub fn f(&self, msgid: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+    pub fn f(&self, msgid: &str, args: &[(&str, &(dyn std::fmt::Display + Sync))]) -> String {
         fill(self.core.i18n.gettext(&self.lang, msgid), args)
     }
 
     /// Translates a message with a plural chosen by `n` and fills `{n}` and `args`.
-    pub fn n(&self, singular: &str, plural: &str, n: u64, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+    pub fn n(&self, singular: &str, plural: &str, n: u64, args: &[(&str, &(dyn std::fmt::Display + Sync))]) -> String {
         let text = fill(self.core.i18n.ngettext(&self.lang, singular, plural, n), args);
         fill(&text, &[("n", &n)])
     }
 }
 
 /// Replaces `{name}` placeholders.
-pub fn fill(text: &str, args: &[(&str, &dyn std::fmt::Display)]) -> String {
+pub fn fill(text: &str, args: &[(&str, &(dyn std::fmt::Display + Sync))]) -> String {
     let mut out = text.to_owned();
     for (name, value) in args {
         out = out.replace(&format!("{{{name}}}"), &value.to_string());
@@ -203,7 +203,7 @@ impl PageContext {
     }
 
     /// Translates and fills one `{name}` placeholder.
-    pub fn t1(&self, msgid: &str, name: &str, value: impl std::fmt::Display) -> String {
+    pub fn t1(&self, msgid: &str, name: &str, value: impl std::fmt::Display + Sync) -> String {
         fill(self.t(msgid), &[(name, &value)])
     }
 
@@ -212,16 +212,16 @@ impl PageContext {
         &self,
         msgid: &str,
         name1: &str,
-        value1: impl std::fmt::Display,
+        value1: impl std::fmt::Display + Sync,
         name2: &str,
-        value2: impl std::fmt::Display,
+        value2: impl std::fmt::Display + Sync,
     ) -> String {
         fill(self.t(msgid), &[(name1, &value1), (name2, &value2)])
     }
 
     /// Translates a plural message for `n` and fills `{n}`.
-    pub fn tn(&self, singular: &str, plural: &str, n: &u64) -> String {
-        self.tr().n(singular, plural, *n, &[])
+    pub fn tn(&self, singular: &str, plural: &str, n: impl std::borrow::Borrow<u64>) -> String {
+        self.tr().n(singular, plural, *n.borrow(), &[])
     }
 
     /// The path of a named route.
@@ -230,7 +230,7 @@ impl PageContext {
     }
 
     /// The path of a named route with one parameter.
-    pub fn url1(&self, name: &str, arg: impl std::fmt::Display) -> String {
+    pub fn url1(&self, name: &str, arg: impl std::fmt::Display + Sync) -> String {
         self.core.url_with(name, &[&arg])
     }
 

@@ -2,9 +2,11 @@
 //! SQLite and (with QUARTET_TEST_DATABASE_URL) on PostgreSQL.
 
 mod accounts;
+mod admin;
 mod browser;
 mod dump;
 mod http;
+mod library;
 mod passwords;
 mod security;
 mod services;

@@ -6,6 +6,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait}
 
 use super::models::{group, group_permission, permission, profile, user, user_group, user_permission};
 use super::{User, commands, migrations, views};
+use crate::admin::{ManyToMany, ModelAdmin};
 use crate::app::{App, AppCommand, SeedOptions, SeedReport};
 use crate::db::Migration;
 use crate::error::Result;
@@ -64,11 +65,82 @@ impl App for AccountsApp {
         vec![Box::new(migrations::Initial)]
     }
 
+    fn admin(&self) -> Vec<ModelAdmin> {
+        vec![
+            ModelAdmin::new("accounts.user")
+                .user_admin()
+                .list_display(["username", "email", "first_name", "last_name", "is_staff"])
+                .list_filter(["is_staff", "is_superuser", "is_active"])
+                .search_fields(["username", "first_name", "last_name", "email"])
+                .ordering(["username"])
+                .fields([
+                    "username",
+                    "password",
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "last_login",
+                    "date_joined",
+                ])
+                .optional(["first_name", "last_name", "email"])
+                .label_for("email", "Email address")
+                .label_for("is_active", "Active")
+                .label_for("is_staff", "Staff status")
+                .label_for("is_superuser", "Superuser status")
+                .help(
+                    "is_active",
+                    "Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                )
+                .help("is_staff", "Designates whether the user can log into this admin site.")
+                .help(
+                    "is_superuser",
+                    "Designates that this user has all permissions without explicitly assigning them.",
+                )
+                .readonly(["last_login", "date_joined"])
+                .many_to_many(ManyToMany {
+                    name: "groups".into(),
+                    label: "Groups".into(),
+                    through: "accounts.user_group".into(),
+                    own_column: "user_id".into(),
+                    other_column: "group_id".into(),
+                    target: "accounts.group".into(),
+                    help: "The groups this user belongs to. A user will get all permissions granted to each of their groups.".into(),
+                })
+                .many_to_many(ManyToMany {
+                    name: "user_permissions".into(),
+                    label: "User permissions".into(),
+                    through: "accounts.user_permission".into(),
+                    own_column: "user_id".into(),
+                    other_column: "permission_id".into(),
+                    target: "accounts.permission".into(),
+                    help: "Specific permissions for this user.".into(),
+                }),
+            ModelAdmin::new("accounts.group").list_display(["name"]).search_fields(["name"]).ordering(["name"]).many_to_many(
+                ManyToMany {
+                    name: "permissions".into(),
+                    label: "Permissions".into(),
+                    through: "accounts.group_permission".into(),
+                    own_column: "group_id".into(),
+                    other_column: "permission_id".into(),
+                    target: "accounts.permission".into(),
+                    help: String::new(),
+                },
+            ),
+            ModelAdmin::new("accounts.profile")
+                .list_display(["user_id", "date_of_birth", "photo"])
+                .raw_id(["user_id"])
+                .optional(["photo"]),
+        ]
+    }
+
     fn models(&self) -> Vec<ModelDef> {
         vec![
-            ModelDef::of::<permission::Entity>("permission", "permission", "permissions"),
-            ModelDef::of::<group::Entity>("group", "group", "groups"),
-            ModelDef::of::<user::Entity>("user", "user", "users"),
+            ModelDef::of::<permission::Entity>("permission", "permission", "permissions").display_field("name"),
+            ModelDef::of::<group::Entity>("group", "group", "groups").display_field("name"),
+            ModelDef::of::<user::Entity>("user", "user", "users").display_field("username"),
             ModelDef::of::<profile::Entity>("profile", "profile", "profiles"),
             ModelDef::of::<user_group::Entity>("user_group", "user group", "user groups").without_permissions(),
             ModelDef::of::<group_permission::Entity>("group_permission", "group permission", "group permissions")
@@ -156,16 +228,22 @@ pub async fn create_user(core: &CoreState, new: NewUser) -> Result<User> {
     }
     .insert(&tx)
     .await?;
+    create_profile(&tx, user.id).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Creates the empty profile every user has.
+pub(crate) async fn create_profile(db: &impl sea_orm::ConnectionTrait, user_id: i64) -> Result<()> {
     profile::ActiveModel {
-        user_id: Set(user.id),
+        user_id: Set(user_id),
         date_of_birth: Set(None),
         photo: Set(String::new()),
         ..Default::default()
     }
-    .insert(&tx)
+    .insert(db)
     .await?;
-    tx.commit().await?;
-    Ok(user)
+    Ok(())
 }
 
 /// Creates (or renames) the view/add/change/delete permissions of every model.

@@ -6,6 +6,8 @@
 //! unchanged into PostgreSQL and the other way round.
 
 mod dump;
+mod meta;
+mod rows;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -22,6 +24,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 pub use dump::{DumpOptions, LoadReport, dump_data, load_data, parse_dump, select_models};
+pub use meta::{ColumnInfo, FieldKind, ForeignKey, plain_text, to_db_value};
+pub use rows::{Row, RowQuery, WriteError};
 
 use crate::db::Db;
 
@@ -52,6 +56,8 @@ pub struct ModelDef {
     pub verbose_name_plural: &'static str,
     /// Whether view/add/change/delete permissions are created for it.
     pub permissions: bool,
+    /// The column that names a row for people (Django's `__str__`), if any.
+    pub display_field: Option<&'static str>,
     entity: Arc<dyn DynEntity>,
 }
 
@@ -75,6 +81,7 @@ impl ModelDef {
             verbose_name,
             verbose_name_plural,
             permissions: true,
+            display_field: None,
             entity: Arc::new(EntityModel::<E>(PhantomData)),
         }
     }
@@ -83,6 +90,26 @@ impl ModelDef {
     pub fn without_permissions(mut self) -> Self {
         self.permissions = false;
         self
+    }
+
+    /// Names rows by this column ("alice" rather than "user object (3)").
+    pub fn display_field(mut self, column: &'static str) -> Self {
+        self.display_field = Some(column);
+        self
+    }
+
+    /// How people see one row: the display column, or "<verbose name> object (<pk>)".
+    pub fn repr(&self, row: &Row) -> String {
+        if let Some(text) = self.display_field.and_then(|c| row.get(c)).map(meta::plain_text)
+            && !text.is_empty()
+        {
+            return text;
+        }
+        format!(
+            "{} object ({})",
+            self.verbose_name,
+            meta::plain_text(row.get(self.rows().primary_key()).unwrap_or(&Value::Null))
+        )
     }
 
     /// `app.model`.
@@ -114,11 +141,29 @@ pub trait DynEntity: Send + Sync {
     async fn load(&self, tx: &DatabaseTransaction, rows: Vec<RowData>) -> Result<(), String>;
     /// Moves PostgreSQL's id sequence past the largest id (after rows were loaded with ids).
     async fn reset_sequence(&self, tx: &DatabaseTransaction) -> Result<(), DbErr>;
+    /// The primary-key column.
+    fn primary_key(&self) -> &'static str;
+    /// Every column, in declaration order.
+    fn columns(&self) -> Vec<ColumnInfo>;
+    /// Columns that refer to another table.
+    fn foreign_keys(&self) -> Vec<ForeignKey>;
+    /// Rows matching a query, each with its primary key.
+    async fn find(&self, db: &Db, query: &RowQuery) -> Result<Vec<Row>, DbErr>;
+    /// The number of rows matching a condition.
+    async fn count_where(&self, db: &Db, condition: sea_orm::Condition) -> Result<u64, DbErr>;
+    /// Rows matching `condition`, counted per distinct value of `column` (admin facets).
+    async fn count_by(&self, db: &Db, column: &str, condition: sea_orm::Condition) -> Result<Vec<(Value, u64)>, DbErr>;
+    /// Inserts a row (the primary key is generated when the row has none); returns it as stored.
+    async fn insert(&self, tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError>;
+    /// Replaces the row with the same primary key; returns it as stored.
+    async fn update(&self, tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError>;
+    /// Deletes the rows with these primary keys; returns how many went.
+    async fn delete(&self, tx: &DatabaseTransaction, pks: &[Value]) -> Result<u64, DbErr>;
 }
 
-struct EntityModel<E>(PhantomData<fn() -> E>);
+pub(crate) struct EntityModel<E>(PhantomData<fn() -> E>);
 
-fn primary_key<E: EntityTrait>() -> E::Column {
+pub(crate) fn primary_key<E: EntityTrait>() -> E::Column {
     E::PrimaryKey::iter().next().expect("every model has a primary key").into_column()
 }
 
@@ -207,5 +252,41 @@ where
             [quoted_table.into(), pk.as_str().into(), max.unwrap_or(1).into(), max.is_some().into()],
         );
         tx.execute_raw(statement).await.map(|_| ())
+    }
+
+    fn primary_key(&self) -> &'static str {
+        primary_key::<E>().as_str()
+    }
+
+    fn columns(&self) -> Vec<ColumnInfo> {
+        meta::columns::<E>()
+    }
+
+    fn foreign_keys(&self) -> Vec<ForeignKey> {
+        meta::foreign_keys::<E>()
+    }
+
+    async fn find(&self, db: &Db, query: &RowQuery) -> Result<Vec<Row>, DbErr> {
+        rows::find::<E>(db, query).await
+    }
+
+    async fn count_where(&self, db: &Db, condition: sea_orm::Condition) -> Result<u64, DbErr> {
+        sea_orm::QueryFilter::filter(E::find(), condition).count(db).await
+    }
+
+    async fn count_by(&self, db: &Db, column: &str, condition: sea_orm::Condition) -> Result<Vec<(Value, u64)>, DbErr> {
+        rows::count_by::<E>(db, column, condition).await
+    }
+
+    async fn insert(&self, tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError> {
+        rows::insert::<E>(tx, row).await
+    }
+
+    async fn update(&self, tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError> {
+        rows::update::<E>(tx, row).await
+    }
+
+    async fn delete(&self, tx: &DatabaseTransaction, pks: &[Value]) -> Result<u64, DbErr> {
+        rows::delete::<E>(tx, pks).await
     }
 }

@@ -1,0 +1,486 @@
+//! Add and change forms generated from a model's columns: the fields to render, and the
+//! parsing and validation of what was submitted.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+use sea_orm::{Condition, DbErr};
+use serde_json::Value;
+
+use super::options::{ManyToMany, ModelAdmin};
+use crate::db::Db;
+use crate::forms::FormData;
+use crate::models::{ColumnInfo, FieldKind, ModelDef, Row, RowQuery, plain_text};
+use crate::state::Registry;
+use crate::templates::Tr;
+
+/// How a field is edited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Widget {
+    /// A one-line text input.
+    Text,
+    /// A multi-line text box.
+    Textarea,
+    /// A whole number.
+    Integer,
+    /// A decimal or floating-point number.
+    Number,
+    /// A checkbox.
+    Checkbox,
+    /// A date picker.
+    Date,
+    /// A date and time picker (UTC).
+    DateTime,
+    /// One of a list.
+    Select,
+    /// Several of a list.
+    SelectMultiple,
+    /// A foreign key typed as an id, with a lookup link.
+    RawId,
+    /// Shown, not edited.
+    Readonly,
+    /// A password (never pre-filled).
+    Password,
+}
+
+/// One field of an admin form, ready for the template.
+#[derive(Debug, Clone)]
+pub struct AdminField {
+    /// Input name (the column name).
+    pub name: String,
+    /// Label.
+    pub label: String,
+    /// How it is edited.
+    pub widget: Widget,
+    /// The current value as the input shows it.
+    pub value: String,
+    /// Selected values of a multiple select.
+    pub selected: Vec<String>,
+    /// Options of a select: value and label.
+    pub options: Vec<(String, String)>,
+    /// Whether a value is required.
+    pub required: bool,
+    /// Help text.
+    pub help: String,
+    /// Errors.
+    pub errors: Vec<String>,
+    /// The field whose text fills this one as the user types (a slug).
+    pub prepopulate_from: String,
+    /// For raw ids: the change list of the target, to look an id up.
+    pub lookup_url: String,
+    /// For raw ids and read-only fields: the text shown beside or instead of the input.
+    pub display: String,
+    /// Maximum length of a text input, if known.
+    pub max_length: Option<u32>,
+}
+
+impl AdminField {
+    /// The `id` attribute.
+    pub fn id(&self) -> String {
+        format!("id_{}", self.name)
+    }
+
+    /// Whether an option is the current value.
+    pub fn is_selected(&self, value: &str) -> bool {
+        if self.widget == Widget::SelectMultiple {
+            self.selected.iter().any(|s| s == value)
+        } else {
+            self.value == value
+        }
+    }
+
+    /// Whether the checkbox is ticked.
+    pub fn is_checked(&self) -> bool {
+        self.value == "true"
+    }
+
+    /// The `maxlength` attribute, or empty.
+    pub fn maxlength_attr(&self) -> String {
+        self.max_length.map(|n| n.to_string()).unwrap_or_default()
+    }
+}
+
+/// A column as the form sees it.
+struct FormColumn<'a> {
+    info: &'a ColumnInfo,
+    target: Option<&'a ModelDef>,
+}
+
+fn form_columns<'a>(admin: &ModelAdmin, registry: &'a Registry, columns: &'a [ColumnInfo]) -> Vec<FormColumn<'a>> {
+    let model = admin.model();
+    let fks = model.rows().foreign_keys();
+    let target_of = |column: &str| {
+        fks.iter().find(|fk| fk.column == column).and_then(|fk| registry.models.iter().find(|m| m.table() == fk.table))
+    };
+    let chosen: Vec<&ColumnInfo> = match &admin.fields {
+        Some(names) => names.iter().filter_map(|n| columns.iter().find(|c| c.name == n)).collect(),
+        None => columns.iter().filter(|c| !c.generated && !admin.exclude.iter().any(|e| e == c.name)).collect(),
+    };
+    chosen.into_iter().map(|info| FormColumn { info, target: target_of(info.name) }).collect()
+}
+
+/// Options of a foreign key or many-to-many select: every row of the target, by name.
+async fn target_options(db: &Db, target: &ModelDef) -> Result<Vec<(String, String)>, DbErr> {
+    let pk = target.rows().primary_key();
+    let rows = target.rows().find(db, &RowQuery { limit: Some(2000), ..RowQuery::default() }).await?;
+    let mut options: Vec<(String, String)> =
+        rows.iter().map(|row| (plain_text(row.get(pk).unwrap_or(&Value::Null)), target.repr(row))).collect();
+    options.sort_by_key(|o| o.1.to_lowercase());
+    Ok(options)
+}
+
+/// The text an input shows for a stored value.
+fn input_text(kind: FieldKind, value: &Value) -> String {
+    match (kind, value) {
+        (_, Value::Null) => String::new(),
+        (FieldKind::Boolean, v) => (v.as_bool() == Some(true) || v.as_i64() == Some(1)).to_string(),
+        (FieldKind::DateTime, Value::String(s)) => s
+            .parse::<chrono::DateTime<Utc>>()
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
+            .unwrap_or_else(|_| s.clone()),
+        (FieldKind::Json, v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+        (_, v) => plain_text(v),
+    }
+}
+
+/// Builds the fields of the form for `row` (the stored row, or the defaults of a new one).
+pub(crate) async fn build_fields(
+    admin: &ModelAdmin,
+    registry: &Registry,
+    db: &Db,
+    row: &Row,
+    pk: Option<&str>,
+    tr: &Tr,
+    admin_url: &str,
+) -> Result<Vec<AdminField>, DbErr> {
+    let model = admin.model();
+    let columns = model.rows().columns();
+    let mut fields = Vec::new();
+    for column in form_columns(admin, registry, &columns) {
+        let info = column.info;
+        let value = row.get(info.name).unwrap_or(&Value::Null);
+        let mut field = AdminField {
+            name: info.name.to_owned(),
+            label: tr.t(&admin.column_label(info.name)).to_owned(),
+            widget: Widget::Text,
+            value: input_text(info.kind, value),
+            selected: Vec::new(),
+            options: Vec::new(),
+            required: is_required(admin, info),
+            help: admin.help.get(info.name).map(|h| tr.t(h).to_owned()).unwrap_or_default(),
+            errors: Vec::new(),
+            prepopulate_from: admin
+                .prepopulated
+                .iter()
+                .find(|(target, _)| target == info.name)
+                .map(|(_, source)| format!("id_{source}"))
+                .unwrap_or_default(),
+            lookup_url: String::new(),
+            display: String::new(),
+            max_length: match info.kind {
+                FieldKind::Text(n) => n,
+                _ => None,
+            },
+        };
+        if admin.is_readonly(info.name) || (info.primary_key && pk.is_some()) {
+            field.widget = Widget::Readonly;
+            field.required = false;
+            field.display = readonly_text(admin, db, &column, value, tr).await?;
+        } else if let Some(choices) = admin.choices.get(info.name) {
+            field.widget = Widget::Select;
+            field.options = choices.iter().map(|(v, l)| (v.clone(), tr.t(l).to_owned())).collect();
+        } else if let Some(target) = column.target {
+            if admin.raw_id.iter().any(|r| r == info.name) {
+                field.widget = Widget::RawId;
+                field.lookup_url = format!("{admin_url}{}/{}/?_popup=1", target.app, target.name);
+                if !Value::is_null(value) {
+                    field.display = repr_of(db, target, value).await?.unwrap_or_default();
+                }
+            } else {
+                field.widget = Widget::Select;
+                field.options = target_options(db, target).await?;
+            }
+        } else {
+            field.widget = match info.kind {
+                FieldKind::Boolean => Widget::Checkbox,
+                FieldKind::Integer => Widget::Integer,
+                FieldKind::Float | FieldKind::Decimal => Widget::Number,
+                FieldKind::Date => Widget::Date,
+                FieldKind::DateTime => Widget::DateTime,
+                FieldKind::LongText | FieldKind::Json => Widget::Textarea,
+                _ if admin.textarea.iter().any(|t| t == info.name) => Widget::Textarea,
+                _ => Widget::Text,
+            };
+        }
+        fields.push(field);
+    }
+    for relation in &admin.many_to_many {
+        let Some(target) = registry.model(&relation.target) else { continue };
+        let selected = match pk {
+            Some(pk) => linked(db, registry, relation, pk).await?,
+            None => Vec::new(),
+        };
+        fields.push(AdminField {
+            name: relation.name.clone(),
+            label: tr.t(&relation.label).to_owned(),
+            widget: Widget::SelectMultiple,
+            value: String::new(),
+            selected,
+            options: target_options(db, target).await?,
+            required: false,
+            help: tr.t(&relation.help).to_owned(),
+            errors: Vec::new(),
+            prepopulate_from: String::new(),
+            lookup_url: String::new(),
+            display: String::new(),
+            max_length: None,
+        });
+    }
+    Ok(fields)
+}
+
+fn is_required(admin: &ModelAdmin, info: &ColumnInfo) -> bool {
+    !info.nullable
+        && !matches!(info.kind, FieldKind::Boolean)
+        && !admin.optional.iter().any(|o| o == info.name)
+        && !admin.is_readonly(info.name)
+}
+
+async fn readonly_text(
+    admin: &ModelAdmin,
+    db: &Db,
+    column: &FormColumn<'_>,
+    value: &Value,
+    tr: &Tr,
+) -> Result<String, DbErr> {
+    if let Some(choices) = admin.choices.get(column.info.name) {
+        let text = plain_text(value);
+        return Ok(choices.iter().find(|(v, _)| *v == text).map_or(text, |(_, l)| tr.t(l).to_owned()));
+    }
+    if let Some(target) = column.target
+        && !Value::is_null(value)
+    {
+        return Ok(repr_of(db, target, value).await?.unwrap_or_default());
+    }
+    Ok(super::list::cell_text(column.info.kind, value, tr))
+}
+
+/// The name of the row of `target` whose key is `pk`.
+pub(crate) async fn repr_of(db: &Db, target: &ModelDef, pk: &Value) -> Result<Option<String>, DbErr> {
+    let key = target.rows().columns().into_iter().find(|c| c.primary_key);
+    let Some(key) = key else { return Ok(None) };
+    let rows = target.rows().find(db, &RowQuery::in_values(key.name, key.kind, std::slice::from_ref(pk))).await?;
+    Ok(rows.first().map(|row| target.repr(row)))
+}
+
+/// The keys of the rows linked to `pk` through `relation`.
+pub(crate) async fn linked(
+    db: &Db,
+    registry: &Registry,
+    relation: &ManyToMany,
+    pk: &str,
+) -> Result<Vec<String>, DbErr> {
+    let Some(through) = registry.model(&relation.through) else { return Ok(Vec::new()) };
+    let query = RowQuery::key_equals(&relation.own_column, pk);
+    Ok(through
+        .rows()
+        .find(db, &query)
+        .await?
+        .iter()
+        .map(|row| plain_text(row.get(&relation.other_column).unwrap_or(&Value::Null)))
+        .collect())
+}
+
+/// Link tables point at integer keys; anything else is compared as text.
+fn own_key(pk: &str) -> sea_orm::Value {
+    match pk.parse::<i64>() {
+        Ok(n) => n.into(),
+        Err(_) => pk.into(),
+    }
+}
+
+/// The outcome of reading a submitted form.
+pub(crate) struct Submission {
+    /// The row to save (the stored row with the submitted changes).
+    pub row: Row,
+    /// Errors by field name.
+    pub errors: HashMap<String, Vec<String>>,
+    /// The names of fields whose value changed.
+    pub changed: Vec<String>,
+    /// Chosen keys of each many-to-many field.
+    pub many_to_many: Vec<(ManyToMany, Vec<String>)>,
+}
+
+/// Reads `form` into a copy of `row`, validating every editable field.
+pub(crate) async fn parse_submission(
+    admin: &ModelAdmin,
+    registry: &Registry,
+    db: &Db,
+    form: &FormData,
+    mut row: Row,
+    pk: Option<&str>,
+    tr: &Tr,
+) -> Result<Submission, DbErr> {
+    let model = admin.model();
+    let columns = model.rows().columns();
+    let mut errors: HashMap<String, Vec<String>> = HashMap::new();
+    let mut changed = Vec::new();
+    for column in form_columns(admin, registry, &columns) {
+        let info = column.info;
+        if admin.is_readonly(info.name) || info.primary_key && pk.is_some() {
+            continue;
+        }
+        let raw = form.get(info.name).unwrap_or_default().trim().to_owned();
+        let parsed = parse_value(admin, info, &raw, tr);
+        let value = match parsed {
+            Ok(value) => value,
+            Err(message) => {
+                errors.entry(info.name.to_owned()).or_default().push(message);
+                continue;
+            }
+        };
+        if let Some(target) = column.target
+            && !Value::is_null(&value)
+            && repr_of(db, target, &value).await?.is_none()
+        {
+            errors
+                .entry(info.name.to_owned())
+                .or_default()
+                .push(tr.t("Select a valid choice. That choice is not one of the available choices.").to_owned());
+            continue;
+        }
+        let before = row.get(info.name).cloned().unwrap_or(Value::Null);
+        if input_text(info.kind, &before) != input_text(info.kind, &value) {
+            changed.push(info.name.to_owned());
+        }
+        row.insert(info.name.to_owned(), value);
+    }
+    // Unique columns: checked here so the message names the field.
+    for info in columns.iter().filter(|c| c.unique && !c.primary_key) {
+        if errors.contains_key(info.name) {
+            continue;
+        }
+        let Some(value) = row.get(info.name).filter(|v| !Value::is_null(v) && !plain_text(v).is_empty()) else {
+            continue;
+        };
+        let Some(db_value) = crate::models::to_db_value(info.kind, value) else { continue };
+        let mut condition = Condition::all().add(Expr::col(Alias::new(info.name)).eq(db_value));
+        if let Some(pk) = pk {
+            condition = condition.add(Expr::col(Alias::new(model.rows().primary_key())).ne(own_key(pk)));
+        }
+        if model.rows().count_where(db, condition).await? > 0 {
+            let message = crate::templates::fill(
+                tr.t("{model} with this {field} already exists."),
+                &[("model", &capitalize(tr.t(model.verbose_name))), ("field", &tr.t(&admin.column_label(info.name)))],
+            );
+            errors.entry(info.name.to_owned()).or_default().push(message);
+        }
+    }
+    let mut many_to_many = Vec::new();
+    for relation in &admin.many_to_many {
+        let chosen: Vec<String> = form.get_all(&relation.name).into_iter().map(ToOwned::to_owned).collect();
+        if let Some(target) = registry.model(&relation.target) {
+            let known = target_options(db, target).await?;
+            if chosen.iter().any(|c| !known.iter().any(|(v, _)| v == c)) {
+                errors
+                    .entry(relation.name.clone())
+                    .or_default()
+                    .push(tr.t("Select a valid choice. That choice is not one of the available choices.").to_owned());
+                continue;
+            }
+        }
+        let before = match pk {
+            Some(pk) => linked(db, registry, relation, pk).await?,
+            None => Vec::new(),
+        };
+        let mut sorted_before = before.clone();
+        sorted_before.sort();
+        let mut sorted_now = chosen.clone();
+        sorted_now.sort();
+        if sorted_before != sorted_now {
+            changed.push(relation.name.clone());
+        }
+        many_to_many.push((relation.clone(), chosen));
+    }
+    Ok(Submission { row, errors, changed, many_to_many })
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// Parses one submitted value into the JSON a row holds.
+fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: &Tr) -> Result<Value, String> {
+    let required = tr.t("This field is required.").to_owned();
+    if info.kind == FieldKind::Boolean {
+        return Ok(Value::Bool(matches!(raw, "on" | "true" | "1")));
+    }
+    if raw.is_empty() {
+        if is_required(admin, info) {
+            return Err(required);
+        }
+        return Ok(if info.nullable { Value::Null } else { Value::String(String::new()) });
+    }
+    if let Some(choices) = admin.choices.get(info.name)
+        && !choices.iter().any(|(v, _)| v == raw)
+    {
+        return Err(crate::templates::fill(
+            tr.t("Select a valid choice. {value} is not one of the available choices."),
+            &[("value", &raw)],
+        ));
+    }
+    match info.kind {
+        FieldKind::Integer => raw.parse::<i64>().map(Value::from).map_err(|_| tr.t("Enter a whole number.").to_owned()),
+        FieldKind::Float => raw
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| tr.t("Enter a number.").to_owned()),
+        FieldKind::Decimal => raw
+            .parse::<sea_orm::prelude::Decimal>()
+            .map(|d| Value::String(d.to_string()))
+            .map_err(|_| tr.t("Enter a number.").to_owned()),
+        FieldKind::Date => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map(|d| Value::String(d.to_string()))
+            .map_err(|_| tr.t("Enter a valid date.").to_owned()),
+        FieldKind::DateTime => ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
+            .map(|t| Value::String(t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)))
+            .ok_or_else(|| tr.t("Enter a valid date/time.").to_owned()),
+        FieldKind::Json => serde_json::from_str(raw).map_err(|_| tr.t("Enter a valid JSON.").to_owned()),
+        FieldKind::Uuid => raw
+            .parse::<uuid::Uuid>()
+            .map(|u| Value::String(u.to_string()))
+            .map_err(|_| tr.t("Enter a valid UUID.").to_owned()),
+        FieldKind::Text(max) => match max {
+            Some(max) if raw.chars().count() > max as usize => Err(crate::templates::fill(
+                tr.t("Ensure this value has at most {max} characters (it has {n})."),
+                &[("max", &max), ("n", &raw.chars().count())],
+            )),
+            _ => Ok(Value::String(raw.to_owned())),
+        },
+        FieldKind::LongText => Ok(Value::String(raw.to_owned())),
+        FieldKind::Boolean => Ok(Value::Bool(true)),
+    }
+}
+
+/// Puts submitted values and errors back into the fields, to show the form again.
+pub(crate) fn apply_errors(fields: &mut [AdminField], form: &FormData, errors: &HashMap<String, Vec<String>>) {
+    for field in fields.iter_mut() {
+        match field.widget {
+            Widget::Readonly | Widget::Password => {}
+            Widget::Checkbox => field.value = (form.get(&field.name).is_some()).to_string(),
+            Widget::SelectMultiple => {
+                field.selected = form.get_all(&field.name).into_iter().map(ToOwned::to_owned).collect();
+            }
+            _ => field.value = form.get(&field.name).unwrap_or_default().to_owned(),
+        }
+        if let Some(list) = errors.get(&field.name) {
+            field.errors = list.clone();
+        }
+    }
+}

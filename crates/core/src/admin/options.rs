@@ -1,0 +1,313 @@
+//! How an app registers a model with the admin: a [`ModelAdmin`] built with short,
+//! Django-like declarations.
+//!
+//! ```ignore
+//! ModelAdmin::new("blog.post")
+//!     .list_display(["title", "slug", "author_id", "publish", "status"])
+//!     .list_filter(["status", "created", "publish", "author_id"])
+//!     .search_fields(["title", "body"])
+//!     .prepopulated("slug", "title")
+//!     .raw_id(["author_id"])
+//!     .date_hierarchy("publish")
+//!     .ordering(["status", "-publish"])
+//!     .choices("status", [("DF", "Draft"), ("PB", "Published")])
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::models::{ModelDef, Row};
+
+/// Renders a computed list column for one row, as HTML (escape what you insert).
+pub type CellRenderer = Arc<dyn Fn(&Row) -> String + Send + Sync>;
+
+/// A column of the change list.
+#[derive(Clone)]
+pub enum ListColumn {
+    /// A model column, shown as text (foreign keys as the target's name, booleans as icons).
+    Field(String),
+    /// A computed column with a header and an HTML renderer.
+    Computed {
+        /// Column header (a translatable message id).
+        header: String,
+        /// The cell.
+        render: CellRenderer,
+    },
+}
+
+/// A many-to-many relation through a link model (a user's groups, a group's permissions).
+#[derive(Debug, Clone)]
+pub struct ManyToMany {
+    /// Form field name (`groups`).
+    pub name: String,
+    /// Label (`Groups`).
+    pub label: String,
+    /// The link model (`accounts.user_group`).
+    pub through: String,
+    /// The link column pointing at this model (`user_id`).
+    pub own_column: String,
+    /// The link column pointing at the other model (`group_id`).
+    pub other_column: String,
+    /// The other model (`accounts.group`).
+    pub target: String,
+    /// Help text.
+    pub help: String,
+}
+
+/// The admin options of one model.
+#[derive(Clone)]
+pub struct ModelAdmin {
+    pub(crate) label: String,
+    pub(crate) list_display: Vec<ListColumn>,
+    pub(crate) list_display_links: Vec<String>,
+    pub(crate) list_filter: Vec<String>,
+    pub(crate) search_fields: Vec<String>,
+    pub(crate) ordering: Vec<(String, bool)>,
+    pub(crate) date_hierarchy: Option<String>,
+    pub(crate) prepopulated: Vec<(String, String)>,
+    pub(crate) raw_id: Vec<String>,
+    pub(crate) fields: Option<Vec<String>>,
+    pub(crate) exclude: Vec<String>,
+    pub(crate) readonly: Vec<String>,
+    pub(crate) optional: Vec<String>,
+    pub(crate) textarea: Vec<String>,
+    pub(crate) labels: HashMap<String, String>,
+    pub(crate) help: HashMap<String, String>,
+    pub(crate) choices: HashMap<String, Vec<(String, String)>>,
+    pub(crate) auto_now_add: Vec<String>,
+    pub(crate) auto_now: Vec<String>,
+    pub(crate) many_to_many: Vec<ManyToMany>,
+    pub(crate) per_page: u64,
+    pub(crate) kind: AdminKind,
+    pub(crate) model: Option<ModelDef>,
+}
+
+/// Models with special add and change pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AdminKind {
+    /// Forms generated from the columns.
+    Generic,
+    /// Users: a password pair when adding, a password-change page instead of the hash.
+    User,
+}
+
+impl ModelAdmin {
+    /// Options for the model labelled `app.model`.
+    pub fn new(label: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            list_display: Vec::new(),
+            list_display_links: Vec::new(),
+            list_filter: Vec::new(),
+            search_fields: Vec::new(),
+            ordering: Vec::new(),
+            date_hierarchy: None,
+            prepopulated: Vec::new(),
+            raw_id: Vec::new(),
+            fields: None,
+            exclude: Vec::new(),
+            readonly: Vec::new(),
+            optional: Vec::new(),
+            textarea: Vec::new(),
+            labels: HashMap::new(),
+            help: HashMap::new(),
+            choices: HashMap::new(),
+            auto_now_add: Vec::new(),
+            auto_now: Vec::new(),
+            many_to_many: Vec::new(),
+            per_page: 100,
+            kind: AdminKind::Generic,
+            model: None,
+        }
+    }
+
+    /// The model's label (`app.model`).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Columns of the change list (model columns).
+    pub fn list_display<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.list_display.extend(columns.into_iter().map(|c| ListColumn::Field(c.into())));
+        self
+    }
+
+    /// Adds a computed column (an HTML cell, e.g. a "View" link).
+    pub fn computed_column(
+        mut self,
+        header: impl Into<String>,
+        render: impl Fn(&Row) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.list_display.push(ListColumn::Computed { header: header.into(), render: Arc::new(render) });
+        self
+    }
+
+    /// Columns that link to the change page (default: the first).
+    pub fn list_display_links<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.list_display_links = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Filters in the side bar: booleans, choices, dates and foreign keys.
+    pub fn list_filter<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.list_filter = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Columns searched (case-insensitive substring, every word must match somewhere).
+    pub fn search_fields<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.search_fields = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Default order; `-name` for descending.
+    pub fn ordering<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.ordering = columns.into_iter().map(|c| parse_order(&c.into())).collect();
+        self
+    }
+
+    /// A date or datetime column to drill down by year, month and day.
+    pub fn date_hierarchy(mut self, column: impl Into<String>) -> Self {
+        self.date_hierarchy = Some(column.into());
+        self
+    }
+
+    /// Fills `target` from `source` as the user types (a slug from a title).
+    pub fn prepopulated(mut self, target: impl Into<String>, source: impl Into<String>) -> Self {
+        self.prepopulated.push((target.into(), source.into()));
+        self
+    }
+
+    /// Foreign keys edited as an id with a lookup link instead of a select.
+    pub fn raw_id<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.raw_id.extend(columns.into_iter().map(Into::into));
+        self
+    }
+
+    /// The form's fields, in order (default: every column but the generated key).
+    pub fn fields<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.fields = Some(columns.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Columns left out of the form.
+    pub fn exclude<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.exclude.extend(columns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Columns shown but not editable.
+    pub fn readonly<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.readonly.extend(columns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Text columns that may be left empty (Django's `blank=True`).
+    pub fn optional<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.optional.extend(columns.into_iter().map(Into::into));
+        self
+    }
+
+    /// Text columns edited in a multi-line box.
+    pub fn textarea<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
+        self.textarea.extend(columns.into_iter().map(Into::into));
+        self
+    }
+
+    /// The label of a column (default: the column name in words, `_id` dropped).
+    pub fn label_for(mut self, column: impl Into<String>, label: impl Into<String>) -> Self {
+        self.labels.insert(column.into(), label.into());
+        self
+    }
+
+    /// A help text under a field.
+    pub fn help(mut self, column: impl Into<String>, text: impl Into<String>) -> Self {
+        self.help.insert(column.into(), text.into());
+        self
+    }
+
+    /// The allowed values of a column and their labels (a select; a filter with these labels).
+    pub fn choices<I, V, L>(mut self, column: impl Into<String>, choices: I) -> Self
+    where
+        I: IntoIterator<Item = (V, L)>,
+        V: Into<String>,
+        L: Into<String>,
+    {
+        self.choices.insert(column.into(), choices.into_iter().map(|(v, l)| (v.into(), l.into())).collect());
+        self
+    }
+
+    /// A datetime column set to now when the row is created (read-only in forms).
+    pub fn auto_now_add(mut self, column: impl Into<String>) -> Self {
+        self.auto_now_add.push(column.into());
+        self
+    }
+
+    /// A datetime column set to now at every save (read-only in forms).
+    pub fn auto_now(mut self, column: impl Into<String>) -> Self {
+        self.auto_now.push(column.into());
+        self
+    }
+
+    /// A many-to-many field edited as a multiple select.
+    pub fn many_to_many(mut self, relation: ManyToMany) -> Self {
+        self.many_to_many.push(relation);
+        self
+    }
+
+    /// Rows per change-list page (100 by default).
+    pub fn per_page(mut self, rows: u64) -> Self {
+        self.per_page = rows.max(1);
+        self
+    }
+
+    pub(crate) fn user_admin(mut self) -> Self {
+        self.kind = AdminKind::User;
+        self
+    }
+
+    /// The resolved model (set when the site is built).
+    pub(crate) fn model(&self) -> &ModelDef {
+        self.model.as_ref().expect("admin models are resolved when the site is built")
+    }
+
+    pub(crate) fn is_readonly(&self, column: &str) -> bool {
+        self.readonly.iter().chain(&self.auto_now_add).chain(&self.auto_now).any(|c| c == column)
+    }
+
+    pub(crate) fn column_label(&self, column: &str) -> String {
+        self.labels.get(column).cloned().unwrap_or_else(|| humanize(column))
+    }
+}
+
+/// `-publish` → (`publish`, descending).
+pub(crate) fn parse_order(spec: &str) -> (String, bool) {
+    match spec.strip_prefix('-') {
+        Some(column) => (column.to_owned(), true),
+        None => (spec.to_owned(), false),
+    }
+}
+
+/// `date_of_birth` → "Date of birth"; `author_id` → "Author".
+pub fn humanize(column: &str) -> String {
+    let words = column.strip_suffix("_id").unwrap_or(column).replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_labels() {
+        assert_eq!(humanize("date_of_birth"), "Date of birth");
+        assert_eq!(humanize("author_id"), "Author");
+        assert_eq!(humanize("id"), "Id");
+        assert_eq!(parse_order("-publish"), ("publish".into(), true));
+        assert_eq!(parse_order("status"), ("status".into(), false));
+    }
+}

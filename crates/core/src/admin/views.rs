@@ -1,0 +1,1026 @@
+//! The admin's pages: sign-in, index, change lists, add/change/delete, user passwords.
+//! Every page and every POST checks the staff flag and the model permission on the server.
+
+use std::collections::HashSet;
+
+use askama::Template;
+use axum::extract::{Path, RawQuery};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use sea_orm::TransactionTrait;
+use serde_json::Value;
+
+use super::form::{AdminField, Widget, apply_errors, build_fields, parse_submission};
+use super::list::{ChangeList, ListParams, change_list};
+use super::log::{self, Action, Record};
+use super::options::{AdminKind, ModelAdmin};
+use crate::auth::{Authentication, User};
+use crate::error::{Error, Result};
+use crate::forms::FormData;
+use crate::http::ClientIp;
+use crate::http::csrf::Csrf;
+use crate::http::host::RequestHost;
+use crate::models::{Row, RowQuery, WriteError, plain_text};
+use crate::session::Session;
+use crate::state::CoreState;
+use crate::templates::{PageContext, Tr, fill, render};
+
+/// A link in the breadcrumbs.
+#[derive(Debug, Clone)]
+pub struct Crumb {
+    /// Text.
+    pub label: String,
+    /// Link (empty for the current page).
+    pub href: String,
+}
+
+fn crumb(label: impl Into<String>, href: impl Into<String>) -> Crumb {
+    Crumb { label: label.into(), href: href.into() }
+}
+
+/// The signed-in staff user and their permissions.
+pub(crate) struct Staff {
+    user: User,
+    perms: HashSet<String>,
+}
+
+impl Staff {
+    /// Whether the user may do `action` (`view`, `add`, `change`, `delete`) on `admin`'s model.
+    fn can(&self, action: &str, admin: &ModelAdmin) -> bool {
+        let model = admin.model();
+        self.user.is_superuser || self.perms.contains(&format!("{}.{action}_{}", model.app, model.name))
+    }
+
+    fn can_see(&self, admin: &ModelAdmin) -> bool {
+        ["view", "change", "add", "delete"].iter().any(|a| self.can(a, admin))
+    }
+}
+
+/// The staff user of the request, or a redirect to the admin sign-in page.
+async fn staff(ctx: &PageContext, path_and_query: &str) -> Result<Staff> {
+    let core = ctx.core();
+    match &ctx.user {
+        Some(user) if user.is_active && user.is_staff => {
+            let perms = crate::auth::permissions_of(&core.db, user).await?;
+            Ok(Staff { user: user.clone(), perms })
+        }
+        _ => {
+            let query =
+                url::form_urlencoded::Serializer::new(String::new()).append_pair("next", path_and_query).finish();
+            Err(Error::LoginRequired(format!("{}?{query}", core.url("admin:login"))))
+        }
+    }
+}
+
+/// The admin of `app.model` and the staff user, who must have one of the permissions
+/// `actions` on it; `here` is the page to come back to after signing in.
+async fn authorize<'a>(
+    ctx: &PageContext,
+    core: &'a CoreState,
+    (app, model): (&str, &str),
+    actions: &[&str],
+    here: impl FnOnce(&ModelAdmin) -> String,
+) -> Result<(&'a ModelAdmin, Staff)> {
+    let admin = find_admin(core, app, model)?;
+    let staff = staff(ctx, &here(admin)).await?;
+    if !actions.iter().any(|action| staff.can(action, admin)) {
+        return Err(forbidden(&staff, &actions.join("/")));
+    }
+    Ok((admin, staff))
+}
+
+fn forbidden(staff: &Staff, what: &str) -> Error {
+    tracing::warn!(target: "quartet::admin", user_id = staff.user.id, %what, "admin permission denied");
+    Error::forbidden("You do not have permission to do that.")
+}
+
+fn find_admin<'a>(core: &'a CoreState, app: &str, model: &str) -> Result<&'a ModelAdmin> {
+    core.registry.admin.iter().find(|a| a.model().app == app && a.model().name == model).ok_or(Error::NotFound)
+}
+
+fn admin_root(core: &CoreState) -> String {
+    core.url("admin:index")
+}
+
+fn changelist_url(core: &CoreState, admin: &ModelAdmin) -> String {
+    let m = admin.model();
+    core.url_with("admin:changelist", &[&m.app, &m.name])
+}
+
+fn change_url(core: &CoreState, admin: &ModelAdmin, pk: &str) -> String {
+    let m = admin.model();
+    let pk = percent_encoding::utf8_percent_encode(pk, percent_encoding::NON_ALPHANUMERIC).to_string();
+    core.url_with("admin:change", &[&m.app, &m.name, &pk])
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn app_name(core: &CoreState, label: &str) -> String {
+    core.registry.apps.iter().find(|a| a.label == label).map_or_else(|| label.to_owned(), |a| a.name.to_owned())
+}
+
+fn base_crumbs(core: &CoreState, tr: &Tr, admin: &ModelAdmin) -> Vec<Crumb> {
+    let m = admin.model();
+    vec![
+        crumb(tr.t("Home"), admin_root(core)),
+        crumb(tr.t(&app_name(core, m.app)), core.url_with("admin:app", &[&m.app])),
+        crumb(capitalize(tr.t(m.verbose_name_plural)), changelist_url(core, admin)),
+    ]
+}
+
+// ---------------------------------------------------------------- sign-in
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    ctx: PageContext,
+    username: String,
+    error: String,
+    next: String,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct NextQuery {
+    next: Option<String>,
+}
+
+fn safe_next(core: &CoreState, host: &RequestHost, next: &str) -> String {
+    if !next.is_empty() && crate::http::redirect::is_safe(next, &host.host, host.secure) {
+        next.to_owned()
+    } else {
+        admin_root(core)
+    }
+}
+
+pub(crate) async fn login_form(
+    ctx: PageContext,
+    host: RequestHost,
+    axum::extract::Query(query): axum::extract::Query<NextQuery>,
+) -> Result<Response> {
+    let next = query.next.unwrap_or_default();
+    let mut error = String::new();
+    if let Some(user) = &ctx.user {
+        if user.is_active && user.is_staff {
+            return Ok(Redirect::to(&safe_next(ctx.core(), &host, &next)).into_response());
+        }
+        error = fill(
+            ctx.t("You are authenticated as {username}, but are not authorized to access this page. Would you like to login to a different account?"),
+            &[("username", &user.username)],
+        );
+    }
+    render(&LoginPage { ctx, username: String::new(), error, next })
+}
+
+pub(crate) async fn login_submit(
+    ctx: PageContext,
+    session: Session,
+    csrf: Csrf,
+    host: RequestHost,
+    ClientIp(ip): ClientIp,
+    data: FormData,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let username = data.get("username").unwrap_or_default().trim().to_owned();
+    let password = data.get("password").unwrap_or_default();
+    let next = data.get("next").unwrap_or_default().to_owned();
+    if !username.is_empty() && !password.is_empty() {
+        match crate::auth::authenticate(&core, &username, password, ip).await? {
+            Authentication::Valid(user) if user.is_staff => {
+                crate::auth::login(&core, &session, &csrf, &user).await?;
+                return Ok(Redirect::to(&safe_next(&core, &host, &next)).into_response());
+            }
+            Authentication::Throttled(retry_after) => return Err(Error::TooManyRequests { retry_after }),
+            Authentication::Valid(_) | Authentication::Invalid => {}
+        }
+    }
+    let error = ctx
+        .t("Please enter the correct username and password for a staff account. Note that both fields may be case-sensitive.")
+        .to_owned();
+    render(&LoginPage { ctx, username, error, next })
+}
+
+pub(crate) async fn logout(ctx: PageContext, session: Session) -> Result<Response> {
+    crate::auth::logout(&session).await?;
+    Ok(Redirect::to(&ctx.core().url("admin:login")).into_response())
+}
+
+// ---------------------------------------------------------------- index
+
+/// A model on the index.
+pub struct IndexModel {
+    /// Plural name.
+    pub name: String,
+    /// Change list (empty without view permission).
+    pub url: String,
+    /// Add page (empty without add permission).
+    pub add_url: String,
+}
+
+/// An app on the index.
+pub struct IndexApp {
+    /// Name.
+    pub name: String,
+    /// App page.
+    pub url: String,
+    /// Its models.
+    pub models: Vec<IndexModel>,
+}
+
+/// A recent action.
+pub struct RecentAction {
+    /// Object name.
+    pub repr: String,
+    /// Change page, if the object still exists.
+    pub url: String,
+    /// `addition`, `change` or `deletion`.
+    pub kind: &'static str,
+    /// Model name.
+    pub model: String,
+    /// When.
+    pub when: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/index.html")]
+struct IndexPage {
+    ctx: PageContext,
+    title: String,
+    crumbs: Vec<Crumb>,
+    apps: Vec<IndexApp>,
+    recent: Vec<RecentAction>,
+}
+
+fn index_apps(core: &CoreState, staff: &Staff, tr: &Tr, only: Option<&str>) -> Vec<IndexApp> {
+    let mut apps: Vec<IndexApp> = Vec::new();
+    for info in &core.registry.apps {
+        if only.is_some_and(|o| o != info.label) {
+            continue;
+        }
+        let models: Vec<IndexModel> = core
+            .registry
+            .admin
+            .iter()
+            .filter(|a| a.model().app == info.label && staff.can_see(a))
+            .map(|a| IndexModel {
+                name: capitalize(tr.t(a.model().verbose_name_plural)),
+                url: if staff.can("view", a) || staff.can("change", a) {
+                    changelist_url(core, a)
+                } else {
+                    String::new()
+                },
+                add_url: if staff.can("add", a) {
+                    core.url_with("admin:add", &[&a.model().app, &a.model().name])
+                } else {
+                    String::new()
+                },
+            })
+            .collect();
+        if !models.is_empty() {
+            apps.push(IndexApp {
+                name: tr.t(info.name).to_owned(),
+                url: core.url_with("admin:app", &[&info.label]),
+                models,
+            });
+        }
+    }
+    apps
+}
+
+async fn recent_actions(core: &CoreState, staff: &Staff, tr: &Tr) -> Result<Vec<RecentAction>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let entries = log::entry::Entity::find()
+        .filter(log::entry::Column::UserId.eq(staff.user.id))
+        .order_by_desc(log::entry::Column::ActionTime)
+        .order_by_desc(log::entry::Column::Id)
+        .limit(10)
+        .all(&core.db)
+        .await?;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let admin = core.registry.admin.iter().find(|a| a.model().label() == e.model);
+            RecentAction {
+                url: match (admin, e.action_flag) {
+                    (Some(a), 1 | 2) => change_url(core, a, &e.object_id),
+                    _ => String::new(),
+                },
+                model: admin.map_or(e.model.clone(), |a| capitalize(tr.t(a.model().verbose_name))),
+                kind: match e.action_flag {
+                    1 => "addition",
+                    2 => "change",
+                    _ => "deletion",
+                },
+                repr: e.object_repr,
+                when: e.action_time.format("%Y-%m-%d %H:%M").to_string(),
+            }
+        })
+        .collect())
+}
+
+pub(crate) async fn index(ctx: PageContext, RawQuery(query): RawQuery) -> Result<Response> {
+    let path = path_with_query(&ctx.core().url("admin:index"), query.as_deref());
+    let staff = staff(&ctx, &path).await?;
+    let core = ctx.core().clone();
+    let tr = ctx.tr();
+    let apps = index_apps(&core, &staff, &tr, None);
+    let recent = recent_actions(&core, &staff, &tr).await?;
+    let title = ctx.t("Site administration").to_owned();
+    render(&IndexPage { ctx, title, crumbs: Vec::new(), apps, recent })
+}
+
+pub(crate) async fn app_index(ctx: PageContext, Path(app): Path<String>) -> Result<Response> {
+    let core = ctx.core().clone();
+    let staff = staff(&ctx, &core.url_with("admin:app", &[&app])).await?;
+    let tr = ctx.tr();
+    let apps = index_apps(&core, &staff, &tr, Some(&app));
+    if apps.is_empty() {
+        return Err(Error::NotFound);
+    }
+    let title = fill(tr.t("{app} administration"), &[("app", &apps[0].name)]);
+    let crumbs = vec![crumb(tr.t("Home"), admin_root(&core)), crumb(apps[0].name.clone(), "")];
+    render(&IndexPage { ctx, title, crumbs, apps, recent: Vec::new() })
+}
+
+fn path_with_query(path: &str, query: Option<&str>) -> String {
+    match query {
+        Some(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path.to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------- change list
+
+#[derive(Template)]
+#[template(path = "admin/change_list.html")]
+struct ChangeListPage {
+    ctx: PageContext,
+    title: String,
+    crumbs: Vec<Crumb>,
+    list: ChangeList,
+    page: crate::pagination::Page,
+    add_url: String,
+    model_name: String,
+    model_plural: String,
+    clear_filters: String,
+    filtered: bool,
+}
+
+pub(crate) async fn changelist(
+    ctx: PageContext,
+    Path((app, model)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) = authorize(&ctx, &core, (&app, &model), &["view", "change"], |a| {
+        path_with_query(&changelist_url(&core, a), query.as_deref())
+    })
+    .await?;
+    let tr = ctx.tr();
+    let params = ListParams::parse(query.as_deref());
+    let url_of = |pk: &str| change_url(&core, admin, pk);
+    let list = change_list(admin, &core.registry, &core.db, &params, core.now(), &tr, &url_of).await?;
+    let m = admin.model();
+    let verb = if staff.can("change", admin) { "Select {model} to change" } else { "Select {model} to view" };
+    let title = fill(tr.t(verb), &[("model", &tr.t(m.verbose_name))]);
+    let mut crumbs = base_crumbs(&core, &tr, admin);
+    if let Some(last) = crumbs.last_mut() {
+        last.href.clear();
+    }
+    let add_url = if staff.can("add", admin) { core.url_with("admin:add", &[&m.app, &m.name]) } else { String::new() };
+    let filtered = query.as_deref().is_some_and(|q| !q.is_empty());
+    let page = list.page.clone();
+    render(&ChangeListPage {
+        model_name: tr.t(m.verbose_name).to_owned(),
+        model_plural: tr.t(m.verbose_name_plural).to_owned(),
+        clear_filters: changelist_url(&core, admin),
+        ctx,
+        title,
+        crumbs,
+        list,
+        page,
+        add_url,
+        filtered,
+    })
+}
+
+// ---------------------------------------------------------------- add and change
+
+#[derive(Template)]
+#[template(path = "admin/change_form.html")]
+struct ChangeFormPage {
+    ctx: PageContext,
+    title: String,
+    crumbs: Vec<Crumb>,
+    fields: Vec<AdminField>,
+    errors: bool,
+    editable: bool,
+    adding: bool,
+    delete_url: String,
+    password_url: String,
+    can_add_another: bool,
+    object_repr: String,
+}
+
+async fn load_row(core: &CoreState, admin: &ModelAdmin, pk: &str) -> Result<Row> {
+    let model = admin.model();
+    let key = model.rows().columns().into_iter().find(|c| c.primary_key).ok_or(Error::NotFound)?;
+    let value = Value::String(pk.to_owned());
+    if crate::models::to_db_value(key.kind, &value).is_none() {
+        return Err(Error::NotFound);
+    }
+    model
+        .rows()
+        .find(&core.db, &RowQuery::in_values(key.name, key.kind, &[value]))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(Error::NotFound)
+}
+
+/// Values a new row starts with: defaults for every column the form does not set.
+fn new_row(admin: &ModelAdmin, now: chrono::DateTime<Utc>) -> Row {
+    let mut row = Row::new();
+    for column in admin.model().rows().columns() {
+        if column.generated {
+            continue;
+        }
+        let value = if admin.auto_now_add.iter().chain(&admin.auto_now).any(|c| c == column.name) {
+            Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        } else if column.nullable {
+            Value::Null
+        } else {
+            match column.kind {
+                crate::models::FieldKind::Boolean => Value::Bool(false),
+                crate::models::FieldKind::Integer => Value::from(0),
+                crate::models::FieldKind::Float => Value::from(0.0),
+                crate::models::FieldKind::Decimal => Value::String("0".into()),
+                crate::models::FieldKind::DateTime => {
+                    Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+                }
+                crate::models::FieldKind::Date => Value::String(now.date_naive().to_string()),
+                crate::models::FieldKind::Json => Value::Object(serde_json::Map::new()),
+                _ => Value::String(String::new()),
+            }
+        };
+        row.insert(column.name.to_owned(), value);
+    }
+    if admin.kind == AdminKind::User {
+        row.insert("password".into(), Value::String(crate::auth::hashers::unusable_password()));
+        row.insert("is_active".into(), Value::Bool(true));
+        row.insert("date_joined".into(), Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
+    }
+    row
+}
+
+/// Errors of a new password typed twice (`password1`, `password2`), by field.
+fn password_pair_errors(
+    core: &CoreState,
+    tr: &Tr,
+    data: &FormData,
+    attributes: &crate::auth::validators::UserAttributes<'_>,
+) -> std::collections::HashMap<String, Vec<String>> {
+    let (p1, p2) = (data.get("password1").unwrap_or_default(), data.get("password2").unwrap_or_default());
+    let mut errors = std::collections::HashMap::new();
+    if p1.is_empty() {
+        errors.insert("password1".to_owned(), vec![tr.t("This field is required.").to_owned()]);
+    }
+    if p2.is_empty() {
+        errors.insert("password2".to_owned(), vec![tr.t("This field is required.").to_owned()]);
+    } else if p1 != p2 {
+        errors.insert("password2".to_owned(), vec![tr.t("The two password fields didn’t match.").to_owned()]);
+    } else {
+        let min = core.settings.auth.password_min_length;
+        let problems = crate::auth::validators::validate_password(p1, attributes, min, tr);
+        if !problems.is_empty() {
+            errors.insert("password2".to_owned(), problems);
+        }
+    }
+    errors
+}
+
+fn password_fields(tr: &Tr) -> Vec<AdminField> {
+    ["password1", "password2"]
+        .iter()
+        .zip([tr.t("Password"), tr.t("Password confirmation")])
+        .map(|(name, label)| AdminField {
+            name: (*name).to_owned(),
+            label: label.to_owned(),
+            widget: Widget::Password,
+            value: String::new(),
+            selected: Vec::new(),
+            options: Vec::new(),
+            required: true,
+            help: if *name == "password2" {
+                tr.t("Enter the same password as before, for verification.").to_owned()
+            } else {
+                String::new()
+            },
+            errors: Vec::new(),
+            prepopulate_from: String::new(),
+            lookup_url: String::new(),
+            display: String::new(),
+            max_length: None,
+        })
+        .collect()
+}
+
+pub(crate) async fn add_form(ctx: PageContext, Path((app, model)): Path<(String, String)>) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) =
+        authorize(&ctx, &core, (&app, &model), &["add"], |_| core.url_with("admin:add", &[&app, &model])).await?;
+    let tr = ctx.tr();
+    let row = new_row(admin, core.now());
+    let mut fields = build_fields(admin, &core.registry, &core.db, &row, None, &tr, &admin_root(&core)).await?;
+    if admin.kind == AdminKind::User {
+        fields.retain(|f| f.name == "username");
+        fields.extend(password_fields(&tr));
+    }
+    render_form(ctx, &core, admin, &staff, fields, None, String::new(), false)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_form(
+    ctx: PageContext,
+    core: &CoreState,
+    admin: &ModelAdmin,
+    staff: &Staff,
+    fields: Vec<AdminField>,
+    pk: Option<&str>,
+    object_repr: String,
+    errors: bool,
+) -> Result<Response> {
+    let tr = ctx.tr();
+    let m = admin.model();
+    let editable = pk.is_none() || staff.can("change", admin);
+    let title = match (pk, editable) {
+        (None, _) => fill(tr.t("Add {model}"), &[("model", &tr.t(m.verbose_name))]),
+        (Some(_), true) => fill(tr.t("Change {model}"), &[("model", &tr.t(m.verbose_name))]),
+        (Some(_), false) => fill(tr.t("View {model}"), &[("model", &tr.t(m.verbose_name))]),
+    };
+    let mut crumbs = base_crumbs(core, &tr, admin);
+    crumbs.push(crumb(if pk.is_some() { object_repr.clone() } else { title.clone() }, ""));
+    let fields = if editable {
+        fields
+    } else {
+        fields
+            .into_iter()
+            .map(|mut f| {
+                if f.widget != Widget::Readonly {
+                    f.display = match f.widget {
+                        Widget::Select => {
+                            f.options.iter().find(|(v, _)| *v == f.value).map_or(f.value.clone(), |(_, l)| l.clone())
+                        }
+                        Widget::SelectMultiple => f
+                            .options
+                            .iter()
+                            .filter(|(v, _)| f.selected.contains(v))
+                            .map(|(_, l)| l.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        Widget::Checkbox => if f.is_checked() { tr.t("Yes") } else { tr.t("No") }.to_owned(),
+                        _ => f.value.clone(),
+                    };
+                    f.widget = Widget::Readonly;
+                }
+                f
+            })
+            .collect()
+    };
+    render(&ChangeFormPage {
+        title,
+        crumbs,
+        fields,
+        errors,
+        editable,
+        adding: pk.is_none(),
+        delete_url: match pk {
+            Some(pk) if staff.can("delete", admin) => {
+                let encoded = percent_encoding::utf8_percent_encode(pk, percent_encoding::NON_ALPHANUMERIC).to_string();
+                core.url_with("admin:delete", &[&m.app, &m.name, &encoded])
+            }
+            _ => String::new(),
+        },
+        password_url: match pk {
+            Some(pk) if admin.kind == AdminKind::User && editable => core.url_with("admin:password", &[&pk]),
+            _ => String::new(),
+        },
+        can_add_another: staff.can("add", admin),
+        object_repr,
+        ctx,
+    })
+}
+
+/// "Changed title and body." from field labels.
+fn change_message(admin: &ModelAdmin, tr: &Tr, changed: &[String]) -> String {
+    if changed.is_empty() {
+        return tr.t("No fields changed.").to_owned();
+    }
+    let labels: Vec<String> = changed
+        .iter()
+        .map(|name| {
+            let label = admin
+                .many_to_many
+                .iter()
+                .find(|m| &m.name == name)
+                .map_or_else(|| admin.column_label(name), |m| m.label.clone());
+            tr.t(&label).to_lowercase()
+        })
+        .collect();
+    let list = match labels.as_slice() {
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} {} {last}", rest.join(", "), tr.t("and")),
+        [] => String::new(),
+    };
+    fill(tr.t("Changed {fields}."), &[("fields", &list)])
+}
+
+async fn save_many_to_many(
+    tx: &sea_orm::DatabaseTransaction,
+    core: &CoreState,
+    pk: &str,
+    relations: &[(super::options::ManyToMany, Vec<String>)],
+) -> Result<()> {
+    for (relation, chosen) in relations {
+        let Some(through) = core.registry.model(&relation.through) else { continue };
+        let existing = through.rows().find(&core.db, &RowQuery::key_equals(&relation.own_column, pk)).await?;
+        let key = through.rows().primary_key();
+        let stale: Vec<Value> = existing
+            .iter()
+            .filter(|row| !chosen.contains(&plain_text(row.get(&relation.other_column).unwrap_or(&Value::Null))))
+            .filter_map(|row| row.get(key).cloned())
+            .collect();
+        through.rows().delete(tx, &stale).await?;
+        for other in chosen {
+            if existing.iter().any(|row| plain_text(row.get(&relation.other_column).unwrap_or(&Value::Null)) == *other)
+            {
+                continue;
+            }
+            let mut row = Row::new();
+            row.insert(relation.own_column.clone(), pk.parse::<i64>().map_or_else(|_| Value::from(pk), Value::from));
+            row.insert(
+                relation.other_column.clone(),
+                other.parse::<i64>().map_or_else(|_| Value::from(other.as_str()), Value::from),
+            );
+            through.rows().insert(tx, row).await.map_err(write_error)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_error(e: WriteError) -> Error {
+    match e {
+        WriteError::Db(e) => e.into(),
+        other => Error::internal(anyhow::anyhow!("{other}")),
+    }
+}
+
+/// Where to go after a save, with the flash message.
+fn after_save(core: &CoreState, admin: &ModelAdmin, data: &FormData, pk: &str) -> String {
+    let m = admin.model();
+    if data.get("_continue").is_some() {
+        change_url(core, admin, pk)
+    } else if data.get("_addanother").is_some() {
+        core.url_with("admin:add", &[&m.app, &m.name])
+    } else {
+        changelist_url(core, admin)
+    }
+}
+
+pub(crate) async fn add_submit(
+    ctx: PageContext,
+    Path((app, model)): Path<(String, String)>,
+    flash: crate::templates::Flash,
+    data: FormData,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) =
+        authorize(&ctx, &core, (&app, &model), &["add"], |_| core.url_with("admin:add", &[&app, &model])).await?;
+    let tr = ctx.tr();
+    let now = core.now();
+    let base = new_row(admin, now);
+    let mut submission = parse_submission(admin, &core.registry, &core.db, &data, base.clone(), None, &tr).await?;
+    if admin.kind == AdminKind::User {
+        // Only the username and the password are asked when adding a user.
+        submission.errors.retain(|k, _| k == "username");
+        let username = submission.row.get("username").cloned().unwrap_or(Value::Null);
+        submission.row = base;
+        submission.row.insert("username".into(), username.clone());
+        let attributes = crate::auth::validators::UserAttributes {
+            username: username.as_str().unwrap_or_default(),
+            ..Default::default()
+        };
+        let p1 = data.get("password1").unwrap_or_default();
+        submission.errors.extend(password_pair_errors(&core, &tr, &data, &attributes));
+        if submission.errors.is_empty() {
+            let hash = core.hasher.hash(p1).await;
+            submission.row.insert("password".into(), Value::String(hash));
+        }
+    }
+    if !submission.errors.is_empty() {
+        let mut fields =
+            build_fields(admin, &core.registry, &core.db, &new_row(admin, now), None, &tr, &admin_root(&core)).await?;
+        if admin.kind == AdminKind::User {
+            fields.retain(|f| f.name == "username");
+            fields.extend(password_fields(&tr));
+        }
+        apply_errors(&mut fields, &data, &submission.errors);
+        return render_form(ctx, &core, admin, &staff, fields, None, String::new(), true);
+    }
+    let tx = core.db.begin().await?;
+    let saved = match admin.model().rows().insert(&tx, submission.row).await {
+        Ok(row) => row,
+        Err(WriteError::Unique(_)) => {
+            return Err(Error::bad_request("An object with these values already exists."));
+        }
+        Err(e) => return Err(write_error(e)),
+    };
+    let model_def = admin.model();
+    let pk = plain_text(saved.get(model_def.rows().primary_key()).unwrap_or(&Value::Null));
+    save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
+    if admin.kind == AdminKind::User
+        && let Ok(id) = pk.parse::<i64>()
+    {
+        crate::auth::app::create_profile(&tx, id).await?;
+    }
+    let repr = model_def.repr(&saved);
+    let label = model_def.label();
+    let record = Record {
+        user_id: staff.user.id,
+        model: &label,
+        object_id: &pk,
+        object_repr: &repr,
+        action: Action::Addition,
+        message: tr.t("Added."),
+    };
+    log::record(&tx, now, record).await?;
+    tx.commit().await?;
+    tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %model_def.label(), %pk, "added");
+    let link = change_url(&core, admin, &pk);
+    let message = fill(
+        tr.t("The {model} “{object}” was added successfully."),
+        &[("model", &tr.t(model_def.verbose_name)), ("object", &repr)],
+    );
+    flash.success(message).await?;
+    let target = if admin.kind == AdminKind::User && data.get("_addanother").is_none() {
+        link
+    } else {
+        after_save(&core, admin, &data, &pk)
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+pub(crate) async fn change_form(
+    ctx: PageContext,
+    Path((app, model, pk)): Path<(String, String, String)>,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) =
+        authorize(&ctx, &core, (&app, &model), &["view", "change"], |a| change_url(&core, a, &pk)).await?;
+    let row = load_row(&core, admin, &pk).await?;
+    let tr = ctx.tr();
+    let mut fields = build_fields(admin, &core.registry, &core.db, &row, Some(&pk), &tr, &admin_root(&core)).await?;
+    if admin.kind == AdminKind::User {
+        fields.retain(|f| f.name != "password");
+    }
+    let repr = admin.model().repr(&row);
+    render_form(ctx, &core, admin, &staff, fields, Some(&pk), repr, false)
+}
+
+pub(crate) async fn change_submit(
+    ctx: PageContext,
+    Path((app, model, pk)): Path<(String, String, String)>,
+    flash: crate::templates::Flash,
+    data: FormData,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) = authorize(&ctx, &core, (&app, &model), &["change"], |a| change_url(&core, a, &pk)).await?;
+    let row = load_row(&core, admin, &pk).await?;
+    let tr = ctx.tr();
+    let mut submission = parse_submission(admin, &core.registry, &core.db, &data, row.clone(), Some(&pk), &tr).await?;
+    let now = core.now();
+    for column in &admin.auto_now {
+        submission.row.insert(column.clone(), Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
+    }
+    if admin.kind == AdminKind::User {
+        // The hash is changed on its own page only.
+        submission.row.insert("password".into(), row.get("password").cloned().unwrap_or(Value::Null));
+    }
+    let model_def = admin.model();
+    if !submission.errors.is_empty() {
+        let mut fields =
+            build_fields(admin, &core.registry, &core.db, &row, Some(&pk), &tr, &admin_root(&core)).await?;
+        if admin.kind == AdminKind::User {
+            fields.retain(|f| f.name != "password");
+        }
+        apply_errors(&mut fields, &data, &submission.errors);
+        return render_form(ctx, &core, admin, &staff, fields, Some(&pk), model_def.repr(&row), true);
+    }
+    let tx = core.db.begin().await?;
+    let saved = match model_def.rows().update(&tx, submission.row).await {
+        Ok(row) => row,
+        Err(WriteError::Unique(_)) => return Err(Error::bad_request("An object with these values already exists.")),
+        Err(e) => return Err(write_error(e)),
+    };
+    save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
+    let repr = model_def.repr(&saved);
+    let message = change_message(admin, &tr, &submission.changed);
+    let label = model_def.label();
+    let record = Record {
+        user_id: staff.user.id,
+        model: &label,
+        object_id: &pk,
+        object_repr: &repr,
+        action: Action::Change,
+        message: &message,
+    };
+    log::record(&tx, now, record).await?;
+    tx.commit().await?;
+    tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %model_def.label(), %pk, "changed");
+    let text = fill(
+        tr.t("The {model} “{object}” was changed successfully."),
+        &[("model", &tr.t(model_def.verbose_name)), ("object", &repr)],
+    );
+    flash.success(text).await?;
+    Ok(Redirect::to(&after_save(&core, admin, &data, &pk)).into_response())
+}
+
+// ---------------------------------------------------------------- delete
+
+/// Rows that go with a deleted object (foreign keys that cascade).
+pub struct Dependent {
+    /// Model name.
+    pub model: String,
+    /// Object names.
+    pub objects: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/delete_confirmation.html")]
+struct DeletePage {
+    ctx: PageContext,
+    title: String,
+    crumbs: Vec<Crumb>,
+    model: String,
+    object_repr: String,
+    dependents: Vec<Dependent>,
+    cancel_url: String,
+}
+
+/// Other models' rows that refer to `pk` of `admin`'s model (one level, shown before deleting).
+async fn dependents(core: &CoreState, admin: &ModelAdmin, pk: &str, tr: &Tr) -> Result<Vec<Dependent>> {
+    let table = admin.model().table();
+    let mut out = Vec::new();
+    for model in &core.registry.models {
+        for fk in model.rows().foreign_keys().into_iter().filter(|fk| fk.table == table) {
+            let query = RowQuery { limit: Some(50), ..RowQuery::key_equals(&fk.column, pk) };
+            let rows = model.rows().find(&core.db, &query).await?;
+            if !rows.is_empty() {
+                out.push(Dependent {
+                    model: capitalize(tr.t(model.verbose_name_plural)),
+                    objects: rows.iter().map(|r| model.repr(r)).collect(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn delete_form(
+    ctx: PageContext,
+    Path((app, model, pk)): Path<(String, String, String)>,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, _) = authorize(&ctx, &core, (&app, &model), &["delete"], |a| change_url(&core, a, &pk)).await?;
+    let row = load_row(&core, admin, &pk).await?;
+    let tr = ctx.tr();
+    let repr = admin.model().repr(&row);
+    let mut crumbs = base_crumbs(&core, &tr, admin);
+    crumbs.push(crumb(repr.clone(), change_url(&core, admin, &pk)));
+    crumbs.push(crumb(tr.t("Delete"), ""));
+    let dependents = dependents(&core, admin, &pk, &tr).await?;
+    render(&DeletePage {
+        title: tr.t("Are you sure?").to_owned(),
+        model: tr.t(admin.model().verbose_name).to_owned(),
+        cancel_url: change_url(&core, admin, &pk),
+        object_repr: repr,
+        crumbs,
+        dependents,
+        ctx,
+    })
+}
+
+pub(crate) async fn delete_submit(
+    ctx: PageContext,
+    Path((app, model, pk)): Path<(String, String, String)>,
+    flash: crate::templates::Flash,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) = authorize(&ctx, &core, (&app, &model), &["delete"], |a| change_url(&core, a, &pk)).await?;
+    let row = load_row(&core, admin, &pk).await?;
+    let tr = ctx.tr();
+    let model_def = admin.model();
+    let repr = model_def.repr(&row);
+    let key = row.get(model_def.rows().primary_key()).cloned().unwrap_or(Value::Null);
+    let tx = core.db.begin().await?;
+    model_def.rows().delete(&tx, &[key]).await?;
+    let label = model_def.label();
+    let record = Record {
+        user_id: staff.user.id,
+        model: &label,
+        object_id: &pk,
+        object_repr: &repr,
+        action: Action::Deletion,
+        message: "",
+    };
+    log::record(&tx, core.now(), record).await?;
+    tx.commit().await?;
+    tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %model_def.label(), %pk, "deleted");
+    flash
+        .success(fill(
+            tr.t("The {model} “{object}” was deleted successfully."),
+            &[("model", &tr.t(model_def.verbose_name)), ("object", &repr)],
+        ))
+        .await?;
+    Ok(Redirect::to(&changelist_url(&core, admin)).into_response())
+}
+
+// ---------------------------------------------------------------- user passwords
+
+#[derive(Template)]
+#[template(path = "admin/password_change.html")]
+struct PasswordPage {
+    ctx: PageContext,
+    title: String,
+    crumbs: Vec<Crumb>,
+    fields: Vec<AdminField>,
+    username: String,
+}
+
+pub(crate) async fn password_form(ctx: PageContext, Path(pk): Path<String>) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, _) =
+        authorize(&ctx, &core, ("accounts", "user"), &["change"], |_| core.url_with("admin:password", &[&pk])).await?;
+    let row = load_row(&core, admin, &pk).await?;
+    let tr = ctx.tr();
+    let username = admin.model().repr(&row);
+    let mut crumbs = base_crumbs(&core, &tr, admin);
+    crumbs.push(crumb(username.clone(), change_url(&core, admin, &pk)));
+    crumbs.push(crumb(tr.t("Change password"), ""));
+    let title = fill(tr.t("Change password: {username}"), &[("username", &username)]);
+    render(&PasswordPage { ctx, title, crumbs, fields: password_fields(&tr), username })
+}
+
+pub(crate) async fn password_submit(
+    ctx: PageContext,
+    Path(pk): Path<String>,
+    flash: crate::templates::Flash,
+    data: FormData,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) =
+        authorize(&ctx, &core, ("accounts", "user"), &["change"], |_| core.url_with("admin:password", &[&pk])).await?;
+    load_row(&core, admin, &pk).await?;
+    let id: i64 = pk.parse().map_err(|_| Error::NotFound)?;
+    let user = {
+        use sea_orm::EntityTrait;
+        crate::auth::models::user::Entity::find_by_id(id).one(&core.db).await?.ok_or(Error::NotFound)?
+    };
+    let tr = ctx.tr();
+    let attributes = crate::auth::validators::UserAttributes {
+        username: &user.username,
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+        email: &user.email,
+    };
+    let errors = password_pair_errors(&core, &tr, &data, &attributes);
+    let p1 = data.get("password1").unwrap_or_default();
+    if !errors.is_empty() {
+        let mut fields = password_fields(&tr);
+        for f in &mut fields {
+            if let Some(e) = errors.get(&f.name) {
+                f.errors = e.clone();
+            }
+        }
+        let mut crumbs = base_crumbs(&core, &tr, admin);
+        crumbs.push(crumb(user.username.clone(), change_url(&core, admin, &pk)));
+        crumbs.push(crumb(tr.t("Change password"), ""));
+        let title = fill(tr.t("Change password: {username}"), &[("username", &user.username)]);
+        return render(&PasswordPage { ctx, title, crumbs, fields, username: user.username });
+    }
+    crate::auth::set_password(&core, &user, p1).await?;
+    let record = Record {
+        user_id: staff.user.id,
+        model: "accounts.user",
+        object_id: &pk,
+        object_repr: &user.username,
+        action: Action::Change,
+        message: tr.t("Changed password."),
+    };
+    log::record(&core.db, core.now(), record).await?;
+    tracing::info!(target: "quartet::admin", user_id = staff.user.id, target_user = user.id, "password changed in the admin");
+    flash.success(tr.t("Password changed successfully.")).await?;
+    Ok(Redirect::to(&change_url(&core, admin, &pk)).into_response())
+}

@@ -1,0 +1,176 @@
+//! Reading and writing rows as JSON objects, for code that does not know the model's type (the
+//! admin). Values keep the entity's own serialisation, as in dumps.
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, IdenStatic,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::meta::{FieldKind, to_db_value};
+use super::primary_key;
+use crate::db::Db;
+
+/// A row: column name → value, primary key included.
+pub type Row = Map<String, Value>;
+
+/// Which rows, in which order.
+#[derive(Debug, Clone)]
+pub struct RowQuery {
+    /// The filter.
+    pub condition: Condition,
+    /// Columns to sort by, `true` for descending.
+    pub order: Vec<(String, bool)>,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Most rows to return.
+    pub limit: Option<u64>,
+}
+
+impl Default for RowQuery {
+    fn default() -> Self {
+        Self { condition: Condition::all(), order: Vec::new(), offset: 0, limit: None }
+    }
+}
+
+impl RowQuery {
+    /// Every row whose column `column` holds the key `key` (given as text, as in URLs): an
+    /// integer when it reads as one, else text.
+    pub fn key_equals(column: &str, key: &str) -> Self {
+        let value: sea_orm::Value = key.parse::<i64>().map_or_else(|_| key.into(), Into::into);
+        Self { condition: Condition::all().add(Expr::col(Alias::new(column)).eq(value)), ..Self::default() }
+    }
+
+    /// Every row whose column `column` is one of `values` (of the given kind).
+    pub fn in_values(column: &str, kind: FieldKind, values: &[Value]) -> Self {
+        let values: Vec<sea_orm::Value> = values.iter().filter_map(|v| to_db_value(kind, v)).collect();
+        Self { condition: Condition::all().add(Expr::col(Alias::new(column)).is_in(values)), ..Self::default() }
+    }
+}
+
+/// Why a row could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The values do not make a row of this model (a missing or mistyped column).
+    #[error("invalid row: {0}")]
+    Invalid(String),
+    /// A unique constraint refused the row.
+    #[error("a unique value is already taken: {0}")]
+    Unique(String),
+    /// A foreign key points nowhere, or rows still point here.
+    #[error("a reference does not hold: {0}")]
+    Reference(String),
+    /// Any other database error.
+    #[error(transparent)]
+    Db(DbErr),
+}
+
+impl From<DbErr> for WriteError {
+    fn from(e: DbErr) -> Self {
+        match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(m)) => Self::Unique(m),
+            Some(SqlErr::ForeignKeyConstraintViolation(m)) => Self::Reference(m),
+            _ => Self::Db(e),
+        }
+    }
+}
+
+fn to_row<M: Serialize>(model: &M) -> Result<Row, DbErr> {
+    match serde_json::to_value(model).map_err(|e| DbErr::Json(e.to_string()))? {
+        Value::Object(row) => Ok(row),
+        _ => Err(DbErr::Json("a model did not serialise to an object".into())),
+    }
+}
+
+fn from_row<E>(row: Row) -> Result<E::Model, WriteError>
+where
+    E: EntityTrait,
+    E::Model: DeserializeOwned,
+{
+    serde_json::from_value(Value::Object(row)).map_err(|e| WriteError::Invalid(e.to_string()))
+}
+
+pub(crate) async fn find<E>(db: &Db, query: &RowQuery) -> Result<Vec<Row>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: Serialize,
+{
+    let mut select = E::find().filter(query.condition.clone());
+    for (column, descending) in &query.order {
+        select =
+            select.order_by(Expr::col(Alias::new(column.as_str())), if *descending { Order::Desc } else { Order::Asc });
+    }
+    // A stable order for pages: the primary key last.
+    select = select.order_by(Expr::col(Alias::new(primary_key::<E>().as_str())), Order::Asc);
+    if query.offset > 0 {
+        select = select.offset(query.offset);
+    }
+    if let Some(limit) = query.limit {
+        select = select.limit(limit);
+    }
+    select.all(db).await?.iter().map(to_row).collect()
+}
+
+pub(crate) async fn count_by<E: EntityTrait>(
+    db: &Db,
+    column: &str,
+    condition: Condition,
+) -> Result<Vec<(Value, u64)>, DbErr> {
+    // Values come back as text: the drivers cannot type a grouped expression for JSON.
+    let rows: Vec<(Option<String>, i64)> = E::find()
+        .select_only()
+        .column_as(Expr::col(Alias::new(column)).cast_as("text"), "value")
+        .column_as(Expr::col(sea_orm::sea_query::Asterisk).count(), "n")
+        .filter(condition)
+        .group_by(Expr::col(Alias::new(column)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(value, n)| (value.map_or(Value::Null, Value::String), u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
+pub(crate) async fn insert<E>(tx: &DatabaseTransaction, mut row: Row) -> Result<Row, WriteError>
+where
+    E: EntityTrait,
+    E::Model: Serialize + DeserializeOwned + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let pk = primary_key::<E>();
+    let generate = row.get(pk.as_str()).is_none_or(Value::is_null);
+    if generate {
+        // A placeholder so the row deserialises; the database chooses the key.
+        row.insert(pk.as_str().to_owned(), Value::from(0));
+    }
+    let mut active = from_row::<E>(row)?.into_active_model().reset_all();
+    if generate {
+        active.not_set(pk);
+    }
+    let model = active.insert(tx).await?;
+    Ok(to_row(&model)?)
+}
+
+pub(crate) async fn update<E>(tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError>
+where
+    E: EntityTrait,
+    E::Model: Serialize + DeserializeOwned + IntoActiveModel<E::ActiveModel>,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let model = from_row::<E>(row)?.into_active_model().reset_all().update(tx).await?;
+    Ok(to_row(&model)?)
+}
+
+pub(crate) async fn delete<E: EntityTrait>(tx: &DatabaseTransaction, pks: &[Value]) -> Result<u64, DbErr> {
+    let pk = primary_key::<E>();
+    let kind = super::meta::columns::<E>().into_iter().find(|c| c.primary_key).map_or(FieldKind::Integer, |c| c.kind);
+    let values: Vec<sea_orm::Value> = pks.iter().filter_map(|v| to_db_value(kind, v)).collect();
+    if values.is_empty() {
+        return Ok(0);
+    }
+    Ok(E::delete_many().filter(Expr::col(Alias::new(pk.as_str())).is_in(values)).exec(tx).await?.rows_affected)
+}

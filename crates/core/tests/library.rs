@@ -1,0 +1,136 @@
+//! A test app with one model of every column kind, registered with the admin.
+
+use quartet_core::admin::ModelAdmin;
+use quartet_core::app::App;
+use quartet_core::db::{Migration, Schema};
+use quartet_core::models::ModelDef;
+use quartet_core::state::CoreState;
+use quartet_core::urls::{Routes, RoutesBuilder};
+use quartet_testkit::TestSiteBuilder;
+use sea_orm::DbErr;
+use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Table};
+
+/// A book.
+pub mod book {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    /// A row of `library_book`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "library_book")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub title: String,
+        #[sea_orm(unique)]
+        pub slug: String,
+        pub status: String,
+        pub published: DateTimeUtc,
+        pub in_print: bool,
+        pub pages: Option<i32>,
+        pub price: Decimal,
+        pub author_id: Option<i64>,
+        #[sea_orm(column_type = "Text")]
+        pub notes: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {
+        #[sea_orm(
+            belongs_to = "quartet_core::auth::models::user::Entity",
+            from = "Column::AuthorId",
+            to = "quartet_core::auth::models::user::Column::Id",
+            on_delete = "Cascade"
+        )]
+        Author,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+struct Initial;
+
+#[async_trait::async_trait]
+impl Migration for Initial {
+    fn name(&self) -> &'static str {
+        "0001_initial"
+    }
+
+    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+        s.create_table(
+            Table::create()
+                .table("library_book")
+                .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                .col(ColumnDef::new("title").string_len(200).not_null())
+                .col(ColumnDef::new("slug").string_len(200).not_null().unique_key())
+                .col(ColumnDef::new("status").string_len(2).not_null())
+                .col(ColumnDef::new("published").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("in_print").boolean().not_null())
+                .col(ColumnDef::new("pages").integer().null())
+                .col(ColumnDef::new("price").decimal_len(10, 2).not_null())
+                .col(ColumnDef::new("author_id").big_integer().null())
+                .col(ColumnDef::new("notes").text().not_null())
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("library_book_author")
+                        .from("library_book", "author_id")
+                        .to("accounts_user", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                ),
+        )
+        .await
+    }
+}
+
+/// The library app.
+#[derive(Debug, Clone, Copy)]
+pub struct LibraryApp;
+
+#[async_trait::async_trait]
+impl App for LibraryApp {
+    fn label(&self) -> &'static str {
+        "library"
+    }
+
+    fn name(&self) -> &'static str {
+        "Library"
+    }
+
+    fn routes(&self, core: &CoreState) -> Routes {
+        RoutesBuilder::<CoreState>::new().with_state(core.clone())
+    }
+
+    fn migrations(&self) -> Vec<Box<dyn Migration>> {
+        vec![Box::new(Initial)]
+    }
+
+    fn models(&self) -> Vec<ModelDef> {
+        vec![ModelDef::of::<book::Entity>("book", "book", "books").display_field("title")]
+    }
+
+    fn admin(&self) -> Vec<ModelAdmin> {
+        vec![
+            ModelAdmin::new("library.book")
+                .list_display(["title", "slug", "author_id", "published", "status", "in_print"])
+                .list_filter(["status", "in_print", "published", "author_id"])
+                .search_fields(["title", "notes"])
+                .prepopulated("slug", "title")
+                .raw_id(["author_id"])
+                .date_hierarchy("published")
+                .ordering(["status", "-published"])
+                .choices("status", [("DF", "Draft"), ("PB", "Published")])
+                .optional(["notes"])
+                .computed_column("View", |row| {
+                    format!(
+                        "<a class=\"view\" href=\"/books/{}/\">View</a>",
+                        row.get("id").map(|v| v.to_string()).unwrap_or_default()
+                    )
+                }),
+        ]
+    }
+}
+
+/// A site with the library app.
+pub fn library_site() -> TestSiteBuilder {
+    TestSiteBuilder::new().app(LibraryApp)
+}
