@@ -124,11 +124,11 @@ dbtest! {
         let list = root.get("/admin/library/book/").await;
         assert_eq!(list.status, 200);
         assert_eq!(list.heading(), "Select book to change");
-        assert_eq!(list.texts("#result_list thead th"), ["Title", "Slug", "Author", "Published", "Status", "In print", "View"]);
+        assert_eq!(list.texts("#result_list thead th:not(.action-checkbox-column)"), ["Title", "Slug", "Author", "Published", "Status", "In print", "View"]);
         // Default ordering: status, then newest first.
         assert_eq!(list.texts("#result_list tbody th"), ["Draft Ideas", "Rust in Action", "Django by Example"]);
-        assert_eq!(list.texts("#result_list tbody tr:first-child td")[1], "ada");
-        assert_eq!(list.texts("#result_list tbody tr:first-child td")[3], "Draft");
+        assert_eq!(list.texts("#result_list tbody tr:first-child td:not(.action-checkbox)")[1], "ada");
+        assert_eq!(list.texts("#result_list tbody tr:first-child td select[name=form-0-status] option[selected]"), ["Draft"], "list-editable column");
         assert!(list.body.contains("<a class=\"view\" href=\"/books/"), "computed HTML column");
 
         let sorted = root.get("/admin/library/book/?o=title").await;
@@ -359,5 +359,117 @@ dbtest! {
         let (plain, _) = staff(&site, "plain", &["accounts.view_user"], false).await;
         assert_eq!(plain.get(&url).await.status, 403);
         assert_eq!(plain.post_form(&url, &[("password1", "x"), ("password2", "x")]).await.status, 403);
+    }
+}
+
+dbtest! {
+    using library_site();
+    async fn list_editable_columns_are_saved_in_bulk(site) {
+        let (root, root_user) = staff(&site, "root", &[], true).await;
+        let now = site.core.now();
+        let first = add_book(&site, "First", "DF", now, None).await;
+        let second = add_book(&site, "Second", "DF", now - Duration::days(1), None).await;
+        let list = root.get("/admin/library/book/").await;
+        assert_eq!(list.attrs("#changelist-form input[type=hidden][name$=-id]", "value"), [first.to_string(), second.to_string()]);
+        assert_eq!(list.attrs("#result_list select[name$=-status]", "name"), ["form-0-status", "form-1-status"]);
+
+        // A bad choice on one row: nothing is saved, the page says why.
+        let bad = root.post_form("/admin/library/book/", &[
+            ("form-0-id", &first.to_string()), ("form-0-status", "PB"), ("form-0-in_print", "on"),
+            ("form-1-id", &second.to_string()), ("form-1-status", "XX"), ("_save", "1"),
+        ]).await;
+        assert_eq!(bad.location(), Some("/admin/library/book/"));
+        let page = root.get("/admin/library/book/").await;
+        assert!(page.messages()[0].starts_with("Please correct the errors below."), "{:?}", page.messages());
+        assert!(page.messages()[0].contains("Select a valid choice. XX is not one of the available choices."));
+        assert_eq!(book::Entity::find_by_id(first).one(&site.core.db).await.unwrap().unwrap().status, "DF");
+
+        let saved = root.post_form("/admin/library/book/", &[
+            ("form-0-id", &first.to_string()), ("form-0-status", "PB"), ("form-0-in_print", "on"),
+            ("form-1-id", &second.to_string()), ("form-1-status", "DF"), ("_save", "1"),
+        ]).await;
+        assert_eq!(saved.location(), Some("/admin/library/book/"));
+        assert_eq!(root.get("/admin/library/book/").await.messages(), ["1 book was changed successfully."]);
+        let stored = book::Entity::find_by_id(first).one(&site.core.db).await.unwrap().unwrap();
+        assert_eq!((stored.status.as_str(), stored.in_print), ("PB", true));
+        let entry = entry::Entity::find().filter(entry::Column::ObjectId.eq(first.to_string())).one(&site.core.db).await.unwrap().unwrap();
+        assert_eq!((entry.user_id, entry.change_message.as_str()), (root_user.id, "Changed status and in print."));
+        assert!(entry::Entity::find().filter(entry::Column::ObjectId.eq(second.to_string())).one(&site.core.db).await.unwrap().is_none(), "unchanged rows are not logged");
+
+        let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
+        assert!(viewer.get("/admin/library/book/").await.attrs("select[name$=-status]", "name").is_empty(), "viewers get text, not inputs");
+        let refused = viewer.post_form("/admin/library/book/", &[("form-0-id", &first.to_string()), ("form-0-status", "DF"), ("_save", "1")]).await;
+        assert_eq!(refused.status, 403);
+        assert_eq!(book::Entity::find_by_id(first).one(&site.core.db).await.unwrap().unwrap().status, "PB");
+    }
+}
+
+dbtest! {
+    using library_site();
+    async fn delete_selected_confirms_then_deletes_and_needs_the_delete_permission(site) {
+        let (root, _) = staff(&site, "root", &[], true).await;
+        let now = site.core.now();
+        let keep = add_book(&site, "Keep Me", "PB", now, None).await;
+        let a = add_book(&site, "Gone A", "DF", now, None).await;
+        let b = add_book(&site, "Gone B", "DF", now, None).await;
+        let list = root.get("/admin/library/book/").await;
+        assert_eq!(list.attrs("select[name=action] option", "value"), ["", "delete_selected", "export_to_csv"]);
+        assert_eq!(list.texts("select[name=action] option")[1], "Delete selected books");
+
+        let none = root.post_form("/admin/library/book/", &[("action", "delete_selected")]).await;
+        assert_eq!(none.location(), Some("/admin/library/book/"));
+        assert_eq!(root.get("/admin/library/book/").await.messages(), ["Items must be selected in order to perform actions on them. No items have been changed."]);
+        root.post_form("/admin/library/book/", &[("action", ""), ("_selected_action", &a.to_string())]).await;
+        assert_eq!(root.get("/admin/library/book/").await.messages(), ["No action selected."]);
+
+        let selection = [("action", "delete_selected"), ("_selected_action", &a.to_string()), ("_selected_action", &b.to_string())];
+        let confirm = root.post_form("/admin/library/book/", &selection).await;
+        assert_eq!((confirm.status, confirm.heading()), (200, "Are you sure?".to_owned()));
+        assert_eq!(confirm.texts(".deleted-objects > li"), ["Gone A", "Gone B"]);
+        assert_eq!(confirm.attrs("input[name=_selected_action]", "value"), [a.to_string(), b.to_string()]);
+        assert_eq!(book::Entity::find().count(&site.core.db).await.unwrap(), 3, "nothing goes before the confirmation");
+
+        let (viewer, _) = staff(&site, "viewer", &["library.view_book", "library.change_book"], false).await;
+        assert!(!viewer.get("/admin/library/book/").await.attrs("select[name=action] option", "value").contains(&"delete_selected".to_owned()));
+        let mut confirmed = selection.to_vec();
+        confirmed.push(("post", "yes"));
+        assert_eq!(viewer.post_form("/admin/library/book/", &confirmed).await.status, 403);
+        assert_eq!(book::Entity::find().count(&site.core.db).await.unwrap(), 3);
+
+        let done = root.post_form("/admin/library/book/", &confirmed).await;
+        assert_eq!(done.location(), Some("/admin/library/book/"));
+        assert_eq!(root.get("/admin/library/book/").await.messages(), ["Successfully deleted 2 books."]);
+        let left: Vec<i64> = book::Entity::find().all(&site.core.db).await.unwrap().into_iter().map(|b| b.id).collect();
+        assert_eq!(left, [keep]);
+        let deletions = entry::Entity::find().filter(entry::Column::ActionFlag.eq(3)).count(&site.core.db).await.unwrap();
+        assert_eq!(deletions, 2);
+        // Keys that are not numbers select nothing rather than failing.
+        let odd = root.post_form("/admin/library/book/", &[("action", "delete_selected"), ("_selected_action", "x'; DROP")]).await;
+        assert!(odd.status == 200 || odd.status == 303, "{}", odd.status);
+    }
+}
+
+dbtest! {
+    using library_site();
+    async fn export_to_csv_writes_the_selected_rows(site) {
+        let (root, ada) = staff(&site, "ada", &[], true).await;
+        let when = Utc.with_ymd_and_hms(2026, 3, 7, 10, 30, 0).unwrap();
+        let one = add_book(&site, "Rust, Safely", "PB", when, Some(ada.id)).await;
+        let two = add_book(&site, "=HYPERLINK(1)", "DF", when, None).await;
+        let csv = root.post_form("/admin/library/book/", &[("action", "export_to_csv"), ("_selected_action", &one.to_string()), ("_selected_action", &two.to_string())]).await;
+        assert_eq!(csv.status, 200);
+        assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+        assert_eq!(csv.header("content-disposition"), Some("attachment; filename=book.csv"));
+        let lines: Vec<&str> = csv.body.lines().collect();
+        assert_eq!(lines[0], "ID,title,slug,status,published,in print,pages,price,author,notes");
+        assert_eq!(lines[1], format!("{one},\"Rust, Safely\",\"rust,-safely\",PB,07/03/2026,true,,9.50,ada,\"Notes about Rust, Safely\""));
+        assert!(lines[2].starts_with(&format!("{two},'=HYPERLINK(1),")), "formulas are neutralised: {}", lines[2]);
+        assert_eq!(lines.len(), 3);
+
+        let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
+        let allowed = viewer.post_form("/admin/library/book/", &[("action", "export_to_csv"), ("_selected_action", &one.to_string())]).await;
+        assert_eq!(allowed.status, 200, "exporting needs only the view permission");
+        let (nobody, _) = staff(&site, "nobody", &[], false).await;
+        assert_eq!(nobody.post_form("/admin/library/book/", &[("action", "export_to_csv"), ("_selected_action", &one.to_string())]).await.status, 403);
     }
 }

@@ -1,6 +1,6 @@
 //! A test app with one model of every column kind, registered with the admin.
 
-use quartet_core::admin::ModelAdmin;
+use quartet_core::admin::{AdminAction, ModelAdmin};
 use quartet_core::app::App;
 use quartet_core::db::{Migration, Schema};
 use quartet_core::models::ModelDef;
@@ -28,6 +28,7 @@ pub mod book {
         pub published: DateTimeUtc,
         pub in_print: bool,
         pub pages: Option<i32>,
+        #[sea_orm(column_type = "Decimal(Some((10, 2)))")]
         pub price: Decimal,
         pub author_id: Option<i64>,
         #[sea_orm(column_type = "Text")]
@@ -120,6 +121,8 @@ impl App for LibraryApp {
                 .ordering(["status", "-published"])
                 .choices("status", [("DF", "Draft"), ("PB", "Published")])
                 .optional(["notes"])
+                .list_editable(["status", "in_print"])
+                .action(AdminAction::export_to_csv())
                 .computed_column("View", |row| {
                     format!(
                         "<a class=\"view\" href=\"/books/{}/\">View</a>",

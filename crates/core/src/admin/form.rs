@@ -131,7 +131,7 @@ async fn target_options(db: &Db, target: &ModelDef) -> Result<Vec<(String, Strin
 }
 
 /// The text an input shows for a stored value.
-fn input_text(kind: FieldKind, value: &Value) -> String {
+pub(crate) fn input_text(kind: FieldKind, value: &Value) -> String {
     match (kind, value) {
         (_, Value::Null) => String::new(),
         (FieldKind::Boolean, v) => (v.as_bool() == Some(true) || v.as_i64() == Some(1)).to_string(),
@@ -412,7 +412,7 @@ fn capitalize(text: &str) -> String {
 }
 
 /// Parses one submitted value into the JSON a row holds.
-fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: &Tr) -> Result<Value, String> {
+pub(crate) fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: &Tr) -> Result<Value, String> {
     let required = tr.t("This field is required.").to_owned();
     if info.kind == FieldKind::Boolean {
         return Ok(Value::Bool(matches!(raw, "on" | "true" | "1")));

@@ -127,6 +127,7 @@ pub struct DateLink {
 
 /// Everything the change-list template shows.
 pub(crate) struct ChangeList {
+    pub editable: bool,
     pub headers: Vec<Header>,
     pub rows: Vec<ListRow>,
     pub filters: Vec<Filter>,
@@ -408,13 +409,13 @@ async fn build_filter(input: &FilterInput<'_>, name: &str) -> Result<Option<Filt
 /// Reads the page of the change list that `params` asks for.
 pub(crate) async fn change_list(
     admin: &ModelAdmin,
-    registry: &Registry,
-    db: &Db,
+    core: &crate::state::CoreState,
     params: &ListParams,
-    now: DateTime<Utc>,
     tr: &Tr,
     change_url: &(dyn Fn(&str) -> String + Sync),
+    editable: bool,
 ) -> Result<ChangeList, DbErr> {
+    let (registry, db, now) = (&*core.registry, &core.db, core.now());
     let model = admin.model();
     let columns = model.rows().columns();
     let pk = model.rows().primary_key();
@@ -479,7 +480,7 @@ pub(crate) async fn change_list(
             .collect()
     };
     let mut list_rows = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for (index, row) in rows.iter().enumerate() {
         let key = plain_text(row.get(pk).unwrap_or(&Value::Null));
         let cells = display
             .iter()
@@ -490,7 +491,9 @@ pub(crate) async fn change_list(
                     ListColumn::Field(name) => {
                         let value = row.get(name).unwrap_or(&Value::Null);
                         let kind = column_info(&columns, name).map_or(FieldKind::Text(None), |c| c.kind);
-                        if let Some((_, found)) = names.iter().find(|(n, _)| n == name) {
+                        if editable && admin.list_editable.contains(name) {
+                            editable_input(admin, &format!("form-{index}-{name}"), kind, value, tr)
+                        } else if let Some((_, found)) = names.iter().find(|(n, _)| n == name) {
                             let text = plain_text(value);
                             escape(&found.iter().find(|(k, _)| *k == text).map_or(text, |(_, n)| n.clone()))
                         } else if let Some(choices) = admin.choices.get(name) {
@@ -552,6 +555,7 @@ pub(crate) async fn change_list(
     let (dates, date_back) = date_hierarchy(admin, db, &columns, params, tr).await?;
     let search = params.get("q").unwrap_or_default().to_owned();
     Ok(ChangeList {
+        editable: editable && !admin.list_editable.is_empty(),
         headers,
         rows: list_rows,
         filters,
@@ -562,6 +566,39 @@ pub(crate) async fn change_list(
         dates,
         date_back,
     })
+}
+
+/// An input for a list-editable cell.
+fn editable_input(admin: &ModelAdmin, name: &str, kind: FieldKind, value: &Value, tr: &Tr) -> String {
+    let text = super::form::input_text(kind, value);
+    let label = escape(&admin.column_label(name.rsplit('-').next().unwrap_or(name)));
+    if let Some(choices) = admin.choices.get(name.rsplit('-').next().unwrap_or(name)) {
+        let options: String = choices
+            .iter()
+            .map(|(v, l)| {
+                let selected = if *v == text { " selected" } else { "" };
+                format!("<option value=\"{}\"{selected}>{}</option>", escape(v), escape(tr.t(l)))
+            })
+            .collect();
+        return format!("<select name=\"{}\" aria-label=\"{label}\">{options}</select>", escape(name));
+    }
+    match kind {
+        FieldKind::Boolean => format!(
+            "<input type=\"checkbox\" name=\"{}\" aria-label=\"{label}\"{}>",
+            escape(name),
+            if text == "true" { " checked" } else { "" }
+        ),
+        FieldKind::Integer | FieldKind::Float | FieldKind::Decimal => format!(
+            "<input type=\"text\" inputmode=\"decimal\" size=\"8\" name=\"{}\" value=\"{}\" aria-label=\"{label}\">",
+            escape(name),
+            escape(&text)
+        ),
+        _ => format!(
+            "<input type=\"text\" name=\"{}\" value=\"{}\" aria-label=\"{label}\">",
+            escape(name),
+            escape(&text)
+        ),
+    }
 }
 
 const MONTHS: [&str; 12] = [

@@ -8,6 +8,7 @@
 //! the model's view / add / change / delete permission, and every change is recorded in the
 //! history shown as "Recent actions".
 
+mod csv;
 pub mod form;
 pub mod list;
 pub mod log;
@@ -16,7 +17,9 @@ mod views;
 
 use axum::routing::{get, post};
 
-pub use options::{CellRenderer, ListColumn, ManyToMany, ModelAdmin, humanize};
+pub use options::{
+    ActionFn, ActionInput, ActionOutcome, AdminAction, CellRenderer, ListColumn, ManyToMany, ModelAdmin, humanize,
+};
 pub use views::Crumb;
 
 use crate::app::App;
@@ -51,7 +54,7 @@ impl App for AdminApp {
                 get(views::password_form).post(views::password_submit),
             )
             .route("admin:app", "/admin/{app}/", get(views::app_index))
-            .route("admin:changelist", "/admin/{app}/{model}/", get(views::changelist))
+            .route("admin:changelist", "/admin/{app}/{model}/", get(views::changelist).post(views::changelist_submit))
             .route("admin:add", "/admin/{app}/{model}/add/", get(views::add_form).post(views::add_submit))
             .route(
                 "admin:change",

@@ -357,6 +357,7 @@ fn path_with_query(path: &str, query: Option<&str>) -> String {
 #[template(path = "admin/change_list.html")]
 struct ChangeListPage {
     ctx: PageContext,
+    actions: Vec<(String, String)>,
     title: String,
     crumbs: Vec<Crumb>,
     list: ChangeList,
@@ -381,7 +382,7 @@ pub(crate) async fn changelist(
     let tr = ctx.tr();
     let params = ListParams::parse(query.as_deref());
     let url_of = |pk: &str| change_url(&core, admin, pk);
-    let list = change_list(admin, &core.registry, &core.db, &params, core.now(), &tr, &url_of).await?;
+    let list = change_list(admin, &core, &params, &tr, &url_of, staff.can("change", admin)).await?;
     let m = admin.model();
     let verb = if staff.can("change", admin) { "Select {model} to change" } else { "Select {model} to view" };
     let title = fill(tr.t(verb), &[("model", &tr.t(m.verbose_name))]);
@@ -392,7 +393,18 @@ pub(crate) async fn changelist(
     let add_url = if staff.can("add", admin) { core.url_with("admin:add", &[&m.app, &m.name]) } else { String::new() };
     let filtered = query.as_deref().is_some_and(|q| !q.is_empty());
     let page = list.page.clone();
+    let mut actions: Vec<(String, String)> = admin
+        .actions
+        .iter()
+        .filter(|a| staff.can(a.permission, admin))
+        .map(|a| (a.name.clone(), tr.t(&a.label).to_owned()))
+        .collect();
+    if staff.can("delete", admin) {
+        let label = fill(tr.t("Delete selected {models}"), &[("models", &tr.t(m.verbose_name_plural))]);
+        actions.insert(0, ("delete_selected".to_owned(), label));
+    }
     render(&ChangeListPage {
+        actions,
         model_name: tr.t(m.verbose_name).to_owned(),
         model_plural: tr.t(m.verbose_name_plural).to_owned(),
         clear_filters: changelist_url(&core, admin),
@@ -404,6 +416,205 @@ pub(crate) async fn changelist(
         add_url,
         filtered,
     })
+}
+
+/// The count and the right name: "1 book", "3 books".
+fn counted(tr: &Tr, admin: &ModelAdmin, n: usize) -> String {
+    let m = admin.model();
+    let name = if n == 1 { tr.t(m.verbose_name) } else { tr.t(m.verbose_name_plural) };
+    format!("{n} {name}")
+}
+
+#[derive(Template)]
+#[template(path = "admin/delete_selected_confirmation.html")]
+struct DeleteSelectedPage {
+    ctx: PageContext,
+    title: String,
+    crumbs: Vec<Crumb>,
+    models: String,
+    objects: Vec<(String, String, Vec<Dependent>)>,
+    back: String,
+}
+
+/// Actions on selected rows, and saving list-editable columns.
+pub(crate) async fn changelist_submit(
+    ctx: PageContext,
+    Path((app, model)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    flash: crate::templates::Flash,
+    data: FormData,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let here = |a: &ModelAdmin| path_with_query(&changelist_url(&core, a), query.as_deref());
+    let (admin, staff) = authorize(&ctx, &core, (&app, &model), &["view", "change"], here).await?;
+    let back = here(admin);
+    let tr = ctx.tr();
+    if data.get("_save").is_some() {
+        if !staff.can("change", admin) {
+            return Err(forbidden(&staff, "change"));
+        }
+        return save_list_editable(&core, admin, &staff, &tr, &flash, &data, back).await;
+    }
+    let selected: Vec<String> = data.get_all("_selected_action").into_iter().map(ToOwned::to_owned).collect();
+    let action = data.get("action").unwrap_or_default();
+    if action.is_empty() {
+        flash.warning(tr.t("No action selected.")).await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    if selected.is_empty() {
+        flash
+            .warning(tr.t("Items must be selected in order to perform actions on them. No items have been changed."))
+            .await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let model_def = admin.model();
+    let Some(key) = model_def.rows().columns().into_iter().find(|c| c.primary_key) else {
+        return Err(Error::NotFound);
+    };
+    let keys: Vec<Value> = selected.iter().map(|k| Value::String(k.clone())).collect();
+    let rows = model_def.rows().find(&core.db, &RowQuery::in_values(key.name, key.kind, &keys)).await?;
+    if action == "delete_selected" {
+        if !staff.can("delete", admin) {
+            return Err(forbidden(&staff, "delete"));
+        }
+        if data.get("post") == Some("yes") {
+            delete_rows(&core, admin, &staff, &rows).await?;
+            let message =
+                fill(tr.t("Successfully deleted {objects}."), &[("objects", &counted(&tr, admin, rows.len()))]);
+            flash.success(message).await?;
+            return Ok(Redirect::to(&back).into_response());
+        }
+        let mut objects = Vec::new();
+        for row in &rows {
+            let pk = plain_text(row.get(key.name).unwrap_or(&Value::Null));
+            let dependents = dependents(&core, admin, &pk, &tr).await?;
+            objects.push((pk, model_def.repr(row), dependents));
+        }
+        let mut crumbs = base_crumbs(&core, &tr, admin);
+        crumbs.push(crumb(tr.t("Delete multiple objects"), ""));
+        return render(&DeleteSelectedPage {
+            title: tr.t("Are you sure?").to_owned(),
+            models: tr.t(model_def.verbose_name_plural).to_owned(),
+            ctx,
+            crumbs,
+            objects,
+            back,
+        });
+    }
+    let Some(chosen) = admin.actions.iter().find(|a| a.name == action) else {
+        flash.warning(tr.t("No action selected.")).await?;
+        return Ok(Redirect::to(&back).into_response());
+    };
+    if !staff.can(chosen.permission, admin) {
+        return Err(forbidden(&staff, &chosen.name));
+    }
+    let input = super::options::ActionInput {
+        core: core.clone(),
+        model: model_def.clone(),
+        rows,
+        user_id: staff.user.id,
+        lang: ctx.lang().to_owned(),
+    };
+    tracing::info!(target: "quartet::admin", user_id = staff.user.id, action = %chosen.name, "admin action");
+    match (chosen.run)(input).await? {
+        super::options::ActionOutcome::Response(response) => Ok(response),
+        super::options::ActionOutcome::Message(message) => {
+            flash.success(message).await?;
+            Ok(Redirect::to(&back).into_response())
+        }
+    }
+}
+
+/// Deletes rows in one transaction, each recorded in the admin log.
+async fn delete_rows(core: &CoreState, admin: &ModelAdmin, staff: &Staff, rows: &[Row]) -> Result<()> {
+    let model_def = admin.model();
+    let key = model_def.rows().primary_key();
+    let label = model_def.label();
+    let tx = core.db.begin().await?;
+    let pks: Vec<Value> = rows.iter().filter_map(|r| r.get(key).cloned()).collect();
+    model_def.rows().delete(&tx, &pks).await?;
+    for row in rows {
+        let (pk, repr) = (plain_text(row.get(key).unwrap_or(&Value::Null)), model_def.repr(row));
+        let record = Record {
+            user_id: staff.user.id,
+            model: &label,
+            object_id: &pk,
+            object_repr: &repr,
+            action: Action::Deletion,
+            message: "",
+        };
+        log::record(&tx, core.now(), record).await?;
+        tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %label, %pk, "deleted");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Saves the list-editable columns of every row of the submitted page (all or nothing).
+async fn save_list_editable(
+    core: &CoreState,
+    admin: &ModelAdmin,
+    staff: &Staff,
+    tr: &Tr,
+    flash: &crate::templates::Flash,
+    data: &FormData,
+    back: String,
+) -> Result<Response> {
+    let model_def = admin.model();
+    let columns = model_def.rows().columns();
+    let mut updates = Vec::new();
+    let mut problems = Vec::new();
+    for index in 0..admin.per_page {
+        let Some(pk) = data.get(&format!("form-{index}-id")) else { break };
+        let Ok(mut row) = load_row(core, admin, pk).await else { continue };
+        let repr = model_def.repr(&row);
+        let mut changed = Vec::new();
+        for name in &admin.list_editable {
+            let Some(info) = columns.iter().find(|c| c.name == name) else { continue };
+            let raw = data.get(&format!("form-{index}-{name}")).unwrap_or_default().trim().to_owned();
+            match super::form::parse_value(admin, info, &raw, tr) {
+                Ok(value) => {
+                    let before = row.get(name.as_str()).cloned().unwrap_or(Value::Null);
+                    if super::form::input_text(info.kind, &before) != super::form::input_text(info.kind, &value) {
+                        changed.push(name.clone());
+                        row.insert(name.clone(), value);
+                    }
+                }
+                Err(message) => problems.push(format!("{repr}: {}: {message}", tr.t(&admin.column_label(name)))),
+            }
+        }
+        if !changed.is_empty() {
+            updates.push((pk.to_owned(), repr, row, changed));
+        }
+    }
+    if !problems.is_empty() {
+        flash.error(format!("{} {}", tr.t("Please correct the errors below."), problems.join(" "))).await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let tx = core.db.begin().await?;
+    let label = model_def.label();
+    for (pk, repr, row, changed) in &updates {
+        model_def.rows().update(&tx, row.clone()).await.map_err(write_error)?;
+        let message = change_message(admin, tr, changed);
+        let record = Record {
+            user_id: staff.user.id,
+            model: &label,
+            object_id: pk,
+            object_repr: repr,
+            action: Action::Change,
+            message: &message,
+        };
+        log::record(&tx, core.now(), record).await?;
+    }
+    tx.commit().await?;
+    let n = updates.len();
+    let text = if n == 1 {
+        fill(tr.t("{objects} was changed successfully."), &[("objects", &counted(tr, admin, n))])
+    } else {
+        fill(tr.t("{objects} were changed successfully."), &[("objects", &counted(tr, admin, n))])
+    };
+    flash.success(text).await?;
+    Ok(Redirect::to(&back).into_response())
 }
 
 // ---------------------------------------------------------------- add and change
@@ -923,21 +1134,7 @@ pub(crate) async fn delete_submit(
     let tr = ctx.tr();
     let model_def = admin.model();
     let repr = model_def.repr(&row);
-    let key = row.get(model_def.rows().primary_key()).cloned().unwrap_or(Value::Null);
-    let tx = core.db.begin().await?;
-    model_def.rows().delete(&tx, &[key]).await?;
-    let label = model_def.label();
-    let record = Record {
-        user_id: staff.user.id,
-        model: &label,
-        object_id: &pk,
-        object_repr: &repr,
-        action: Action::Deletion,
-        message: "",
-    };
-    log::record(&tx, core.now(), record).await?;
-    tx.commit().await?;
-    tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %model_def.label(), %pk, "deleted");
+    delete_rows(&core, admin, &staff, std::slice::from_ref(&row)).await?;
     flash
         .success(fill(
             tr.t("The {model} “{object}” was deleted successfully."),

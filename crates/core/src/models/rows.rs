@@ -78,11 +78,25 @@ impl From<DbErr> for WriteError {
     }
 }
 
-fn to_row<M: Serialize>(model: &M) -> Result<Row, DbErr> {
-    match serde_json::to_value(model).map_err(|e| DbErr::Json(e.to_string()))? {
-        Value::Object(row) => Ok(row),
-        _ => Err(DbErr::Json("a model did not serialise to an object".into())),
+fn to_row<E>(model: &E::Model) -> Result<Row, DbErr>
+where
+    E: EntityTrait,
+    E::Model: Serialize,
+{
+    let Value::Object(mut row) = serde_json::to_value(model).map_err(|e| DbErr::Json(e.to_string()))? else {
+        return Err(DbErr::Json("a model did not serialise to an object".into()));
+    };
+    // SQLite drops trailing zeros ("9.5"); a decimal(10, 2) always shows two places ("9.50").
+    for column in super::meta::columns::<E>() {
+        let Some(places) = column.decimal_places else { continue };
+        if let Some(Value::String(text)) = row.get_mut(column.name)
+            && let Ok(mut number) = text.parse::<sea_orm::prelude::Decimal>()
+        {
+            number.rescale(places);
+            *text = number.to_string();
+        }
     }
+    Ok(row)
 }
 
 fn from_row<E>(row: Row) -> Result<E::Model, WriteError>
@@ -111,7 +125,7 @@ where
     if let Some(limit) = query.limit {
         select = select.limit(limit);
     }
-    select.all(db).await?.iter().map(to_row).collect()
+    select.all(db).await?.iter().map(to_row::<E>).collect()
 }
 
 pub(crate) async fn count_by<E: EntityTrait>(
@@ -152,7 +166,7 @@ where
         active.not_set(pk);
     }
     let model = active.insert(tx).await?;
-    Ok(to_row(&model)?)
+    Ok(to_row::<E>(&model)?)
 }
 
 pub(crate) async fn update<E>(tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError>
@@ -162,7 +176,7 @@ where
     E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
     let model = from_row::<E>(row)?.into_active_model().reset_all().update(tx).await?;
-    Ok(to_row(&model)?)
+    Ok(to_row::<E>(&model)?)
 }
 
 pub(crate) async fn delete<E: EntityTrait>(tx: &DatabaseTransaction, pks: &[Value]) -> Result<u64, DbErr> {

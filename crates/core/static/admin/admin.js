@@ -25,3 +25,26 @@
     });
   });
 })();
+
+// Change-list actions: "select all" and a count of the selected rows.
+(function () {
+  "use strict";
+  var toggle = document.getElementById("action-toggle");
+  var boxes = Array.prototype.slice.call(document.querySelectorAll("input.action-select"));
+  var counter = document.querySelector(".action-counter");
+  if (!boxes.length) return;
+  function update() {
+    var chosen = boxes.filter(function (b) { return b.checked; }).length;
+    boxes.forEach(function (b) { b.closest("tr").classList.toggle("selected", b.checked); });
+    if (toggle) toggle.checked = chosen === boxes.length;
+    if (counter) counter.textContent = chosen + " / " + counter.dataset.total;
+  }
+  if (toggle) {
+    toggle.addEventListener("change", function () {
+      boxes.forEach(function (b) { b.checked = toggle.checked; });
+      update();
+    });
+  }
+  boxes.forEach(function (b) { b.addEventListener("change", update); });
+  update();
+})();
