@@ -204,6 +204,30 @@ impl FormData {
     pub fn file(&self, name: &str) -> Option<&UploadedFile> {
         self.files.iter().find(|f| f.field == name && !f.bytes.is_empty())
     }
+
+    /// The fields whose names start with `prefix`, with the prefix removed: one form of a
+    /// formset (`chapters-0-title` → `title` for `chapters-0-`).
+    pub fn prefixed(&self, prefix: &str) -> Self {
+        let pairs = self
+            .pairs
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|name| (name.to_owned(), v.clone())))
+            .collect();
+        let files = self
+            .files
+            .iter()
+            .filter_map(|f| {
+                f.field.strip_prefix(prefix).map(|name| UploadedFile { field: name.to_owned(), ..f.clone() })
+            })
+            .collect();
+        Self { pairs, files }
+    }
+
+    /// Whether any field other than `ignored` has a non-empty value or file.
+    pub fn has_values_besides(&self, ignored: &[&str]) -> bool {
+        self.pairs.iter().any(|(k, v)| !v.trim().is_empty() && !ignored.contains(&k.as_str()))
+            || self.files.iter().any(|f| !f.bytes.is_empty() && !ignored.contains(&f.field.as_str()))
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for FormData {

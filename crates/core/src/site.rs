@@ -155,6 +155,17 @@ impl SiteBuilder {
                     );
                 };
                 admin.model = Some(model);
+                let parent = admin.label().to_owned();
+                for inline in &mut admin.inlines {
+                    let Some(child) = registry.model(inline.admin.label()).cloned() else {
+                        bail!("the admin of `{parent}` has an inline of unknown model `{}`", inline.admin.label());
+                    };
+                    if !child.rows().columns().iter().any(|c| c.name == inline.fk) {
+                        bail!("the inline `{}` of `{parent}` has no column `{}`", inline.admin.label(), inline.fk);
+                    }
+                    inline.admin.model = Some(child);
+                    inline.exclude_parent_key();
+                }
                 registry.admin.push(admin);
             }
         }

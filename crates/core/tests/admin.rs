@@ -9,10 +9,15 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 
 use crate::library::{book, library_site};
 
-const PASSWORD: &str = "correct-horse-battery";
+pub(crate) const PASSWORD: &str = "correct-horse-battery";
 
 /// A signed-in staff user with these permissions (`library.view_book`...), or a superuser.
-async fn staff(site: &TestSite, username: &str, perms: &[&str], superuser: bool) -> (TestClient, user::Model) {
+pub(crate) async fn staff(
+    site: &TestSite,
+    username: &str,
+    perms: &[&str],
+    superuser: bool,
+) -> (TestClient, user::Model) {
     let user = site
         .create(NewUser {
             username: username.into(),
@@ -40,7 +45,7 @@ async fn staff(site: &TestSite, username: &str, perms: &[&str], superuser: bool)
     (client, user)
 }
 
-async fn add_book(
+pub(crate) async fn add_book(
     site: &TestSite,
     title: &str,
     status: &str,
@@ -214,6 +219,8 @@ dbtest! {
         assert_eq!(errors("price"), ["Enter a number."]);
         assert_eq!(errors("author_id"), ["Select a valid choice. That choice is not one of the available choices."]);
         assert_eq!(bad.attrs("#id_slug", "value"), ["taken"], "what was typed is kept");
+        let precise = root.post_form("/admin/library/book/add/", &[("title", "T"), ("slug", "t"), ("status", "DF"), ("published", "2026-03-04T05:06"), ("price", "1.999")]).await;
+        assert_eq!(precise.texts(".field-price .errorlist li"), ["Ensure that there are no more than 2 decimal places."]);
         assert_eq!(book::Entity::find().count(&site.core.db).await.unwrap(), 1);
 
         let author = ada.id.to_string();
@@ -471,5 +478,23 @@ dbtest! {
         assert_eq!(allowed.status, 200, "exporting needs only the view permission");
         let (nobody, _) = staff(&site, "nobody", &[], false).await;
         assert_eq!(nobody.post_form("/admin/library/book/", &[("action", "export_to_csv"), ("_selected_action", &one.to_string())]).await.status, 403);
+    }
+}
+
+dbtest! {
+    using library_site();
+    async fn the_raw_id_lookup_lists_rows_to_pick(site) {
+        let (root, ada) = staff(&site, "ada", &[], true).await;
+        let form = root.get("/admin/library/book/add/").await;
+        assert_eq!(form.attrs("a.related-lookup", "data-lookup-for"), ["id_author_id"]);
+        let popup = root.get("/admin/accounts/user/?_popup=1").await;
+        assert_eq!(popup.status, 200);
+        assert_eq!(popup.heading(), "Select user");
+        assert_eq!(popup.attrs("body.popup", "class").len(), 1);
+        assert_eq!(popup.attrs("a[data-popup-value]", "data-popup-value"), [ada.id.to_string()]);
+        assert!(popup.attrs("select[name=action]", "name").is_empty(), "no actions in a lookup");
+        assert!(popup.attrs("a.addlink", "href").is_empty());
+        assert!(popup.attrs(".changelist-filter a", "href").iter().all(|h| h.contains("_popup=1")), "filters stay in the lookup");
+        assert_eq!(popup.attrs("form.search input[name=_popup]", "value"), ["1"]);
     }
 }

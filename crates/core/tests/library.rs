@@ -1,6 +1,6 @@
 //! A test app with one model of every column kind, registered with the admin.
 
-use quartet_core::admin::{AdminAction, ModelAdmin};
+use quartet_core::admin::{AdminAction, Inline, ModelAdmin};
 use quartet_core::app::App;
 use quartet_core::db::{Migration, Schema};
 use quartet_core::models::ModelDef;
@@ -49,6 +49,67 @@ pub mod book {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A chapter of a book (a tabular inline).
+pub mod chapter {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    /// A row of `library_chapter`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "library_chapter")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub book_id: i64,
+        pub number: i32,
+        pub title: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {
+        #[sea_orm(
+            belongs_to = "super::book::Entity",
+            from = "Column::BookId",
+            to = "super::book::Column::Id",
+            on_delete = "Cascade"
+        )]
+        Book,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A review of a book (a stacked inline).
+pub mod review {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    /// A row of `library_review`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "library_review")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub book_id: i64,
+        pub reviewer: String,
+        #[sea_orm(column_type = "Text")]
+        pub body: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {
+        #[sea_orm(
+            belongs_to = "super::book::Entity",
+            from = "Column::BookId",
+            to = "super::book::Column::Id",
+            on_delete = "Cascade"
+        )]
+        Book,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 struct Initial;
 
 #[async_trait::async_trait]
@@ -79,7 +140,41 @@ impl Migration for Initial {
                         .on_delete(ForeignKeyAction::Cascade),
                 ),
         )
-        .await
+        .await?;
+        for (table, columns) in [
+            (
+                "library_chapter",
+                vec![
+                    ColumnDef::new("number").integer().not_null().to_owned(),
+                    ColumnDef::new("title").string_len(200).not_null().to_owned(),
+                ],
+            ),
+            (
+                "library_review",
+                vec![
+                    ColumnDef::new("reviewer").string_len(100).not_null().to_owned(),
+                    ColumnDef::new("body").text().not_null().to_owned(),
+                ],
+            ),
+        ] {
+            let mut create = Table::create();
+            create
+                .table(table)
+                .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                .col(ColumnDef::new("book_id").big_integer().not_null());
+            for column in columns {
+                create.col(column);
+            }
+            create.foreign_key(
+                ForeignKey::create()
+                    .name(format!("{table}_book"))
+                    .from(table, "book_id")
+                    .to("library_book", "id")
+                    .on_delete(ForeignKeyAction::Cascade),
+            );
+            s.create_table(&mut create).await?;
+        }
+        Ok(())
     }
 }
 
@@ -106,7 +201,11 @@ impl App for LibraryApp {
     }
 
     fn models(&self) -> Vec<ModelDef> {
-        vec![ModelDef::of::<book::Entity>("book", "book", "books").display_field("title")]
+        vec![
+            ModelDef::of::<book::Entity>("book", "book", "books").display_field("title"),
+            ModelDef::of::<chapter::Entity>("chapter", "chapter", "chapters").display_field("title"),
+            ModelDef::of::<review::Entity>("review", "review", "reviews").display_field("reviewer"),
+        ]
     }
 
     fn admin(&self) -> Vec<ModelAdmin> {
@@ -123,6 +222,8 @@ impl App for LibraryApp {
                 .optional(["notes"])
                 .list_editable(["status", "in_print"])
                 .action(AdminAction::export_to_csv())
+                .inline(Inline::tabular(ModelAdmin::new("library.chapter"), "book_id").extra(2))
+                .inline(Inline::stacked(ModelAdmin::new("library.review").textarea(["body"]), "book_id").extra(1))
                 .computed_column("View", |row| {
                     format!(
                         "<a class=\"view\" href=\"/books/{}/\">View</a>",

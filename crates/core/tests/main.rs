@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod admin_inlines;
 mod browser;
 mod dump;
 mod http;

@@ -406,7 +406,8 @@ pub(crate) async fn parse_submission(
     Ok(Submission { row, errors, changed, many_to_many })
 }
 
-fn capitalize(text: &str) -> String {
+/// `book` → `Book`.
+pub(crate) fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
@@ -439,10 +440,20 @@ pub(crate) fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: 
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
             .ok_or_else(|| tr.t("Enter a number.").to_owned()),
-        FieldKind::Decimal => raw
-            .parse::<sea_orm::prelude::Decimal>()
-            .map(|d| Value::String(d.to_string()))
-            .map_err(|_| tr.t("Enter a number.").to_owned()),
+        FieldKind::Decimal => {
+            let mut number =
+                raw.parse::<sea_orm::prelude::Decimal>().map_err(|_| tr.t("Enter a number.").to_owned())?;
+            if let Some(places) = info.decimal_places {
+                if number.normalize().scale() > places {
+                    return Err(crate::templates::fill(
+                        tr.t("Ensure that there are no more than {n} decimal places."),
+                        &[("n", &places)],
+                    ));
+                }
+                number.rescale(places);
+            }
+            Ok(Value::String(number.to_string()))
+        }
         FieldKind::Date => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
             .map(|d| Value::String(d.to_string()))
             .map_err(|_| tr.t("Enter a valid date.").to_owned()),
@@ -466,6 +477,33 @@ pub(crate) fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: 
         FieldKind::LongText => Ok(Value::String(raw.to_owned())),
         FieldKind::Boolean => Ok(Value::Bool(true)),
     }
+}
+
+/// The same fields shown as text (a viewer without the change permission).
+pub(crate) fn readonly_fields(fields: Vec<AdminField>, tr: &Tr) -> Vec<AdminField> {
+    fields
+        .into_iter()
+        .map(|mut f| {
+            if f.widget != Widget::Readonly {
+                f.display = match f.widget {
+                    Widget::Select => {
+                        f.options.iter().find(|(v, _)| *v == f.value).map_or(f.value.clone(), |(_, l)| l.clone())
+                    }
+                    Widget::SelectMultiple => f
+                        .options
+                        .iter()
+                        .filter(|(v, _)| f.selected.contains(v))
+                        .map(|(_, l)| l.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    Widget::Checkbox => if f.is_checked() { tr.t("Yes") } else { tr.t("No") }.to_owned(),
+                    _ => f.value.clone(),
+                };
+                f.widget = Widget::Readonly;
+            }
+            f
+        })
+        .collect()
 }
 
 /// Puts submitted values and errors back into the fields, to show the form again.

@@ -10,6 +10,7 @@
 
 mod csv;
 pub mod form;
+mod inline;
 pub mod list;
 pub mod log;
 mod options;
@@ -17,6 +18,7 @@ mod views;
 
 use axum::routing::{get, post};
 
+pub use inline::{Inline, InlineForm, InlineSet, InlineStyle};
 pub use options::{
     ActionFn, ActionInput, ActionOutcome, AdminAction, CellRenderer, ListColumn, ManyToMany, ModelAdmin, humanize,
 };

@@ -139,6 +139,7 @@ pub struct ModelAdmin {
     pub(crate) auto_now_add: Vec<String>,
     pub(crate) auto_now: Vec<String>,
     pub(crate) many_to_many: Vec<ManyToMany>,
+    pub(crate) inlines: Vec<super::inline::Inline>,
     pub(crate) per_page: u64,
     pub(crate) kind: AdminKind,
     pub(crate) model: Option<ModelDef>,
@@ -179,6 +180,7 @@ impl ModelAdmin {
             auto_now_add: Vec::new(),
             auto_now: Vec::new(),
             many_to_many: Vec::new(),
+            inlines: Vec::new(),
             per_page: 100,
             kind: AdminKind::Generic,
             model: None,
@@ -328,6 +330,12 @@ impl ModelAdmin {
     /// A many-to-many field edited as a multiple select.
     pub fn many_to_many(mut self, relation: ManyToMany) -> Self {
         self.many_to_many.push(relation);
+        self
+    }
+
+    /// Child rows edited on this model's add and change pages.
+    pub fn inline(mut self, inline: super::inline::Inline) -> Self {
+        self.inlines.push(inline);
         self
     }
 

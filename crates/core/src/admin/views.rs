@@ -10,7 +10,8 @@ use chrono::Utc;
 use sea_orm::TransactionTrait;
 use serde_json::Value;
 
-use super::form::{AdminField, Widget, apply_errors, build_fields, parse_submission};
+use super::form::{AdminField, Widget, apply_errors, build_fields, capitalize, parse_submission, readonly_fields};
+use super::inline::{self, InlineSet};
 use super::list::{ChangeList, ListParams, change_list};
 use super::log::{self, Action, Record};
 use super::options::{AdminKind, ModelAdmin};
@@ -46,7 +47,7 @@ pub(crate) struct Staff {
 
 impl Staff {
     /// Whether the user may do `action` (`view`, `add`, `change`, `delete`) on `admin`'s model.
-    fn can(&self, action: &str, admin: &ModelAdmin) -> bool {
+    pub(crate) fn can(&self, action: &str, admin: &ModelAdmin) -> bool {
         let model = admin.model();
         self.user.is_superuser || self.perms.contains(&format!("{}.{action}_{}", model.app, model.name))
     }
@@ -89,7 +90,7 @@ async fn authorize<'a>(
     Ok((admin, staff))
 }
 
-fn forbidden(staff: &Staff, what: &str) -> Error {
+pub(crate) fn forbidden(staff: &Staff, what: &str) -> Error {
     tracing::warn!(target: "quartet::admin", user_id = staff.user.id, %what, "admin permission denied");
     Error::forbidden("You do not have permission to do that.")
 }
@@ -111,11 +112,6 @@ fn change_url(core: &CoreState, admin: &ModelAdmin, pk: &str) -> String {
     let m = admin.model();
     let pk = percent_encoding::utf8_percent_encode(pk, percent_encoding::NON_ALPHANUMERIC).to_string();
     core.url_with("admin:change", &[&m.app, &m.name, &pk])
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn app_name(core: &CoreState, label: &str) -> String {
@@ -358,6 +354,7 @@ fn path_with_query(path: &str, query: Option<&str>) -> String {
 struct ChangeListPage {
     ctx: PageContext,
     actions: Vec<(String, String)>,
+    popup: bool,
     title: String,
     crumbs: Vec<Crumb>,
     list: ChangeList,
@@ -381,17 +378,26 @@ pub(crate) async fn changelist(
     .await?;
     let tr = ctx.tr();
     let params = ListParams::parse(query.as_deref());
+    // A raw-id lookup window: pick a row, no actions, no editing.
+    let popup = params.get("_popup") == Some("1");
     let url_of = |pk: &str| change_url(&core, admin, pk);
-    let list = change_list(admin, &core, &params, &tr, &url_of, staff.can("change", admin)).await?;
+    let list = change_list(admin, &core, &params, &tr, &url_of, staff.can("change", admin) && !popup).await?;
     let m = admin.model();
-    let verb = if staff.can("change", admin) { "Select {model} to change" } else { "Select {model} to view" };
+    let verb = if popup {
+        "Select {model}"
+    } else if staff.can("change", admin) {
+        "Select {model} to change"
+    } else {
+        "Select {model} to view"
+    };
     let title = fill(tr.t(verb), &[("model", &tr.t(m.verbose_name))]);
     let mut crumbs = base_crumbs(&core, &tr, admin);
     if let Some(last) = crumbs.last_mut() {
         last.href.clear();
     }
-    let add_url = if staff.can("add", admin) { core.url_with("admin:add", &[&m.app, &m.name]) } else { String::new() };
-    let filtered = query.as_deref().is_some_and(|q| !q.is_empty());
+    let add_url =
+        if staff.can("add", admin) && !popup { core.url_with("admin:add", &[&m.app, &m.name]) } else { String::new() };
+    let filtered = params.with(&[("_popup", None)]) != "?";
     let page = list.page.clone();
     let mut actions: Vec<(String, String)> = admin
         .actions
@@ -403,11 +409,16 @@ pub(crate) async fn changelist(
         let label = fill(tr.t("Delete selected {models}"), &[("models", &tr.t(m.verbose_name_plural))]);
         actions.insert(0, ("delete_selected".to_owned(), label));
     }
+    if popup {
+        actions.clear();
+    }
+    let clear_filters = changelist_url(&core, admin) + if popup { "?_popup=1" } else { "" };
     render(&ChangeListPage {
         actions,
+        popup,
         model_name: tr.t(m.verbose_name).to_owned(),
         model_plural: tr.t(m.verbose_name_plural).to_owned(),
-        clear_filters: changelist_url(&core, admin),
+        clear_filters,
         ctx,
         title,
         crumbs,
@@ -595,7 +606,7 @@ async fn save_list_editable(
     let label = model_def.label();
     for (pk, repr, row, changed) in &updates {
         model_def.rows().update(&tx, row.clone()).await.map_err(write_error)?;
-        let message = change_message(admin, tr, changed);
+        let message = change_message(admin, tr, changed, &[]);
         let record = Record {
             user_id: staff.user.id,
             model: &label,
@@ -633,6 +644,7 @@ struct ChangeFormPage {
     password_url: String,
     can_add_another: bool,
     object_repr: String,
+    inlines: Vec<InlineSet>,
 }
 
 async fn load_row(core: &CoreState, admin: &ModelAdmin, pk: &str) -> Result<Row> {
@@ -652,7 +664,7 @@ async fn load_row(core: &CoreState, admin: &ModelAdmin, pk: &str) -> Result<Row>
 }
 
 /// Values a new row starts with: defaults for every column the form does not set.
-fn new_row(admin: &ModelAdmin, now: chrono::DateTime<Utc>) -> Row {
+pub(crate) fn new_row(admin: &ModelAdmin, now: chrono::DateTime<Utc>) -> Row {
     let mut row = Row::new();
     for column in admin.model().rows().columns() {
         if column.generated {
@@ -749,7 +761,8 @@ pub(crate) async fn add_form(ctx: PageContext, Path((app, model)): Path<(String,
         fields.retain(|f| f.name == "username");
         fields.extend(password_fields(&tr));
     }
-    render_form(ctx, &core, admin, &staff, fields, None, String::new(), false)
+    let inlines = inline::build(&core, admin, &staff, None, true, None, &tr).await?;
+    render_form(ctx, &core, admin, &staff, fields, inlines, None, String::new(), false)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -759,6 +772,7 @@ fn render_form(
     admin: &ModelAdmin,
     staff: &Staff,
     fields: Vec<AdminField>,
+    inlines: Vec<InlineSet>,
     pk: Option<&str>,
     object_repr: String,
     errors: bool,
@@ -773,33 +787,7 @@ fn render_form(
     };
     let mut crumbs = base_crumbs(core, &tr, admin);
     crumbs.push(crumb(if pk.is_some() { object_repr.clone() } else { title.clone() }, ""));
-    let fields = if editable {
-        fields
-    } else {
-        fields
-            .into_iter()
-            .map(|mut f| {
-                if f.widget != Widget::Readonly {
-                    f.display = match f.widget {
-                        Widget::Select => {
-                            f.options.iter().find(|(v, _)| *v == f.value).map_or(f.value.clone(), |(_, l)| l.clone())
-                        }
-                        Widget::SelectMultiple => f
-                            .options
-                            .iter()
-                            .filter(|(v, _)| f.selected.contains(v))
-                            .map(|(_, l)| l.clone())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        Widget::Checkbox => if f.is_checked() { tr.t("Yes") } else { tr.t("No") }.to_owned(),
-                        _ => f.value.clone(),
-                    };
-                    f.widget = Widget::Readonly;
-                }
-                f
-            })
-            .collect()
-    };
+    let fields = if editable { fields } else { readonly_fields(fields, &tr) };
     render(&ChangeFormPage {
         title,
         crumbs,
@@ -820,15 +808,26 @@ fn render_form(
         },
         can_add_another: staff.can("add", admin),
         object_repr,
+        inlines,
         ctx,
     })
 }
 
-/// "Changed title and body." from field labels.
-fn change_message(admin: &ModelAdmin, tr: &Tr, changed: &[String]) -> String {
-    if changed.is_empty() {
+/// "Changed title and body." from field labels, then what happened to inline rows.
+fn change_message(admin: &ModelAdmin, tr: &Tr, changed: &[String], inline_messages: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !changed.is_empty() {
+        parts.push(fill(tr.t("Changed {fields}."), &[("fields", &field_list(admin, tr, changed))]));
+    }
+    parts.extend(inline_messages.iter().cloned());
+    if parts.is_empty() {
         return tr.t("No fields changed.").to_owned();
     }
+    parts.join(" ")
+}
+
+/// "title, slug and body": the labels of changed fields, in lower case.
+pub(crate) fn field_list(admin: &ModelAdmin, tr: &Tr, changed: &[String]) -> String {
     let labels: Vec<String> = changed
         .iter()
         .map(|name| {
@@ -840,12 +839,11 @@ fn change_message(admin: &ModelAdmin, tr: &Tr, changed: &[String]) -> String {
             tr.t(&label).to_lowercase()
         })
         .collect();
-    let list = match labels.as_slice() {
+    match labels.as_slice() {
         [one] => one.clone(),
         [rest @ .., last] => format!("{} {} {last}", rest.join(", "), tr.t("and")),
         [] => String::new(),
-    };
-    fill(tr.t("Changed {fields}."), &[("fields", &list)])
+    }
 }
 
 async fn save_many_to_many(
@@ -881,7 +879,7 @@ async fn save_many_to_many(
     Ok(())
 }
 
-fn write_error(e: WriteError) -> Error {
+pub(crate) fn write_error(e: WriteError) -> Error {
     match e {
         WriteError::Db(e) => e.into(),
         other => Error::internal(anyhow::anyhow!("{other}")),
@@ -930,7 +928,8 @@ pub(crate) async fn add_submit(
             submission.row.insert("password".into(), Value::String(hash));
         }
     }
-    if !submission.errors.is_empty() {
+    let children = inline::parse(&core, admin, &staff, &data, None, &tr).await?;
+    if !submission.errors.is_empty() || children.has_errors() {
         let mut fields =
             build_fields(admin, &core.registry, &core.db, &new_row(admin, now), None, &tr, &admin_root(&core)).await?;
         if admin.kind == AdminKind::User {
@@ -938,7 +937,8 @@ pub(crate) async fn add_submit(
             fields.extend(password_fields(&tr));
         }
         apply_errors(&mut fields, &data, &submission.errors);
-        return render_form(ctx, &core, admin, &staff, fields, None, String::new(), true);
+        let inlines = inline::build(&core, admin, &staff, None, true, Some((&data, &children)), &tr).await?;
+        return render_form(ctx, &core, admin, &staff, fields, inlines, None, String::new(), true);
     }
     let tx = core.db.begin().await?;
     let saved = match admin.model().rows().insert(&tx, submission.row).await {
@@ -951,6 +951,9 @@ pub(crate) async fn add_submit(
     let model_def = admin.model();
     let pk = plain_text(saved.get(model_def.rows().primary_key()).unwrap_or(&Value::Null));
     save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
+    let mut message = vec![tr.t("Added.").to_owned()];
+    message.extend(inline::save(&tx, admin, &staff, &pk, children, &tr).await?);
+    let message = message.join(" ");
     if admin.kind == AdminKind::User
         && let Ok(id) = pk.parse::<i64>()
     {
@@ -964,7 +967,7 @@ pub(crate) async fn add_submit(
         object_id: &pk,
         object_repr: &repr,
         action: Action::Addition,
-        message: tr.t("Added."),
+        message: &message,
     };
     log::record(&tx, now, record).await?;
     tx.commit().await?;
@@ -997,7 +1000,9 @@ pub(crate) async fn change_form(
         fields.retain(|f| f.name != "password");
     }
     let repr = admin.model().repr(&row);
-    render_form(ctx, &core, admin, &staff, fields, Some(&pk), repr, false)
+    let editable = staff.can("change", admin);
+    let inlines = inline::build(&core, admin, &staff, Some(&pk), editable, None, &tr).await?;
+    render_form(ctx, &core, admin, &staff, fields, inlines, Some(&pk), repr, false)
 }
 
 pub(crate) async fn change_submit(
@@ -1020,14 +1025,16 @@ pub(crate) async fn change_submit(
         submission.row.insert("password".into(), row.get("password").cloned().unwrap_or(Value::Null));
     }
     let model_def = admin.model();
-    if !submission.errors.is_empty() {
+    let children = inline::parse(&core, admin, &staff, &data, Some(&pk), &tr).await?;
+    if !submission.errors.is_empty() || children.has_errors() {
         let mut fields =
             build_fields(admin, &core.registry, &core.db, &row, Some(&pk), &tr, &admin_root(&core)).await?;
         if admin.kind == AdminKind::User {
             fields.retain(|f| f.name != "password");
         }
         apply_errors(&mut fields, &data, &submission.errors);
-        return render_form(ctx, &core, admin, &staff, fields, Some(&pk), model_def.repr(&row), true);
+        let inlines = inline::build(&core, admin, &staff, Some(&pk), true, Some((&data, &children)), &tr).await?;
+        return render_form(ctx, &core, admin, &staff, fields, inlines, Some(&pk), model_def.repr(&row), true);
     }
     let tx = core.db.begin().await?;
     let saved = match model_def.rows().update(&tx, submission.row).await {
@@ -1036,8 +1043,9 @@ pub(crate) async fn change_submit(
         Err(e) => return Err(write_error(e)),
     };
     save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
+    let inline_messages = inline::save(&tx, admin, &staff, &pk, children, &tr).await?;
     let repr = model_def.repr(&saved);
-    let message = change_message(admin, &tr, &submission.changed);
+    let message = change_message(admin, &tr, &submission.changed, &inline_messages);
     let label = model_def.label();
     let record = Record {
         user_id: staff.user.id,
