@@ -39,13 +39,13 @@ async fn fill_and_submit(driver: &WebDriver, fields: &[(&str, &str)]) {
 }
 
 /// Clicks a submit button and waits until the next page has replaced this one.
-async fn click_and_wait(driver: &WebDriver, css: &str) {
+pub(crate) async fn click_and_wait(driver: &WebDriver, css: &str) {
     let old_page = driver.find(By::Tag("html")).await.unwrap();
     driver.find(By::Css(css)).await.unwrap().click().await.unwrap();
     old_page.wait_until().stale().await.expect("the form submission loads a new page");
 }
 
-async fn heading(driver: &WebDriver, text: &str) {
+pub(crate) async fn heading(driver: &WebDriver, text: &str) {
     let found = driver.query(By::Tag("h1")).with_text(text.to_owned()).first().await;
     if found.is_err() {
         let page = driver.find(By::Tag("body")).await.unwrap().text().await.unwrap();
@@ -53,7 +53,7 @@ async fn heading(driver: &WebDriver, text: &str) {
     }
 }
 
-async fn messages(driver: &WebDriver) -> Vec<String> {
+pub(crate) async fn messages(driver: &WebDriver) -> Vec<String> {
     let mut out = Vec::new();
     for item in driver.find_all(By::Css(".messages li")).await.unwrap() {
         out.push(item.text().await.unwrap().trim_end_matches('×').trim().to_owned());

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod admin_browser;
 mod admin_inlines;
 mod browser;
 mod dump;
