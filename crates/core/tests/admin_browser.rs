@@ -76,7 +76,7 @@ async fn a_staff_user_adds_a_book_with_chapters_filters_the_list_and_exports_csv
     }
     driver.switch_to_window(popup.expect("the lookup window opens")).await.unwrap();
     heading(driver, "Select user").await;
-    driver.find(By::Css(&format!("a[data-popup-value='{}']", ada.id))).await.unwrap().click().await.unwrap();
+    driver.find(By::Css(format!("a[data-popup-value='{}']", ada.id))).await.unwrap().click().await.unwrap();
     for _ in 0..50 {
         if driver.windows().await.unwrap().len() == 1 {
             break;
