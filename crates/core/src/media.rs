@@ -70,6 +70,28 @@ pub async fn store_image(core: &CoreState, bytes: &[u8], folder: &str) -> Result
     Ok(relative)
 }
 
+/// Stores any file under `<folder>/<yyyy>/<mm>/<dd>/<random>.<ext>`, keeping only a short,
+/// plain extension of the client's name (the name itself is never used); returns that relative
+/// path. It is served as an attachment, never run or shown inline.
+pub async fn store_file(core: &CoreState, bytes: &[u8], folder: &str, client_name: &str) -> Result<String, UploadError> {
+    let extension = client_name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .filter(|ext| (1..=8).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or_else(|| "bin".to_owned());
+    let relative = format!(
+        "{folder}/{}/{}.{extension}",
+        core.now().format("%Y/%m/%d"),
+        crate::crypto::random_string(20, crate::crypto::LOWER_ALNUM)
+    );
+    let target = core.settings.media_root().join(&relative);
+    if let Some(parent) = target.parent() {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    tokio::fs::write(&target, bytes).await?;
+    Ok(relative)
+}
+
 fn reencode(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<(Vec<u8>, &'static str), UploadError> {
     let (width, height) =
         ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(|_| UploadError::NotAnImage)?;

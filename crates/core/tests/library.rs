@@ -94,6 +94,7 @@ pub mod review {
         pub reviewer: String,
         #[sea_orm(column_type = "Text")]
         pub body: String,
+        pub attachment: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -154,6 +155,7 @@ impl Migration for Initial {
                 vec![
                     ColumnDef::new("reviewer").string_len(100).not_null().to_owned(),
                     ColumnDef::new("body").text().not_null().to_owned(),
+                    ColumnDef::new("attachment").string_len(200).not_null().default("").to_owned(),
                 ],
             ),
         ] {
@@ -223,7 +225,7 @@ impl App for LibraryApp {
                 .list_editable(["status", "in_print"])
                 .action(AdminAction::export_to_csv())
                 .inline(Inline::tabular(ModelAdmin::new("library.chapter"), "book_id").extra(2))
-                .inline(Inline::stacked(ModelAdmin::new("library.review").textarea(["body"]), "book_id").extra(1))
+                .inline(Inline::stacked(ModelAdmin::new("library.review").textarea(["body"]).optional(["attachment"]).file("attachment", "reviews"), "book_id").extra(1))
                 .computed_column("View", |row| {
                     format!(
                         "<a class=\"view\" href=\"/books/{}/\">View</a>",

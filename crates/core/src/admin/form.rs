@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::options::{ManyToMany, ModelAdmin};
 use crate::db::Db;
-use crate::forms::FormData;
+use crate::forms::{FormData, UploadedFile};
 use crate::models::{ColumnInfo, FieldKind, ModelDef, Row, RowQuery, plain_text};
 use crate::state::Registry;
 use crate::templates::Tr;
@@ -42,6 +42,10 @@ pub enum Widget {
     Readonly,
     /// A password (never pre-filled).
     Password,
+    /// A file: the current one linked, a "Clear" box, a file input.
+    File,
+    /// An image: the same with a thumbnail.
+    Image,
 }
 
 /// One field of an admin form, ready for the template.
@@ -183,7 +187,18 @@ pub(crate) async fn build_fields(
                 _ => None,
             },
         };
-        if admin.is_readonly(info.name) || (info.primary_key && pk.is_some()) {
+        if let Some(upload) = admin.uploads.get(info.name)
+            && !admin.is_readonly(info.name)
+        {
+            field.widget = match upload.kind {
+                super::options::UploadKind::File => Widget::File,
+                super::options::UploadKind::Image => Widget::Image,
+            };
+            field.max_length = None;
+            if !field.value.is_empty() {
+                field.display = crate::media::url(&field.value);
+            }
+        } else if admin.is_readonly(info.name) || (info.primary_key && pk.is_some()) {
             field.widget = Widget::Readonly;
             field.required = false;
             field.display = readonly_text(admin, db, &column, value, tr).await?;
@@ -310,6 +325,8 @@ pub(crate) struct Submission {
     pub changed: Vec<String>,
     /// Chosen keys of each many-to-many field.
     pub many_to_many: Vec<(ManyToMany, Vec<String>)>,
+    /// Files to store (column, file) once the whole form is valid.
+    pub uploads: Vec<(String, UploadedFile)>,
 }
 
 /// Reads `form` into a copy of `row`, validating every editable field.
@@ -326,9 +343,39 @@ pub(crate) async fn parse_submission(
     let columns = model.rows().columns();
     let mut errors: HashMap<String, Vec<String>> = HashMap::new();
     let mut changed = Vec::new();
+    let mut uploads = Vec::new();
     for column in form_columns(admin, registry, &columns) {
         let info = column.info;
         if admin.is_readonly(info.name) || info.primary_key && pk.is_some() {
+            continue;
+        }
+        if let Some(upload) = admin.uploads.get(info.name) {
+            let current = row.get(info.name).map(plain_text).unwrap_or_default();
+            let clear = form.get(&format!("{}-clear", info.name)).is_some();
+            let mut problem = None;
+            match form.file(info.name) {
+                Some(_) if clear => {
+                    problem = Some(tr.t("Please either submit a file or check the clear checkbox, not both."));
+                }
+                Some(file) if upload.kind == super::options::UploadKind::Image && crate::media::sniff_image(&file.bytes).is_none() => {
+                    problem = Some(tr.t("Upload a valid image. The file you uploaded was either not an image or a corrupted image."));
+                }
+                Some(file) => {
+                    uploads.push((info.name.to_owned(), file.clone()));
+                    changed.push(info.name.to_owned());
+                }
+                None if clear && !is_required(admin, info) => {
+                    if !current.is_empty() {
+                        row.insert(info.name.to_owned(), if info.nullable { Value::Null } else { Value::String(String::new()) });
+                        changed.push(info.name.to_owned());
+                    }
+                }
+                None if current.is_empty() && is_required(admin, info) => problem = Some(tr.t("This field is required.")),
+                None => {}
+            }
+            if let Some(message) = problem {
+                errors.entry(info.name.to_owned()).or_default().push(message.to_owned());
+            }
             continue;
         }
         let raw = form.get(info.name).unwrap_or_default().trim().to_owned();
@@ -403,7 +450,7 @@ pub(crate) async fn parse_submission(
         }
         many_to_many.push((relation.clone(), chosen));
     }
-    Ok(Submission { row, errors, changed, many_to_many })
+    Ok(Submission { row, errors, changed, many_to_many, uploads })
 }
 
 /// `book` → `Book`.
@@ -479,6 +526,33 @@ pub(crate) fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: 
     }
 }
 
+/// Stores the submitted files of a valid form and puts their paths in the row; a file that turns
+/// out not to be a usable image becomes an error of its field.
+pub(crate) async fn store_uploads(
+    core: &crate::state::CoreState,
+    admin: &ModelAdmin,
+    submission: &mut Submission,
+    tr: &Tr,
+) -> Result<(), crate::error::Error> {
+    for (column, file) in std::mem::take(&mut submission.uploads) {
+        let Some(upload) = admin.uploads.get(&column) else { continue };
+        let stored = match upload.kind {
+            super::options::UploadKind::Image => crate::media::store_image(core, &file.bytes, &upload.folder).await,
+            super::options::UploadKind::File => {
+                crate::media::store_file(core, &file.bytes, &upload.folder, &file.filename).await
+            }
+        };
+        match stored {
+            Ok(path) => {
+                submission.row.insert(column, Value::String(path));
+            }
+            Err(crate::media::UploadError::Storage(e)) => return Err(crate::error::Error::internal(e)),
+            Err(e) => submission.errors.entry(column).or_default().push(tr.t(&e.to_string()).to_owned()),
+        }
+    }
+    Ok(())
+}
+
 /// The same fields shown as text (a viewer without the change permission).
 pub(crate) fn readonly_fields(fields: Vec<AdminField>, tr: &Tr) -> Vec<AdminField> {
     fields
@@ -510,7 +584,7 @@ pub(crate) fn readonly_fields(fields: Vec<AdminField>, tr: &Tr) -> Vec<AdminFiel
 pub(crate) fn apply_errors(fields: &mut [AdminField], form: &FormData, errors: &HashMap<String, Vec<String>>) {
     for field in fields.iter_mut() {
         match field.widget {
-            Widget::Readonly | Widget::Password => {}
+            Widget::Readonly | Widget::Password | Widget::File | Widget::Image => {}
             Widget::Checkbox => field.value = (form.get(&field.name).is_some()).to_string(),
             Widget::SelectMultiple => {
                 field.selected = form.get_all(&field.name).into_iter().map(ToOwned::to_owned).collect();

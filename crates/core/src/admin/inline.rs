@@ -11,7 +11,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::form::{AdminField, apply_errors, build_fields, capitalize, parse_submission, readonly_fields};
+use super::form::{
+    AdminField, apply_errors, build_fields, capitalize, parse_submission, readonly_fields, store_uploads,
+};
 use super::options::ModelAdmin;
 use super::views::{Staff, field_list, forbidden, new_row, write_error};
 use crate::error::Result;
@@ -232,7 +234,11 @@ pub(crate) async fn parse(
             let delete = sub.get("DELETE").is_some();
             let pk = sub.get("id").map(str::trim).filter(|id| !id.is_empty()).map(ToOwned::to_owned);
             let Some(pk) = pk else {
-                let parsed = parse_submission(child, &core.registry, &core.db, &sub, blank.clone(), None, tr).await?;
+                let mut parsed =
+                    parse_submission(child, &core.registry, &core.db, &sub, blank.clone(), None, tr).await?;
+                if parsed.errors.is_empty() && !parsed.changed.is_empty() && !delete {
+                    store_uploads(core, child, &mut parsed, tr).await?;
+                }
                 // A blank form left as it was is skipped; one with anything typed is validated.
                 let typed = parsed.errors.keys().any(|k| sub.get(k).is_some_and(|v| !v.trim().is_empty()));
                 let operation =
@@ -277,7 +283,10 @@ pub(crate) async fn parse(
                 });
                 continue;
             }
-            let parsed = parse_submission(child, &core.registry, &core.db, &sub, row, Some(&pk), tr).await?;
+            let mut parsed = parse_submission(child, &core.registry, &core.db, &sub, row, Some(&pk), tr).await?;
+            if parsed.errors.is_empty() {
+                store_uploads(core, child, &mut parsed, tr).await?;
+            }
             let operation = if parsed.changed.is_empty() { Operation::Skip } else { Operation::Change };
             forms.push(ParsedForm {
                 pk: Some(pk),

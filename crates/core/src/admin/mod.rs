@@ -20,7 +20,8 @@ use axum::routing::{get, post};
 
 pub use inline::{Inline, InlineForm, InlineSet, InlineStyle};
 pub use options::{
-    ActionFn, ActionInput, ActionOutcome, AdminAction, CellRenderer, ListColumn, ManyToMany, ModelAdmin, humanize,
+    ActionFn, ActionInput, ActionOutcome, AdminAction, CellRenderer, ListColumn, ManyToMany, ModelAdmin, UploadKind,
+    humanize,
 };
 pub use views::Crumb;
 

@@ -95,6 +95,22 @@ impl AdminAction {
     }
 }
 
+/// What an upload column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadKind {
+    /// Any file, served as an attachment.
+    File,
+    /// An image, checked and re-encoded on the way in.
+    Image,
+}
+
+/// A text column holding the media path of an uploaded file.
+#[derive(Debug, Clone)]
+pub(crate) struct Upload {
+    pub kind: UploadKind,
+    pub folder: String,
+}
+
 /// A many-to-many relation through a link model (a user's groups, a group's permissions).
 #[derive(Debug, Clone)]
 pub struct ManyToMany {
@@ -140,6 +156,7 @@ pub struct ModelAdmin {
     pub(crate) auto_now: Vec<String>,
     pub(crate) many_to_many: Vec<ManyToMany>,
     pub(crate) inlines: Vec<super::inline::Inline>,
+    pub(crate) uploads: HashMap<String, Upload>,
     pub(crate) per_page: u64,
     pub(crate) kind: AdminKind,
     pub(crate) model: Option<ModelDef>,
@@ -181,6 +198,7 @@ impl ModelAdmin {
             auto_now: Vec::new(),
             many_to_many: Vec::new(),
             inlines: Vec::new(),
+            uploads: HashMap::new(),
             per_page: 100,
             kind: AdminKind::Generic,
             model: None,
@@ -330,6 +348,18 @@ impl ModelAdmin {
     /// A many-to-many field edited as a multiple select.
     pub fn many_to_many(mut self, relation: ManyToMany) -> Self {
         self.many_to_many.push(relation);
+        self
+    }
+
+    /// A text column holding an uploaded image, stored under `folder` in the media root.
+    pub fn image(mut self, column: impl Into<String>, folder: impl Into<String>) -> Self {
+        self.uploads.insert(column.into(), Upload { kind: UploadKind::Image, folder: folder.into() });
+        self
+    }
+
+    /// A text column holding an uploaded file of any type, stored under `folder`.
+    pub fn file(mut self, column: impl Into<String>, folder: impl Into<String>) -> Self {
+        self.uploads.insert(column.into(), Upload { kind: UploadKind::File, folder: folder.into() });
         self
     }
 

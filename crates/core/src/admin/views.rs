@@ -10,7 +10,9 @@ use chrono::Utc;
 use sea_orm::TransactionTrait;
 use serde_json::Value;
 
-use super::form::{AdminField, Widget, apply_errors, build_fields, capitalize, parse_submission, readonly_fields};
+use super::form::{
+    AdminField, Widget, apply_errors, build_fields, capitalize, parse_submission, readonly_fields, store_uploads,
+};
 use super::inline::{self, InlineSet};
 use super::list::{ChangeList, ListParams, change_list};
 use super::log::{self, Action, Record};
@@ -911,6 +913,9 @@ pub(crate) async fn add_submit(
     let now = core.now();
     let base = new_row(admin, now);
     let mut submission = parse_submission(admin, &core.registry, &core.db, &data, base.clone(), None, &tr).await?;
+    if submission.errors.is_empty() {
+        store_uploads(&core, admin, &mut submission, &tr).await?;
+    }
     if admin.kind == AdminKind::User {
         // Only the username and the password are asked when adding a user.
         submission.errors.retain(|k, _| k == "username");
@@ -1016,6 +1021,9 @@ pub(crate) async fn change_submit(
     let row = load_row(&core, admin, &pk).await?;
     let tr = ctx.tr();
     let mut submission = parse_submission(admin, &core.registry, &core.db, &data, row.clone(), Some(&pk), &tr).await?;
+    if submission.errors.is_empty() {
+        store_uploads(&core, admin, &mut submission, &tr).await?;
+    }
     let now = core.now();
     for column in &admin.auto_now {
         submission.row.insert(column.clone(), Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));

@@ -132,7 +132,8 @@ impl App for AccountsApp {
             ModelAdmin::new("accounts.profile")
                 .list_display(["user_id", "date_of_birth", "photo"])
                 .raw_id(["user_id"])
-                .optional(["photo"]),
+                .optional(["photo"])
+                .image("photo", "users"),
         ]
     }
 
