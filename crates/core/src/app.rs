@@ -57,6 +57,12 @@ pub trait App: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The app's own admin pages (dashboards) listed under it on the admin index; the pages
+    /// themselves are routes of the app (see [`crate::admin::pages`]).
+    fn admin_links(&self) -> Vec<crate::admin::AdminLink> {
+        Vec::new()
+    }
+
     /// Extra `quartet` subcommands.
     fn commands(&self) -> Vec<AppCommand> {
         Vec::new()

@@ -73,7 +73,12 @@ pub async fn store_image(core: &CoreState, bytes: &[u8], folder: &str) -> Result
 /// Stores any file under `<folder>/<yyyy>/<mm>/<dd>/<random>.<ext>`, keeping only a short,
 /// plain extension of the client's name (the name itself is never used); returns that relative
 /// path. It is served as an attachment, never run or shown inline.
-pub async fn store_file(core: &CoreState, bytes: &[u8], folder: &str, client_name: &str) -> Result<String, UploadError> {
+pub async fn store_file(
+    core: &CoreState,
+    bytes: &[u8],
+    folder: &str,
+    client_name: &str,
+) -> Result<String, UploadError> {
     let extension = client_name
         .rsplit_once('.')
         .map(|(_, ext)| ext.to_ascii_lowercase())

@@ -168,6 +168,10 @@ impl SiteBuilder {
                 }
                 registry.admin.push(admin);
             }
+            registry.admin_links.extend(app.admin_links().into_iter().map(|mut link| {
+                link.app = app.label();
+                link
+            }));
         }
         registry.installed = installed.clone();
         let migrator = Migrator::new(installed.iter().map(|a| (a.label(), a.migrations())).collect());

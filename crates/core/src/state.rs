@@ -121,6 +121,8 @@ pub struct Registry {
     pub installed: Vec<Arc<dyn App>>,
     /// Models registered with the admin, in installed order.
     pub admin: Vec<crate::admin::ModelAdmin>,
+    /// Apps' own admin pages listed on the admin index.
+    pub admin_links: Vec<crate::admin::AdminLink>,
 }
 
 impl fmt::Debug for Registry {

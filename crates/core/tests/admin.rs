@@ -104,7 +104,7 @@ dbtest! {
         let index = root.get("/admin/").await;
         let captions = index.texts("table.module caption");
         assert_eq!(captions, ["Accounts", "Library"]);
-        assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "Books"]);
+        assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "Books", "Library statistics", "Shelf audit"]);
 
         let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
         let index = viewer.get("/admin/").await;
@@ -496,5 +496,43 @@ dbtest! {
         assert!(popup.attrs("a.addlink", "href").is_empty());
         assert!(popup.attrs(".changelist-filter a", "href").iter().all(|h| h.contains("_popup=1")), "filters stay in the lookup");
         assert_eq!(popup.attrs("form.search input[name=_popup]", "value"), ["1"]);
+    }
+}
+
+dbtest! {
+    using library_site();
+    async fn apps_add_pages_and_dashboards_inside_the_admin(site) {
+        let id = add_book(&site, "Paged", "PB", site.core.now(), None).await;
+        let url = format!("/library/admin/book/{id}/summary/");
+        let visitor = site.client();
+        assert_eq!(visitor.get(&url).await.location(), Some(format!("/admin/login/?next=%2Flibrary%2Fadmin%2Fbook%2F{id}%2Fsummary%2F").as_str()));
+        site.create_user("member", PASSWORD).await;
+        let member = site.client();
+        member.login("member", PASSWORD).await;
+        assert_eq!(member.get(&url).await.status, 303, "not staff: to the admin sign-in");
+
+        let (plain, _) = staff(&site, "plain", &[], false).await;
+        assert_eq!(plain.get(&url).await.status, 403);
+        assert_eq!(plain.get("/library/admin/stats/").await.status, 403);
+        assert!(plain.get("/admin/").await.texts(".admin-page-link th").is_empty());
+
+        let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
+        let page = viewer.get(&url).await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.heading(), "Book summary");
+        assert_eq!(page.texts(".breadcrumbs a"), ["Home", "Library", "Books"]);
+        assert_eq!(page.text(".breadcrumbs [aria-current=page]"), "Paged");
+        assert_eq!(page.text(".summary"), "Paged (PB), 0 pages");
+        assert_eq!(page.text(".admin-brand"), "Quartet administration", "inside the admin layout");
+        assert_eq!(viewer.get("/library/admin/book/999/summary/").await.status, 404);
+        let index = viewer.get("/admin/").await;
+        assert_eq!(index.texts(".admin-page-link th"), ["Library statistics"], "superuser-only links are hidden");
+        assert_eq!(index.attrs(".admin-page-link th a", "href"), ["/library/admin/stats/"]);
+        let stats = viewer.get("/library/admin/stats/").await;
+        assert_eq!((stats.heading(), stats.text(".summary")), ("Library statistics".to_owned(), "1 books".to_owned()));
+        assert_eq!(stats.texts(".breadcrumbs a"), ["Home"]);
+
+        let (root, _) = staff(&site, "root", &[], true).await;
+        assert_eq!(root.get("/admin/").await.texts(".admin-page-link th"), ["Library statistics", "Shelf audit"]);
     }
 }

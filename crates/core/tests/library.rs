@@ -1,14 +1,20 @@
 //! A test app with one model of every column kind, registered with the admin.
 
-use quartet_core::admin::{AdminAction, Inline, ModelAdmin};
+use askama::Template;
+use axum::extract::Path;
+use axum::response::Response;
+use axum::routing::get;
+use quartet_core::admin::{AdminAction, AdminLink, Crumb, Inline, ModelAdmin, pages};
 use quartet_core::app::App;
 use quartet_core::db::{Migration, Schema};
 use quartet_core::models::ModelDef;
 use quartet_core::state::CoreState;
+use quartet_core::templates::{PageContext, render};
 use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::TestSiteBuilder;
 use sea_orm::DbErr;
 use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Table};
+use sea_orm::{EntityTrait, PaginatorTrait};
 
 /// A book.
 pub mod book {
@@ -195,7 +201,17 @@ impl App for LibraryApp {
     }
 
     fn routes(&self, core: &CoreState) -> Routes {
-        RoutesBuilder::<CoreState>::new().with_state(core.clone())
+        RoutesBuilder::<CoreState>::new()
+            .route("library:admin_book_summary", "/library/admin/book/{id}/summary/", get(book_summary))
+            .route("library:admin_stats", "/library/admin/stats/", get(stats))
+            .with_state(core.clone())
+    }
+
+    fn admin_links(&self) -> Vec<AdminLink> {
+        vec![
+            AdminLink::new("Library statistics", "library:admin_stats").permission("library.view_book"),
+            AdminLink::new("Shelf audit", "library:admin_stats").superuser_only(),
+        ]
     }
 
     fn migrations(&self) -> Vec<Box<dyn Migration>> {
@@ -225,7 +241,16 @@ impl App for LibraryApp {
                 .list_editable(["status", "in_print"])
                 .action(AdminAction::export_to_csv())
                 .inline(Inline::tabular(ModelAdmin::new("library.chapter"), "book_id").extra(2))
-                .inline(Inline::stacked(ModelAdmin::new("library.review").textarea(["body"]).optional(["attachment"]).file("attachment", "reviews"), "book_id").extra(1))
+                .inline(
+                    Inline::stacked(
+                        ModelAdmin::new("library.review")
+                            .textarea(["body"])
+                            .optional(["attachment"])
+                            .file("attachment", "reviews"),
+                        "book_id",
+                    )
+                    .extra(1),
+                )
                 .computed_column("View", |row| {
                     format!(
                         "<a class=\"view\" href=\"/books/{}/\">View</a>",
@@ -234,6 +259,39 @@ impl App for LibraryApp {
                 }),
         ]
     }
+}
+
+/// A page inside the admin layout, as an app writes one.
+#[derive(Template)]
+#[template(
+    source = r#"{% extends "admin/base.html" %}
+{% block title %}{{ title }}{% endblock %}
+{% block breadcrumbs %}{% include "admin/crumbs.html" %}{% endblock %}
+{% block content %}<h1>{{ title }}</h1><p class="summary">{{ summary }}</p>{% endblock %}"#,
+    ext = "html"
+)]
+struct AdminPage {
+    ctx: PageContext,
+    title: String,
+    crumbs: Vec<Crumb>,
+    summary: String,
+}
+
+/// `/library/admin/book/{id}/summary/`: a book's page inside the admin (like an order's detail).
+async fn book_summary(ctx: PageContext, Path(id): Path<i64>) -> quartet_core::Result<Response> {
+    pages::require(&ctx, Some("library.view_book")).await?;
+    let book = book::Entity::find_by_id(id).one(&ctx.core().db).await?.ok_or(quartet_core::Error::NotFound)?;
+    let crumbs = pages::breadcrumbs(&ctx, Some("library.book"), &[(book.title.clone(), String::new())]);
+    let summary = format!("{} ({}), {} pages", book.title, book.status, book.pages.unwrap_or(0));
+    render(&AdminPage { ctx, title: "Book summary".into(), crumbs, summary })
+}
+
+/// `/library/admin/stats/`: a dashboard listed on the admin index.
+async fn stats(ctx: PageContext) -> quartet_core::Result<Response> {
+    pages::require(&ctx, Some("library.view_book")).await?;
+    let books = book::Entity::find().count(&ctx.core().db).await?;
+    let crumbs = pages::breadcrumbs(&ctx, None, &[("Library statistics".into(), String::new())]);
+    render(&AdminPage { ctx, title: "Library statistics".into(), crumbs, summary: format!("{books} books") })
 }
 
 /// A site with the library app.

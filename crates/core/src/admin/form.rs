@@ -357,20 +357,26 @@ pub(crate) async fn parse_submission(
                 Some(_) if clear => {
                     problem = Some(tr.t("Please either submit a file or check the clear checkbox, not both."));
                 }
-                Some(file) if upload.kind == super::options::UploadKind::Image && crate::media::sniff_image(&file.bytes).is_none() => {
-                    problem = Some(tr.t("Upload a valid image. The file you uploaded was either not an image or a corrupted image."));
+                Some(file)
+                    if upload.kind == super::options::UploadKind::Image
+                        && crate::media::sniff_image(&file.bytes).is_none() =>
+                {
+                    problem = Some(tr.t(
+                        "Upload a valid image. The file you uploaded was either not an image or a corrupted image.",
+                    ));
                 }
                 Some(file) => {
                     uploads.push((info.name.to_owned(), file.clone()));
                     changed.push(info.name.to_owned());
                 }
-                None if clear && !is_required(admin, info) => {
-                    if !current.is_empty() {
-                        row.insert(info.name.to_owned(), if info.nullable { Value::Null } else { Value::String(String::new()) });
-                        changed.push(info.name.to_owned());
-                    }
+                None if clear && !is_required(admin, info) && !current.is_empty() => {
+                    let empty = if info.nullable { Value::Null } else { Value::String(String::new()) };
+                    row.insert(info.name.to_owned(), empty);
+                    changed.push(info.name.to_owned());
                 }
-                None if current.is_empty() && is_required(admin, info) => problem = Some(tr.t("This field is required.")),
+                None if current.is_empty() && is_required(admin, info) => {
+                    problem = Some(tr.t("This field is required."))
+                }
                 None => {}
             }
             if let Some(message) = problem {

@@ -14,6 +14,7 @@ mod inline;
 pub mod list;
 pub mod log;
 mod options;
+pub mod pages;
 mod views;
 
 use axum::routing::{get, post};
@@ -23,6 +24,7 @@ pub use options::{
     ActionFn, ActionInput, ActionOutcome, AdminAction, CellRenderer, ListColumn, ManyToMany, ModelAdmin, UploadKind,
     humanize,
 };
+pub use pages::{AdminLink, StaffUser};
 pub use views::Crumb;
 
 use crate::app::App;

@@ -1,8 +1,6 @@
 //! The admin's pages: sign-in, index, change lists, add/change/delete, user passwords.
 //! Every page and every POST checks the staff flag and the model permission on the server.
 
-use std::collections::HashSet;
-
 use askama::Template;
 use axum::extract::{Path, RawQuery};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,7 +15,7 @@ use super::inline::{self, InlineSet};
 use super::list::{ChangeList, ListParams, change_list};
 use super::log::{self, Action, Record};
 use super::options::{AdminKind, ModelAdmin};
-use crate::auth::{Authentication, User};
+use crate::auth::Authentication;
 use crate::error::{Error, Result};
 use crate::forms::FormData;
 use crate::http::ClientIp;
@@ -41,17 +39,13 @@ fn crumb(label: impl Into<String>, href: impl Into<String>) -> Crumb {
     Crumb { label: label.into(), href: href.into() }
 }
 
-/// The signed-in staff user and their permissions.
-pub(crate) struct Staff {
-    user: User,
-    perms: HashSet<String>,
-}
+pub(crate) use super::pages::StaffUser as Staff;
 
 impl Staff {
     /// Whether the user may do `action` (`view`, `add`, `change`, `delete`) on `admin`'s model.
     pub(crate) fn can(&self, action: &str, admin: &ModelAdmin) -> bool {
         let model = admin.model();
-        self.user.is_superuser || self.perms.contains(&format!("{}.{action}_{}", model.app, model.name))
+        self.has_perm(&format!("{}.{action}_{}", model.app, model.name))
     }
 
     fn can_see(&self, admin: &ModelAdmin) -> bool {
@@ -60,7 +54,7 @@ impl Staff {
 }
 
 /// The staff user of the request, or a redirect to the admin sign-in page.
-async fn staff(ctx: &PageContext, path_and_query: &str) -> Result<Staff> {
+pub(crate) async fn staff(ctx: &PageContext, path_and_query: &str) -> Result<Staff> {
     let core = ctx.core();
     match &ctx.user {
         Some(user) if user.is_active && user.is_staff => {
@@ -120,7 +114,7 @@ fn app_name(core: &CoreState, label: &str) -> String {
     core.registry.apps.iter().find(|a| a.label == label).map_or_else(|| label.to_owned(), |a| a.name.to_owned())
 }
 
-fn base_crumbs(core: &CoreState, tr: &Tr, admin: &ModelAdmin) -> Vec<Crumb> {
+pub(crate) fn base_crumbs(core: &CoreState, tr: &Tr, admin: &ModelAdmin) -> Vec<Crumb> {
     let m = admin.model();
     vec![
         crumb(tr.t("Home"), admin_root(core)),
@@ -225,6 +219,8 @@ pub struct IndexApp {
     pub url: String,
     /// Its models.
     pub models: Vec<IndexModel>,
+    /// Its own admin pages (dashboards): title and link.
+    pub links: Vec<(String, String)>,
 }
 
 /// A recent action.
@@ -276,11 +272,19 @@ fn index_apps(core: &CoreState, staff: &Staff, tr: &Tr, only: Option<&str>) -> V
                 },
             })
             .collect();
-        if !models.is_empty() {
+        let links: Vec<(String, String)> = core
+            .registry
+            .admin_links
+            .iter()
+            .filter(|l| l.app == info.label && l.visible_to(staff))
+            .map(|l| (tr.t(&l.title).to_owned(), core.url(&l.route)))
+            .collect();
+        if !models.is_empty() || !links.is_empty() {
             apps.push(IndexApp {
                 name: tr.t(info.name).to_owned(),
                 url: core.url_with("admin:app", &[&info.label]),
                 models,
+                links,
             });
         }
     }
