@@ -166,6 +166,22 @@ impl SiteBuilder {
                     inline.admin.model = Some(child);
                     inline.exclude_parent_key();
                 }
+                if let Some(translations) = &mut admin.translations {
+                    let Some(model) = registry.model(translations.admin.label()).cloned() else {
+                        bail!(
+                            "the admin of `{parent}` has translations in unknown model `{}`",
+                            translations.admin.label()
+                        );
+                    };
+                    let columns = model.rows().columns();
+                    for column in [&translations.fk, &translations.language_column] {
+                        if !columns.iter().any(|c| c.name == column.as_str()) {
+                            bail!("the translations of `{parent}` have no column `{column}`");
+                        }
+                    }
+                    translations.admin.model = Some(model);
+                    translations.exclude_keys();
+                }
                 registry.admin.push(admin);
             }
             registry.admin_links.extend(app.admin_links().into_iter().map(|mut link| {

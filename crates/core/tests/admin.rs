@@ -104,7 +104,7 @@ dbtest! {
         let index = root.get("/admin/").await;
         let captions = index.texts("table.module caption");
         assert_eq!(captions, ["Accounts", "Library"]);
-        assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "Books", "Library statistics", "Shelf audit"]);
+        assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "Genres", "Books", "Library statistics", "Shelf audit"]);
 
         let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
         let index = viewer.get("/admin/").await;

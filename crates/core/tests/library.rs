@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
-use quartet_core::admin::{AdminAction, AdminLink, Crumb, Inline, ModelAdmin, pages};
+use quartet_core::admin::{AdminAction, AdminLink, Crumb, Inline, ModelAdmin, Translations, pages};
 use quartet_core::app::App;
 use quartet_core::db::{Migration, Schema};
 use quartet_core::models::ModelDef;
@@ -117,6 +117,57 @@ pub mod review {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A genre, whose name and description are stored per language.
+pub mod genre {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    /// A row of `library_genre`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "library_genre")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub code: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A genre's fields in one language.
+pub mod genre_translation {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    /// A row of `library_genre_translation`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "library_genre_translation")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub master_id: i64,
+        pub language_code: String,
+        pub name: String,
+        pub slug: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {
+        #[sea_orm(
+            belongs_to = "super::genre::Entity",
+            from = "Column::MasterId",
+            to = "super::genre::Column::Id",
+            on_delete = "Cascade"
+        )]
+        Genre,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 struct Initial;
 
 #[async_trait::async_trait]
@@ -182,6 +233,30 @@ impl Migration for Initial {
             );
             s.create_table(&mut create).await?;
         }
+        s.create_table(
+            Table::create()
+                .table("library_genre")
+                .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                .col(ColumnDef::new("code").string_len(20).not_null().unique_key()),
+        )
+        .await?;
+        s.create_table(
+            Table::create()
+                .table("library_genre_translation")
+                .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                .col(ColumnDef::new("master_id").big_integer().not_null())
+                .col(ColumnDef::new("language_code").string_len(15).not_null())
+                .col(ColumnDef::new("name").string_len(100).not_null())
+                .col(ColumnDef::new("slug").string_len(100).not_null())
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("library_genre_translation_master")
+                        .from("library_genre_translation", "master_id")
+                        .to("library_genre", "id")
+                        .on_delete(ForeignKeyAction::Cascade),
+                ),
+        )
+        .await?;
         Ok(())
     }
 }
@@ -223,11 +298,19 @@ impl App for LibraryApp {
             ModelDef::of::<book::Entity>("book", "book", "books").display_field("title"),
             ModelDef::of::<chapter::Entity>("chapter", "chapter", "chapters").display_field("title"),
             ModelDef::of::<review::Entity>("review", "review", "reviews").display_field("reviewer"),
+            ModelDef::of::<genre::Entity>("genre", "genre", "genres").display_field("code"),
+            ModelDef::of::<genre_translation::Entity>("genretranslation", "genre translation", "genre translations")
+                .display_field("name"),
         ]
     }
 
     fn admin(&self) -> Vec<ModelAdmin> {
         vec![
+            ModelAdmin::new("library.genre").list_display(["code"]).translated(Translations::new(
+                ModelAdmin::new("library.genretranslation").prepopulated("slug", "name"),
+                "master_id",
+                "language_code",
+            )),
             ModelAdmin::new("library.book")
                 .list_display(["title", "slug", "author_id", "published", "status", "in_print"])
                 .list_filter(["status", "in_print", "published", "author_id"])

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod admin_browser;
 mod admin_inlines;
+mod admin_translated;
 mod admin_uploads;
 mod browser;
 mod dump;

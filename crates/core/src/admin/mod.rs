@@ -15,6 +15,7 @@ pub mod list;
 pub mod log;
 mod options;
 pub mod pages;
+mod translated;
 mod views;
 
 use axum::routing::{get, post};
@@ -25,6 +26,7 @@ pub use options::{
     humanize,
 };
 pub use pages::{AdminLink, StaffUser};
+pub use translated::{LanguageTab, TranslatedPart, Translations};
 pub use views::Crumb;
 
 use crate::app::App;

@@ -157,6 +157,7 @@ pub struct ModelAdmin {
     pub(crate) many_to_many: Vec<ManyToMany>,
     pub(crate) inlines: Vec<super::inline::Inline>,
     pub(crate) uploads: HashMap<String, Upload>,
+    pub(crate) translations: Option<Box<super::translated::Translations>>,
     pub(crate) per_page: u64,
     pub(crate) kind: AdminKind,
     pub(crate) model: Option<ModelDef>,
@@ -199,6 +200,7 @@ impl ModelAdmin {
             many_to_many: Vec::new(),
             inlines: Vec::new(),
             uploads: HashMap::new(),
+            translations: None,
             per_page: 100,
             kind: AdminKind::Generic,
             model: None,
@@ -360,6 +362,12 @@ impl ModelAdmin {
     /// A text column holding an uploaded file of any type, stored under `folder`.
     pub fn file(mut self, column: impl Into<String>, folder: impl Into<String>) -> Self {
         self.uploads.insert(column.into(), Upload { kind: UploadKind::File, folder: folder.into() });
+        self
+    }
+
+    /// Fields stored per language in another model, edited in one tab per language.
+    pub fn translated(mut self, translations: super::translated::Translations) -> Self {
+        self.translations = Some(Box::new(translations));
         self
     }
 

@@ -15,6 +15,7 @@ use super::inline::{self, InlineSet};
 use super::list::{ChangeList, ListParams, change_list};
 use super::log::{self, Action, Record};
 use super::options::{AdminKind, ModelAdmin};
+use super::translated::{self, TranslatedPart};
 use crate::auth::Authentication;
 use crate::error::{Error, Result};
 use crate::forms::FormData;
@@ -651,6 +652,7 @@ struct ChangeFormPage {
     can_add_another: bool,
     object_repr: String,
     inlines: Vec<InlineSet>,
+    translated: Option<TranslatedPart>,
 }
 
 async fn load_row(core: &CoreState, admin: &ModelAdmin, pk: &str) -> Result<Row> {
@@ -756,7 +758,11 @@ fn password_fields(tr: &Tr) -> Vec<AdminField> {
         .collect()
 }
 
-pub(crate) async fn add_form(ctx: PageContext, Path((app, model)): Path<(String, String)>) -> Result<Response> {
+pub(crate) async fn add_form(
+    ctx: PageContext,
+    Path((app, model)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
     let core = ctx.core().clone();
     let (admin, staff) =
         authorize(&ctx, &core, (&app, &model), &["add"], |_| core.url_with("admin:add", &[&app, &model])).await?;
@@ -767,8 +773,39 @@ pub(crate) async fn add_form(ctx: PageContext, Path((app, model)): Path<(String,
         fields.retain(|f| f.name == "username");
         fields.extend(password_fields(&tr));
     }
-    let inlines = inline::build(&core, admin, &staff, None, true, None, &tr).await?;
-    render_form(ctx, &core, admin, &staff, fields, inlines, None, String::new(), false)
+    let language = translated::language_of(&core, query.as_deref());
+    let extras = Extras::build(&core, admin, &staff, (None, &language), None, &tr).await?;
+    render_form(ctx, &core, admin, &staff, fields, extras, None, String::new(), false)
+}
+
+/// What a form page shows besides the model's own fields.
+struct Extras {
+    inlines: Vec<InlineSet>,
+    translated: Option<TranslatedPart>,
+}
+
+impl Extras {
+    /// Inlines and translated fields of the page of `pk` (`None` when adding); `submitted`
+    /// re-shows what was posted with its errors.
+    async fn build(
+        core: &CoreState,
+        admin: &ModelAdmin,
+        staff: &Staff,
+        (pk, language): (Option<&str>, &str),
+        submitted: Option<(&FormData, &inline::InlineSubmission, Option<&super::form::Submission>)>,
+        tr: &Tr,
+    ) -> Result<Self> {
+        let editable = pk.is_none() || staff.can("change", admin);
+        let page_url = match pk {
+            Some(pk) => change_url(core, admin, pk),
+            None => core.url_with("admin:add", &[&admin.model().app, &admin.model().name]),
+        };
+        let children = submitted.map(|(data, children, _)| (data, children));
+        let inlines = inline::build(core, admin, staff, pk, editable, children, tr).await?;
+        let translation = submitted.and_then(|(data, _, t)| t.map(|t| (data, t)));
+        let translated = translated::build(core, admin, pk, language, &page_url, translation, tr).await?;
+        Ok(Self { inlines, translated })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -778,7 +815,7 @@ fn render_form(
     admin: &ModelAdmin,
     staff: &Staff,
     fields: Vec<AdminField>,
-    inlines: Vec<InlineSet>,
+    extras: Extras,
     pk: Option<&str>,
     object_repr: String,
     errors: bool,
@@ -794,6 +831,10 @@ fn render_form(
     let mut crumbs = base_crumbs(core, &tr, admin);
     crumbs.push(crumb(if pk.is_some() { object_repr.clone() } else { title.clone() }, ""));
     let fields = if editable { fields } else { readonly_fields(fields, &tr) };
+    let Extras { inlines, mut translated } = extras;
+    if let Some(part) = translated.as_mut().filter(|_| !editable) {
+        part.fields = readonly_fields(std::mem::take(&mut part.fields), &tr);
+    }
     render(&ChangeFormPage {
         title,
         crumbs,
@@ -815,6 +856,7 @@ fn render_form(
         can_add_another: staff.can("add", admin),
         object_repr,
         inlines,
+        translated,
         ctx,
     })
 }
@@ -893,12 +935,18 @@ pub(crate) fn write_error(e: WriteError) -> Error {
 }
 
 /// Where to go after a save, with the flash message.
-fn after_save(core: &CoreState, admin: &ModelAdmin, data: &FormData, pk: &str) -> String {
+fn after_save(core: &CoreState, admin: &ModelAdmin, data: &FormData, pk: &str, language: &str) -> String {
     let m = admin.model();
+    // Forms with language tabs come back to the tab that was being edited.
+    let tab = if admin.translations.is_some() && language != core.i18n.default_language() {
+        format!("?language={language}")
+    } else {
+        String::new()
+    };
     if data.get("_continue").is_some() {
-        change_url(core, admin, pk)
+        change_url(core, admin, pk) + &tab
     } else if data.get("_addanother").is_some() {
-        core.url_with("admin:add", &[&m.app, &m.name])
+        core.url_with("admin:add", &[&m.app, &m.name]) + &tab
     } else {
         changelist_url(core, admin)
     }
@@ -907,6 +955,7 @@ fn after_save(core: &CoreState, admin: &ModelAdmin, data: &FormData, pk: &str) -
 pub(crate) async fn add_submit(
     ctx: PageContext,
     Path((app, model)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     flash: crate::templates::Flash,
     data: FormData,
 ) -> Result<Response> {
@@ -938,7 +987,10 @@ pub(crate) async fn add_submit(
         }
     }
     let children = inline::parse(&core, admin, &staff, &data, None, &tr).await?;
-    if !submission.errors.is_empty() || children.has_errors() {
+    let language = translated::language_of(&core, query.as_deref());
+    let translation = translated::parse(&core, admin, &data, None, &language, &tr).await?;
+    let translation_failed = translation.as_ref().is_some_and(|t| !t.errors.is_empty());
+    if !submission.errors.is_empty() || children.has_errors() || translation_failed {
         let mut fields =
             build_fields(admin, &core.registry, &core.db, &new_row(admin, now), None, &tr, &admin_root(&core)).await?;
         if admin.kind == AdminKind::User {
@@ -946,8 +998,9 @@ pub(crate) async fn add_submit(
             fields.extend(password_fields(&tr));
         }
         apply_errors(&mut fields, &data, &submission.errors);
-        let inlines = inline::build(&core, admin, &staff, None, true, Some((&data, &children)), &tr).await?;
-        return render_form(ctx, &core, admin, &staff, fields, inlines, None, String::new(), true);
+        let submitted = Some((&data, &children, translation.as_ref()));
+        let extras = Extras::build(&core, admin, &staff, (None, &language), submitted, &tr).await?;
+        return render_form(ctx, &core, admin, &staff, fields, extras, None, String::new(), true);
     }
     let tx = core.db.begin().await?;
     let saved = match admin.model().rows().insert(&tx, submission.row).await {
@@ -960,6 +1013,7 @@ pub(crate) async fn add_submit(
     let model_def = admin.model();
     let pk = plain_text(saved.get(model_def.rows().primary_key()).unwrap_or(&Value::Null));
     save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
+    translated::save(&tx, admin, &pk, &language, translation).await?;
     let mut message = vec![tr.t("Added.").to_owned()];
     message.extend(inline::save(&tx, admin, &staff, &pk, children, &tr).await?);
     let message = message.join(" ");
@@ -990,7 +1044,7 @@ pub(crate) async fn add_submit(
     let target = if admin.kind == AdminKind::User && data.get("_addanother").is_none() {
         link
     } else {
-        after_save(&core, admin, &data, &pk)
+        after_save(&core, admin, &data, &pk, &language)
     };
     Ok(Redirect::to(&target).into_response())
 }
@@ -998,6 +1052,7 @@ pub(crate) async fn add_submit(
 pub(crate) async fn change_form(
     ctx: PageContext,
     Path((app, model, pk)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let core = ctx.core().clone();
     let (admin, staff) =
@@ -1009,14 +1064,15 @@ pub(crate) async fn change_form(
         fields.retain(|f| f.name != "password");
     }
     let repr = admin.model().repr(&row);
-    let editable = staff.can("change", admin);
-    let inlines = inline::build(&core, admin, &staff, Some(&pk), editable, None, &tr).await?;
-    render_form(ctx, &core, admin, &staff, fields, inlines, Some(&pk), repr, false)
+    let language = translated::language_of(&core, query.as_deref());
+    let extras = Extras::build(&core, admin, &staff, (Some(&pk), &language), None, &tr).await?;
+    render_form(ctx, &core, admin, &staff, fields, extras, Some(&pk), repr, false)
 }
 
 pub(crate) async fn change_submit(
     ctx: PageContext,
     Path((app, model, pk)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
     flash: crate::templates::Flash,
     data: FormData,
 ) -> Result<Response> {
@@ -1038,15 +1094,19 @@ pub(crate) async fn change_submit(
     }
     let model_def = admin.model();
     let children = inline::parse(&core, admin, &staff, &data, Some(&pk), &tr).await?;
-    if !submission.errors.is_empty() || children.has_errors() {
+    let language = translated::language_of(&core, query.as_deref());
+    let translation = translated::parse(&core, admin, &data, Some(&pk), &language, &tr).await?;
+    let translation_failed = translation.as_ref().is_some_and(|t| !t.errors.is_empty());
+    if !submission.errors.is_empty() || children.has_errors() || translation_failed {
         let mut fields =
             build_fields(admin, &core.registry, &core.db, &row, Some(&pk), &tr, &admin_root(&core)).await?;
         if admin.kind == AdminKind::User {
             fields.retain(|f| f.name != "password");
         }
         apply_errors(&mut fields, &data, &submission.errors);
-        let inlines = inline::build(&core, admin, &staff, Some(&pk), true, Some((&data, &children)), &tr).await?;
-        return render_form(ctx, &core, admin, &staff, fields, inlines, Some(&pk), model_def.repr(&row), true);
+        let submitted = Some((&data, &children, translation.as_ref()));
+        let extras = Extras::build(&core, admin, &staff, (Some(&pk), &language), submitted, &tr).await?;
+        return render_form(ctx, &core, admin, &staff, fields, extras, Some(&pk), model_def.repr(&row), true);
     }
     let tx = core.db.begin().await?;
     let saved = match model_def.rows().update(&tx, submission.row).await {
@@ -1055,7 +1115,22 @@ pub(crate) async fn change_submit(
         Err(e) => return Err(write_error(e)),
     };
     save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
-    let inline_messages = inline::save(&tx, admin, &staff, &pk, children, &tr).await?;
+    let mut inline_messages = Vec::new();
+    if let Some(part) = &admin.translations {
+        let changed = translated::save(&tx, admin, &pk, &language, translation).await?;
+        if !changed.is_empty() {
+            let name = core
+                .i18n
+                .languages()
+                .iter()
+                .find(|l| l.code == language)
+                .map_or(language.clone(), |l| l.name_local.clone());
+            let fields = field_list(&part.admin, &tr, &changed);
+            inline_messages
+                .push(fill(tr.t("Changed {fields} ({language})."), &[("fields", &fields), ("language", &name)]));
+        }
+    }
+    inline_messages.extend(inline::save(&tx, admin, &staff, &pk, children, &tr).await?);
     let repr = model_def.repr(&saved);
     let message = change_message(admin, &tr, &submission.changed, &inline_messages);
     let label = model_def.label();
@@ -1075,7 +1150,7 @@ pub(crate) async fn change_submit(
         &[("model", &tr.t(model_def.verbose_name)), ("object", &repr)],
     );
     flash.success(text).await?;
-    Ok(Redirect::to(&after_save(&core, admin, &data, &pk)).into_response())
+    Ok(Redirect::to(&after_save(&core, admin, &data, &pk, &language)).into_response())
 }
 
 // ---------------------------------------------------------------- delete
