@@ -144,3 +144,70 @@ async fn a_staff_user_adds_a_book_with_chapters_filters_the_list_and_exports_csv
     );
     browser.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_fits_a_phone_screen() {
+    let Some(browser) = Browser::start().await else { return };
+    let site = library_site().start(Backend::Sqlite).await;
+    site.create(NewUser {
+        username: "ada".into(),
+        email: "ada@example.com".into(),
+        password: Some(PASSWORD.into()),
+        is_staff: true,
+        is_superuser: true,
+        ..NewUser::default()
+    })
+    .await;
+    let id = crate::admin::add_book(&site, "A Rather Long Title For A Small Screen", "DF", site.core.now(), None).await;
+    let driver = &browser.driver;
+    driver.set_window_rect(0, 0, 390, 844).await.unwrap();
+    driver.goto(site.url("/admin/login/")).await.unwrap();
+    driver.find(By::Id("id_username")).await.unwrap().send_keys("ada").await.unwrap();
+    driver.find(By::Id("id_password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    click_and_wait(driver, "main form button[type=submit]").await;
+    for path in
+        ["/admin/", "/admin/library/book/", &format!("/admin/library/book/{id}/change/"), "/admin/accounts/user/add/"]
+    {
+        driver.goto(site.url(path)).await.unwrap();
+        let widths: Vec<i64> = driver
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth];", Vec::new())
+            .await
+            .unwrap()
+            .convert()
+            .unwrap();
+        if widths[0] > widths[1] {
+            let culprits: Vec<String> = driver
+                .execute(
+                    "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right));",
+                    Vec::new(),
+                )
+                .await
+                .unwrap()
+                .convert()
+                .unwrap();
+            panic!("{path} scrolls sideways on a phone: {widths:?}; too wide: {culprits:?}");
+        }
+        if std::env::var("QUARTET_SCREENSHOTS").is_ok() {
+            let name = path.trim_matches('/').replace('/', "_");
+            driver.screenshot(std::path::Path::new(&format!("/tmp/shot_{name}.png"))).await.unwrap();
+        }
+        // The filters come before the list, and the form's labels sit above their inputs.
+        if path == "/admin/library/book/" {
+            let filter_top: f64 = driver
+                .execute("return document.querySelector('.changelist-filter').getBoundingClientRect().top;", Vec::new())
+                .await
+                .unwrap()
+                .convert()
+                .unwrap();
+            let list_top: f64 = driver
+                .execute("return document.querySelector('.changelist-main').getBoundingClientRect().top;", Vec::new())
+                .await
+                .unwrap()
+                .convert()
+                .unwrap();
+            assert!(filter_top < list_top);
+            assert_eq!(count(driver, ".changelist-filter details[open]").await, 0, "filters start folded on a phone");
+        }
+    }
+    browser.quit().await;
+}

@@ -65,3 +65,96 @@ dbtest! {
         assert_eq!(viewer.post_form(&format!("{url}?language=es"), &[("code", "x"), ("translation-name", "x"), ("translation-slug", "x")]).await.status, 403);
     }
 }
+
+/// The message ids written literally in the admin's templates and code: `t("…")`, `t1("…", …)`,
+/// `t2("…", …)`, and both forms of `tn("…", "…", …)`.
+fn literal_messages() -> Vec<(String, Option<String>)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["templates/admin", "src/admin"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for call in ["t(\"", "t1(\"", "t2(\"", "tn(\""] {
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(call) {
+                let preceded = rest[..at].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_');
+                rest = &rest[at + call.len()..];
+                let Some(end) = rest.find('"') else { break };
+                let first = rest[..end].to_owned();
+                if preceded {
+                    continue;
+                }
+                let plural = (call == "tn(\"")
+                    .then(|| rest[end + 1..].trim_start().strip_prefix(',').map(str::trim_start))
+                    .flatten()
+                    .and_then(|r| r.strip_prefix('"'))
+                    .and_then(|r| r.find('"').map(|e| r[..e].to_owned()));
+                out.push((first, plural));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[tokio::test]
+async fn every_admin_text_has_a_spanish_translation() {
+    let site = quartet_testkit::TestSite::builder().start(quartet_testkit::Backend::Sqlite).await;
+    let tr = quartet_core::templates::Tr::new(site.core.clone(), "es");
+    // Texts that are the same in Spanish.
+    let same = ["No", "0 {models}"];
+    let literal = literal_messages();
+    assert!(literal.len() > 100, "the scan finds the admin's texts: {}", literal.len());
+    let mut ids: Vec<String> = Vec::new();
+    let mut missing = Vec::new();
+    for (singular, plural) in &literal {
+        match plural {
+            Some(plural) => {
+                if tr.n(singular, plural, 2, &[]) == *plural {
+                    missing.push(plural.clone());
+                }
+            }
+            None => ids.push(singular.clone()),
+        }
+    }
+    // Core's own registrations (the test app's are fixtures) and the app names.
+    for admin in site.core.registry.admin.iter().filter(|a| !a.label().starts_with("library.")) {
+        ids.extend(admin.messages());
+    }
+    ids.extend(site.core.registry.apps.iter().map(|a| a.name.to_owned()));
+    ids.extend(
+        ["Select {model} to change", "Select {model} to view", "Select {model}", "Export to CSV"].map(String::from),
+    );
+    for id in ids {
+        if tr.t(&id) == id && !same.contains(&id.as_str()) {
+            missing.push(id);
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(missing.is_empty(), "untranslated admin texts: {missing:#?}");
+}
+
+dbtest! {
+    using library_site();
+    async fn the_admin_speaks_spanish(site) {
+        let (root, _) = staff(&site, "root", &[], true).await;
+        root.set_cookie("quartet_language", "es");
+        let index = root.get("/admin/").await;
+        assert_eq!(index.heading(), "Sitio administrativo");
+        assert!(index.texts("table.module caption").contains(&"Cuentas".to_owned()));
+        assert!(index.texts("table.module th[scope=row]").contains(&"Usuarios".to_owned()));
+        let users = root.get("/admin/accounts/user/").await;
+        assert_eq!(users.heading(), "Escoja usuario a modificar");
+        assert!(users.texts(".changelist-filter summary").contains(&"Por es staff".to_owned()), "{:?}", users.texts(".changelist-filter summary"));
+        let change = root.get(&users.attrs("#result_list tbody th a", "href")[0]).await;
+        assert_eq!(change.texts(".submit-row button"), ["Guardar", "Guardar y añadir otro", "Guardar y continuar editando"]);
+        assert_eq!(change.text(".field-is_active label"), "Activo");
+    }
+}

@@ -393,6 +393,43 @@ impl ModelAdmin {
         self.model.as_ref().expect("admin models are resolved when the site is built")
     }
 
+    /// Every text this registration shows that a catalog should translate: the model's names,
+    /// column labels, help texts, choice labels, action labels, and those of its inlines and
+    /// translated fields.
+    pub fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(model) = &self.model {
+            out.extend([model.verbose_name.to_owned(), model.verbose_name_plural.to_owned()]);
+            out.push(super::form::capitalize(model.verbose_name_plural));
+            for column in model.rows().columns().iter().filter(|c| !c.generated) {
+                out.push(self.column_label(column.name));
+            }
+        }
+        for column in &self.list_display {
+            if let ListColumn::Computed { header, .. } = column {
+                out.push(header.clone());
+            }
+        }
+        out.extend(self.help.values().cloned());
+        out.extend(self.choices.values().flatten().map(|(_, label)| label.clone()));
+        out.extend(self.actions.iter().map(|a| a.label.clone()));
+        for relation in &self.many_to_many {
+            out.push(relation.label.clone());
+            if !relation.help.is_empty() {
+                out.push(relation.help.clone());
+            }
+        }
+        for inline in &self.inlines {
+            out.extend(inline.admin.messages());
+        }
+        if let Some(translations) = &self.translations {
+            out.extend(translations.admin.messages());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     pub(crate) fn is_readonly(&self, column: &str) -> bool {
         self.readonly.iter().chain(&self.auto_now_add).chain(&self.auto_now).any(|c| c == column)
     }

@@ -151,3 +151,13 @@
     window.close();
   });
 })();
+
+// On a phone the filters start folded (except one in use), so the list is in view.
+(function () {
+  "use strict";
+  if (!window.matchMedia || !window.matchMedia("(max-width: 900px)").matches) return;
+  document.querySelectorAll(".changelist-filter details").forEach(function (filter) {
+    var active = filter.querySelector("li.selected");
+    filter.open = Boolean(active && active !== filter.querySelector("li"));
+  });
+})();
