@@ -5,7 +5,7 @@ use quartet_core::admin::log::entry;
 use quartet_core::auth::app::NewUser;
 use quartet_core::auth::models::{user, user_permission};
 use quartet_testkit::{TestClient, TestSite, dbtest};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 
 use crate::library::{book, library_site};
 
@@ -366,6 +366,18 @@ dbtest! {
         let (plain, _) = staff(&site, "plain", &["accounts.view_user"], false).await;
         assert_eq!(plain.get(&url).await.status, 403);
         assert_eq!(plain.post_form(&url, &[("password1", "x"), ("password2", "x")]).await.status, 403);
+
+        // Help texts are shown; unticking "Active" deactivates the account, which can no longer sign in.
+        let change_url = format!("/admin/accounts/user/{}/change/", newbie.id);
+        let page = root.get(&change_url).await;
+        assert_eq!(page.text(".field-is_active .help"), "Designates whether this user should be treated as active. Unselect this instead of deleting accounts.");
+        let deactivated = root.post_form(&change_url, &[
+            ("username", "newbie"), ("first_name", "New"), ("last_name", ""), ("email", "newbie@example.com"), ("is_staff", "on"),
+        ]).await;
+        assert_eq!(deactivated.status, 303, "{}", deactivated.body);
+        assert!(!user::Entity::find_by_id(newbie.id).one(&site.core.db).await.unwrap().unwrap().is_active);
+        let refused = site.client().post_form("/admin/login/", &[("username", "newbie"), ("password", "amber-river-77")]).await;
+        assert_eq!(refused.status, 200, "an inactive user cannot sign in");
     }
 }
 
@@ -420,7 +432,7 @@ dbtest! {
         let a = add_book(&site, "Gone A", "DF", now, None).await;
         let b = add_book(&site, "Gone B", "DF", now, None).await;
         let list = root.get("/admin/library/book/").await;
-        assert_eq!(list.attrs("select[name=action] option", "value"), ["", "delete_selected", "export_to_csv"]);
+        assert_eq!(list.attrs("select[name=action] option", "value"), ["", "delete_selected", "export_to_csv", "mark_published"]);
         assert_eq!(list.texts("select[name=action] option")[1], "Delete selected books");
 
         let none = root.post_form("/admin/library/book/", &[("action", "delete_selected")]).await;
@@ -534,5 +546,28 @@ dbtest! {
 
         let (root, _) = staff(&site, "root", &[], true).await;
         assert_eq!(root.get("/admin/").await.texts(".admin-page-link th"), ["Library statistics", "Shelf audit"]);
+    }
+}
+
+dbtest! {
+    using library_site();
+    async fn apps_add_their_own_actions(site) {
+        let now = site.core.now();
+        let a = add_book(&site, "Draft A", "DF", now, None).await;
+        let b = add_book(&site, "Draft B", "DF", now, None).await;
+        let untouched = add_book(&site, "Draft C", "DF", now, None).await;
+        let selection = [("action", "mark_published"), ("_selected_action", &a.to_string()), ("_selected_action", &b.to_string())];
+        let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
+        assert!(!viewer.get("/admin/library/book/").await.attrs("select[name=action] option", "value").contains(&"mark_published".to_owned()), "it needs the change permission");
+        assert_eq!(viewer.post_form("/admin/library/book/", &selection).await.status, 403);
+        let (root, _) = staff(&site, "root", &[], true).await;
+        let done = root.post_form("/admin/library/book/", &selection).await;
+        assert_eq!(done.location(), Some("/admin/library/book/"));
+        assert_eq!(root.get("/admin/library/book/").await.messages(), ["2 books marked as published."]);
+        let statuses: Vec<(i64, String)> = book::Entity::find().order_by_asc(book::Column::Id).all(&site.core.db).await.unwrap().into_iter().map(|b| (b.id, b.status)).collect();
+        assert_eq!(statuses, [(a, "PB".to_owned()), (b, "PB".to_owned()), (untouched, "DF".to_owned())]);
+        let unknown = root.post_form("/admin/library/book/", &[("action", "no_such_action"), ("_selected_action", &a.to_string())]).await;
+        assert_eq!(unknown.location(), Some("/admin/library/book/"));
+        assert_eq!(root.get("/admin/library/book/").await.messages(), ["No action selected."]);
     }
 }

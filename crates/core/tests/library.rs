@@ -4,7 +4,9 @@ use askama::Template;
 use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::get;
-use quartet_core::admin::{AdminAction, AdminLink, Crumb, Inline, ModelAdmin, Translations, pages};
+use quartet_core::admin::{
+    ActionInput, ActionOutcome, AdminAction, AdminLink, Crumb, Inline, ModelAdmin, Translations, pages,
+};
 use quartet_core::app::App;
 use quartet_core::db::{Migration, Schema};
 use quartet_core::models::ModelDef;
@@ -14,7 +16,7 @@ use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::TestSiteBuilder;
 use sea_orm::DbErr;
 use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Table};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 /// A book.
 pub mod book {
@@ -323,6 +325,21 @@ impl App for LibraryApp {
                 .optional(["notes"])
                 .list_editable(["status", "in_print"])
                 .action(AdminAction::export_to_csv())
+                .action(AdminAction::new(
+                    "mark_published",
+                    "Mark as published",
+                    "change",
+                    |input: ActionInput| async move {
+                        let ids: Vec<i64> =
+                            input.rows.iter().filter_map(|r| r.get("id").and_then(serde_json::Value::as_i64)).collect();
+                        book::Entity::update_many()
+                            .col_expr(book::Column::Status, sea_orm::sea_query::Expr::value("PB"))
+                            .filter(book::Column::Id.is_in(ids.clone()))
+                            .exec(&input.core.db)
+                            .await?;
+                        Ok(ActionOutcome::Message(format!("{} books marked as published.", ids.len())))
+                    },
+                ))
                 .inline(Inline::tabular(ModelAdmin::new("library.chapter"), "book_id").extra(2))
                 .inline(
                     Inline::stacked(

@@ -1089,8 +1089,10 @@ pub(crate) async fn change_submit(
         submission.row.insert(column.clone(), Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
     }
     if admin.kind == AdminKind::User {
-        // The hash is changed on its own page only.
+        // The hash is changed on its own page only (the form has no password field).
         submission.row.insert("password".into(), row.get("password").cloned().unwrap_or(Value::Null));
+        submission.errors.remove("password");
+        submission.changed.retain(|c| c != "password");
     }
     let model_def = admin.model();
     let children = inline::parse(&core, admin, &staff, &data, Some(&pk), &tr).await?;
