@@ -571,3 +571,26 @@ dbtest! {
         assert_eq!(root.get("/admin/library/book/").await.messages(), ["No action selected."]);
     }
 }
+
+dbtest! {
+    using library_site().settings(|s| s.auth.login_failures_per_account_per_hour = 3);
+    async fn the_admin_sign_in_shares_the_brute_force_limit_and_rotates_the_session(site) {
+        site.create(NewUser { username: "boss".into(), email: "boss@example.com".into(), password: Some(PASSWORD.into()), is_staff: true, ..NewUser::default() }).await;
+        let client = site.client();
+        for _ in 0..3 {
+            let wrong = client.post_form("/admin/login/", &[("username", "boss"), ("password", "not-it")]).await;
+            assert_eq!(wrong.status, 200);
+        }
+        let blocked = client.post_form("/admin/login/", &[("username", "boss"), ("password", PASSWORD)]).await;
+        assert_eq!(blocked.status, 429, "the fourth try is refused, even with the right password");
+
+        let other = site.client();
+        other.get("/admin/login/").await;
+        let before = other.cookie("sessionid");
+        site.create(NewUser { username: "chief".into(), email: "chief@example.com".into(), password: Some(PASSWORD.into()), is_staff: true, ..NewUser::default() }).await;
+        let signed_in = other.post_form("/admin/login/", &[("username", "chief"), ("password", PASSWORD)]).await;
+        assert_eq!(signed_in.status, 303);
+        assert_ne!(other.cookie("sessionid"), before, "a new session key at sign-in");
+        assert_eq!(other.get("/admin/").await.status, 200);
+    }
+}
