@@ -56,17 +56,21 @@ pub async fn store_image(core: &CoreState, bytes: &[u8], folder: &str) -> Result
     let (encoded, extension) = tokio::task::spawn_blocking(move || reencode(&input, format, max_pixels))
         .await
         .map_err(|_| UploadError::NotAnImage)??;
-    let now = core.now();
+    write_new(core, &encoded, folder, extension).await
+}
+
+/// Writes `bytes` under `<folder>/<yyyy>/<mm>/<dd>/<random>.<extension>`; returns that path.
+async fn write_new(core: &CoreState, bytes: &[u8], folder: &str, extension: &str) -> Result<String, UploadError> {
     let relative = format!(
         "{folder}/{}/{}.{extension}",
-        now.format("%Y/%m/%d"),
+        core.now().format("%Y/%m/%d"),
         crate::crypto::random_string(20, crate::crypto::LOWER_ALNUM)
     );
     let target = core.settings.media_root().join(&relative);
     if let Some(parent) = target.parent() {
         tokio::fs::create_dir_all(parent).await?;
     }
-    tokio::fs::write(&target, encoded).await?;
+    tokio::fs::write(&target, bytes).await?;
     Ok(relative)
 }
 
@@ -84,17 +88,7 @@ pub async fn store_file(
         .map(|(_, ext)| ext.to_ascii_lowercase())
         .filter(|ext| (1..=8).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric()))
         .unwrap_or_else(|| "bin".to_owned());
-    let relative = format!(
-        "{folder}/{}/{}.{extension}",
-        core.now().format("%Y/%m/%d"),
-        crate::crypto::random_string(20, crate::crypto::LOWER_ALNUM)
-    );
-    let target = core.settings.media_root().join(&relative);
-    if let Some(parent) = target.parent() {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    tokio::fs::write(&target, bytes).await?;
-    Ok(relative)
+    write_new(core, bytes, folder, &extension).await
 }
 
 fn reencode(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<(Vec<u8>, &'static str), UploadError> {

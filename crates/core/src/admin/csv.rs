@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::options::{ActionInput, humanize};
-use crate::models::{FieldKind, RowQuery, plain_text};
+use crate::models::{FieldKind, plain_text};
 
 /// Quotes a CSV field when it needs it (RFC 4180).
 fn field(text: &str) -> String {
@@ -46,14 +46,8 @@ pub(crate) async fn export(input: &ActionInput) -> crate::Result<Response> {
     let mut names: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for fk in model.rows().foreign_keys() {
         let Some(target) = input.core.registry.models.iter().find(|m| m.table() == fk.table) else { continue };
-        let Some(key) = target.rows().columns().into_iter().find(|c| c.primary_key) else { continue };
-        let keys: Vec<Value> =
-            input.rows.iter().filter_map(|r| r.get(&fk.column)).filter(|v| !Value::is_null(v)).cloned().collect();
-        let rows = target.rows().find(&input.core.db, &RowQuery::in_values(key.name, key.kind, &keys)).await?;
-        names.push((
-            fk.column.clone(),
-            rows.iter().map(|r| (plain_text(r.get(key.name).unwrap_or(&Value::Null)), target.repr(r))).collect(),
-        ));
+        let found = super::form::referenced_names(&input.core.db, target, &fk.column, &input.rows).await?;
+        names.push((fk.column.clone(), found));
     }
     for row in &input.rows {
         let cells: Vec<String> = columns

@@ -289,6 +289,23 @@ pub(crate) async fn repr_of(db: &Db, target: &ModelDef, pk: &Value) -> Result<Op
     Ok(rows.first().map(|row| target.repr(row)))
 }
 
+/// The names of the rows of `target` that `column` of `rows` points at, as (key, name), in one
+/// query.
+pub(crate) async fn referenced_names(
+    db: &Db,
+    target: &ModelDef,
+    column: &str,
+    rows: &[Row],
+) -> Result<Vec<(String, String)>, DbErr> {
+    let Some(key) = target.rows().columns().into_iter().find(|c| c.primary_key) else { return Ok(Vec::new()) };
+    let keys: Vec<Value> = rows.iter().filter_map(|r| r.get(column)).filter(|v| !Value::is_null(v)).cloned().collect();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = target.rows().find(db, &RowQuery::in_values(key.name, key.kind, &keys)).await?;
+    Ok(found.iter().map(|r| (plain_text(r.get(key.name).unwrap_or(&Value::Null)), target.repr(r))).collect())
+}
+
 /// The keys of the rows linked to `pk` through `relation`.
 pub(crate) async fn linked(
     db: &Db,
@@ -457,6 +474,26 @@ pub(crate) async fn parse_submission(
         many_to_many.push((relation.clone(), chosen));
     }
     Ok(Submission { row, errors, changed, many_to_many, uploads })
+}
+
+/// Prefixes the names of fields shown as part of a bigger form (`title` → `chapter_set-0-title`),
+/// and the fields they are filled from.
+pub(crate) fn prefix_fields(fields: &mut [AdminField], prefix: &str) {
+    for field in fields.iter_mut() {
+        field.name = format!("{prefix}{}", field.name);
+        if let Some(source) = field.prepopulate_from.strip_prefix("id_") {
+            field.prepopulate_from = format!("id_{prefix}{source}");
+        }
+    }
+}
+
+/// A key given as text, typed for `column` of `model`: a number for an integer column.
+pub(crate) fn key_value(model: &ModelDef, column: &str, key: &str) -> Value {
+    let integer = model.rows().columns().iter().any(|c| c.name == column && c.kind == FieldKind::Integer);
+    match key.parse::<i64>() {
+        Ok(n) if integer => Value::from(n),
+        _ => Value::from(key),
+    }
 }
 
 /// `book` → `Book`.

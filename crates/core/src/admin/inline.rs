@@ -12,13 +12,14 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::form::{
-    AdminField, apply_errors, build_fields, capitalize, parse_submission, readonly_fields, store_uploads,
+    AdminField, apply_errors, build_fields, capitalize, key_value, parse_submission, prefix_fields, readonly_fields,
+    store_uploads,
 };
 use super::options::ModelAdmin;
 use super::views::{Staff, field_list, forbidden, new_row, write_error};
 use crate::error::Result;
 use crate::forms::FormData;
-use crate::models::{FieldKind, Row, RowQuery, plain_text};
+use crate::models::{Row, RowQuery, plain_text};
 use crate::state::CoreState;
 use crate::templates::{Tr, fill};
 
@@ -319,11 +320,7 @@ pub(crate) async fn save(
     for (inline, set) in visible(admin, staff).zip(submission.sets) {
         let child = inline.admin.model();
         let name = tr.t(child.verbose_name).to_owned();
-        let fk_kind = child.rows().columns().into_iter().find(|c| c.name == inline.fk).map(|c| c.kind);
-        let parent_key = match (fk_kind, parent_pk.parse::<i64>()) {
-            (Some(FieldKind::Integer), Ok(n)) => Value::from(n),
-            _ => Value::from(parent_pk),
-        };
+        let parent_key = key_value(child, &inline.fk, parent_pk);
         for form in set.forms.into_iter().flatten() {
             let mut row = form.row;
             match form.operation {
@@ -357,16 +354,6 @@ pub(crate) async fn save(
 
 /// A form to show: its row, its key, and what was submitted with the errors found.
 type Planned = (Row, Option<String>, Option<(FormData, HashMap<String, Vec<String>>)>);
-
-/// Prefixes the names of a child form's fields (`title` → `chapter_set-0-title`).
-fn prefix_fields(fields: &mut [AdminField], form_prefix: &str) {
-    for field in fields.iter_mut() {
-        field.name = format!("{form_prefix}{}", field.name);
-        if let Some(source) = field.prepopulate_from.strip_prefix("id_") {
-            field.prepopulate_from = format!("id_{form_prefix}{source}");
-        }
-    }
-}
 
 /// The inlines of a page; `submitted` re-shows what was posted, with its errors.
 pub(crate) async fn build(

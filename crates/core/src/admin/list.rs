@@ -48,6 +48,11 @@ impl ListParams {
         format!("?{query}")
     }
 
+    /// Whether the list is narrowed or reordered (anything but the page and the lookup flag).
+    pub(crate) fn is_filtered(&self) -> bool {
+        self.pairs.iter().any(|(k, _)| k != "page" && k != "_popup")
+    }
+
     /// Without the parameters of one filter (`status`, `status__gte`...).
     fn without_filter(&self, column: &str) -> Self {
         Self { pairs: self.pairs.iter().filter(|(k, _)| filter_column(k) != column).cloned().collect() }
@@ -455,18 +460,7 @@ pub(crate) async fn change_list(
     for column in &display {
         let ListColumn::Field(name) = column else { continue };
         let Some(target) = target_model(registry, model, name) else { continue };
-        let keys: Vec<Value> =
-            rows.iter().filter_map(|r| r.get(name)).filter(|v| !Value::is_null(v)).cloned().collect();
-        let Some(key) = target.rows().columns().into_iter().find(|c| c.primary_key) else { continue };
-        let found = if keys.is_empty() {
-            Vec::new()
-        } else {
-            target.rows().find(db, &RowQuery::in_values(key.name, key.kind, &keys)).await?
-        };
-        names.push((
-            name.clone(),
-            found.iter().map(|r| (plain_text(r.get(key.name).unwrap_or(&Value::Null)), target.repr(r))).collect(),
-        ));
+        names.push((name.clone(), super::form::referenced_names(db, target, name, &rows).await?));
     }
 
     let links: Vec<usize> = if admin.list_display_links.is_empty() {

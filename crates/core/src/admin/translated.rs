@@ -8,14 +8,16 @@
 
 use serde_json::Value;
 
-use super::form::{AdminField, Submission, apply_errors, build_fields, parse_submission, store_uploads};
+use super::form::{
+    AdminField, Submission, apply_errors, build_fields, key_value, parse_submission, prefix_fields, store_uploads,
+};
 use super::options::ModelAdmin;
-use super::views::{new_row, write_error};
+use super::views::{field_list, new_row, write_error};
 use crate::error::Result;
 use crate::forms::FormData;
-use crate::models::{FieldKind, Row, RowQuery, plain_text};
+use crate::models::{Row, RowQuery, plain_text};
 use crate::state::CoreState;
-use crate::templates::Tr;
+use crate::templates::{Tr, fill};
 
 /// Form names of translated fields start with this (`translation-name`).
 const PREFIX: &str = "translation-";
@@ -87,15 +89,6 @@ pub(crate) fn language_of(core: &CoreState, query: Option<&str>) -> String {
     }
 }
 
-fn prefix_fields(fields: &mut [AdminField]) {
-    for field in fields.iter_mut() {
-        field.name = format!("{PREFIX}{}", field.name);
-        if let Some(source) = field.prepopulate_from.strip_prefix("id_") {
-            field.prepopulate_from = format!("id_{PREFIX}{source}");
-        }
-    }
-}
-
 /// The tabs and fields; `submitted` re-shows posted values with their errors.
 pub(crate) async fn build(
     core: &CoreState,
@@ -128,7 +121,7 @@ pub(crate) async fn build(
     if let Some((data, submission)) = submitted {
         apply_errors(&mut fields, &data.prefixed(PREFIX), &submission.errors);
     }
-    prefix_fields(&mut fields);
+    prefix_fields(&mut fields, PREFIX);
     let language_name = tabs.iter().find(|t| t.current).map(|t| t.name.clone()).unwrap_or_default();
     Ok(Some(TranslatedPart { tabs, fields, language_name }))
 }
@@ -155,24 +148,22 @@ pub(crate) async fn parse(
     Ok(Some(submission))
 }
 
-/// Saves the translation with the object; returns the labels of the fields that changed.
+/// Saves the translation with the object; returns the history message of a change
+/// ("Changed name and slug (Español).").
 pub(crate) async fn save(
     tx: &sea_orm::DatabaseTransaction,
+    core: &CoreState,
     admin: &ModelAdmin,
     pk: &str,
     language: &str,
     submission: Option<Submission>,
+    tr: &Tr,
 ) -> Result<Vec<String>> {
     let (Some(translations), Some(submission)) = (&admin.translations, submission) else { return Ok(Vec::new()) };
     let child = translations.admin.model();
     let key = child.rows().primary_key();
     let mut row = submission.row;
-    let fk_kind = child.rows().columns().into_iter().find(|c| c.name == translations.fk).map(|c| c.kind);
-    let parent_key = match (fk_kind, pk.parse::<i64>()) {
-        (Some(FieldKind::Integer), Ok(n)) => Value::from(n),
-        _ => Value::from(pk),
-    };
-    row.insert(translations.fk.clone(), parent_key);
+    row.insert(translations.fk.clone(), key_value(child, &translations.fk, pk));
     row.insert(translations.language_column.clone(), Value::from(language));
     if row.get(key).is_some_and(|k| !k.is_null()) {
         if !submission.changed.is_empty() {
@@ -181,5 +172,10 @@ pub(crate) async fn save(
     } else {
         child.rows().insert(tx, row).await.map_err(write_error)?;
     }
-    Ok(submission.changed)
+    if submission.changed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let name = core.i18n.languages().iter().find(|l| l.code == language).map_or(language, |l| l.name_local.as_str());
+    let fields = field_list(&translations.admin, tr, &submission.changed);
+    Ok(vec![fill(tr.t("Changed {fields} ({language})."), &[("fields", &fields), ("language", &name)])])
 }

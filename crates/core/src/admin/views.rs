@@ -9,7 +9,8 @@ use sea_orm::TransactionTrait;
 use serde_json::Value;
 
 use super::form::{
-    AdminField, Widget, apply_errors, build_fields, capitalize, parse_submission, readonly_fields, store_uploads,
+    AdminField, Widget, apply_errors, build_fields, capitalize, key_value, parse_submission, readonly_fields,
+    store_uploads,
 };
 use super::inline::{self, InlineSet};
 use super::list::{ChangeList, ListParams, change_list};
@@ -404,7 +405,7 @@ pub(crate) async fn changelist(
     }
     let add_url =
         if staff.can("add", admin) && !popup { core.url_with("admin:add", &[&m.app, &m.name]) } else { String::new() };
-    let filtered = params.with(&[("_popup", None)]) != "?";
+    let filtered = params.is_filtered();
     let page = list.page.clone();
     let mut actions: Vec<(String, String)> = admin
         .actions
@@ -543,26 +544,34 @@ pub(crate) async fn changelist_submit(
     }
 }
 
+/// Writes the history entry of one action by the staff user on an object of `admin`'s model
+/// (inside the transaction that did it).
+async fn history(
+    db: &impl sea_orm::ConnectionTrait,
+    core: &CoreState,
+    staff: &Staff,
+    admin: &ModelAdmin,
+    (pk, repr): (&str, &str),
+    action: Action,
+    message: &str,
+) -> Result<()> {
+    let label = admin.model().label();
+    let record = Record { user_id: staff.user.id, model: &label, object_id: pk, object_repr: repr, action, message };
+    log::record(db, core.now(), record).await?;
+    Ok(())
+}
+
 /// Deletes rows in one transaction, each recorded in the admin log.
 async fn delete_rows(core: &CoreState, admin: &ModelAdmin, staff: &Staff, rows: &[Row]) -> Result<()> {
     let model_def = admin.model();
     let key = model_def.rows().primary_key();
-    let label = model_def.label();
     let tx = core.db.begin().await?;
     let pks: Vec<Value> = rows.iter().filter_map(|r| r.get(key).cloned()).collect();
     model_def.rows().delete(&tx, &pks).await?;
     for row in rows {
         let (pk, repr) = (plain_text(row.get(key).unwrap_or(&Value::Null)), model_def.repr(row));
-        let record = Record {
-            user_id: staff.user.id,
-            model: &label,
-            object_id: &pk,
-            object_repr: &repr,
-            action: Action::Deletion,
-            message: "",
-        };
-        log::record(&tx, core.now(), record).await?;
-        tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %label, %pk, "deleted");
+        history(&tx, core, staff, admin, (&pk, &repr), Action::Deletion, "").await?;
+        tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %model_def.label(), %pk, "deleted");
     }
     tx.commit().await?;
     Ok(())
@@ -610,19 +619,10 @@ async fn save_list_editable(
         return Ok(Redirect::to(&back).into_response());
     }
     let tx = core.db.begin().await?;
-    let label = model_def.label();
     for (pk, repr, row, changed) in &updates {
         model_def.rows().update(&tx, row.clone()).await.map_err(write_error)?;
         let message = change_message(admin, tr, changed, &[]);
-        let record = Record {
-            user_id: staff.user.id,
-            model: &label,
-            object_id: pk,
-            object_repr: repr,
-            action: Action::Change,
-            message: &message,
-        };
-        log::record(&tx, core.now(), record).await?;
+        history(&tx, core, staff, admin, (pk, repr), Action::Change, &message).await?;
     }
     tx.commit().await?;
     let n = updates.len();
@@ -916,11 +916,8 @@ async fn save_many_to_many(
                 continue;
             }
             let mut row = Row::new();
-            row.insert(relation.own_column.clone(), pk.parse::<i64>().map_or_else(|_| Value::from(pk), Value::from));
-            row.insert(
-                relation.other_column.clone(),
-                other.parse::<i64>().map_or_else(|_| Value::from(other.as_str()), Value::from),
-            );
+            row.insert(relation.own_column.clone(), key_value(through, &relation.own_column, pk));
+            row.insert(relation.other_column.clone(), key_value(through, &relation.other_column, other));
             through.rows().insert(tx, row).await.map_err(write_error)?;
         }
     }
@@ -1013,7 +1010,8 @@ pub(crate) async fn add_submit(
     let model_def = admin.model();
     let pk = plain_text(saved.get(model_def.rows().primary_key()).unwrap_or(&Value::Null));
     save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
-    translated::save(&tx, admin, &pk, &language, translation).await?;
+    // Django's message for an addition is "Added." whatever the fields.
+    translated::save(&tx, &core, admin, &pk, &language, translation, &tr).await?;
     let mut message = vec![tr.t("Added.").to_owned()];
     message.extend(inline::save(&tx, admin, &staff, &pk, children, &tr).await?);
     let message = message.join(" ");
@@ -1023,16 +1021,7 @@ pub(crate) async fn add_submit(
         crate::auth::app::create_profile(&tx, id).await?;
     }
     let repr = model_def.repr(&saved);
-    let label = model_def.label();
-    let record = Record {
-        user_id: staff.user.id,
-        model: &label,
-        object_id: &pk,
-        object_repr: &repr,
-        action: Action::Addition,
-        message: &message,
-    };
-    log::record(&tx, now, record).await?;
+    history(&tx, &core, &staff, admin, (&pk, &repr), Action::Addition, &message).await?;
     tx.commit().await?;
     tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %model_def.label(), %pk, "added");
     let link = change_url(&core, admin, &pk);
@@ -1117,34 +1106,11 @@ pub(crate) async fn change_submit(
         Err(e) => return Err(write_error(e)),
     };
     save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
-    let mut inline_messages = Vec::new();
-    if let Some(part) = &admin.translations {
-        let changed = translated::save(&tx, admin, &pk, &language, translation).await?;
-        if !changed.is_empty() {
-            let name = core
-                .i18n
-                .languages()
-                .iter()
-                .find(|l| l.code == language)
-                .map_or(language.clone(), |l| l.name_local.clone());
-            let fields = field_list(&part.admin, &tr, &changed);
-            inline_messages
-                .push(fill(tr.t("Changed {fields} ({language})."), &[("fields", &fields), ("language", &name)]));
-        }
-    }
+    let mut inline_messages = translated::save(&tx, &core, admin, &pk, &language, translation, &tr).await?;
     inline_messages.extend(inline::save(&tx, admin, &staff, &pk, children, &tr).await?);
     let repr = model_def.repr(&saved);
     let message = change_message(admin, &tr, &submission.changed, &inline_messages);
-    let label = model_def.label();
-    let record = Record {
-        user_id: staff.user.id,
-        model: &label,
-        object_id: &pk,
-        object_repr: &repr,
-        action: Action::Change,
-        message: &message,
-    };
-    log::record(&tx, now, record).await?;
+    history(&tx, &core, &staff, admin, (&pk, &repr), Action::Change, &message).await?;
     tx.commit().await?;
     tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %model_def.label(), %pk, "changed");
     let text = fill(
@@ -1305,15 +1271,7 @@ pub(crate) async fn password_submit(
         return render(&PasswordPage { ctx, title, crumbs, fields, username: user.username });
     }
     crate::auth::set_password(&core, &user, p1).await?;
-    let record = Record {
-        user_id: staff.user.id,
-        model: "accounts.user",
-        object_id: &pk,
-        object_repr: &user.username,
-        action: Action::Change,
-        message: tr.t("Changed password."),
-    };
-    log::record(&core.db, core.now(), record).await?;
+    history(&core.db, &core, &staff, admin, (&pk, &user.username), Action::Change, tr.t("Changed password.")).await?;
     tracing::info!(target: "quartet::admin", user_id = staff.user.id, target_user = user.id, "password changed in the admin");
     flash.success(tr.t("Password changed successfully.")).await?;
     Ok(Redirect::to(&change_url(&core, admin, &pk)).into_response())
