@@ -68,6 +68,11 @@ pub trait App: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The app's pages listed in `/sitemap.xml` (paths, not absolute URLs).
+    async fn sitemap(&self, _core: &CoreState) -> anyhow::Result<Vec<SitemapEntry>> {
+        Ok(Vec::new())
+    }
+
     /// Creates demo data (`quartet seed` and the "load demo data" button).
     async fn seed(&self, _core: &CoreState, _options: &SeedOptions) -> anyhow::Result<SeedReport> {
         Ok(SeedReport::default())
@@ -83,6 +88,19 @@ pub struct NavLink {
     pub route: &'static str,
     /// Paths starting with this prefix mark the link as current.
     pub prefix: &'static str,
+}
+
+/// A page listed in `/sitemap.xml` (Django's `Sitemap` item).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SitemapEntry {
+    /// The page's path (`/blog/2026/3/7/hello/`).
+    pub path: String,
+    /// When the page last changed.
+    pub lastmod: Option<chrono::DateTime<chrono::Utc>>,
+    /// How often it changes (`weekly`).
+    pub changefreq: Option<&'static str>,
+    /// Its priority relative to the site's other pages (0.0 to 1.0).
+    pub priority: Option<f32>,
 }
 
 /// A file shipped with an app.

@@ -40,6 +40,7 @@ impl App for CoreApp {
             .route("core:home", "/", get(home))
             .route("core:set-language", "/i18n/setlang/", post(crate::i18n::set_language))
             .route("core:load-demo", "/demo/", post(load_demo))
+            .route("core:sitemap", "/sitemap.xml", get(sitemap))
             .with_state(core.clone())
     }
 
@@ -117,6 +118,35 @@ async fn home(ctx: PageContext) -> Result<Response> {
     let core = ctx.core().clone();
     let offer_demo = core.settings.debug && site_is_empty(&core).await?;
     render(&HomePage { ctx, offer_demo })
+}
+
+#[derive(Template)]
+#[template(path = "sitemap.xml")]
+struct SitemapXml {
+    urls: Vec<SitemapUrl>,
+}
+
+struct SitemapUrl {
+    loc: String,
+    lastmod: Option<String>,
+    changefreq: Option<&'static str>,
+    priority: Option<String>,
+}
+
+/// `/sitemap.xml`: every installed app's pages, with absolute URLs.
+async fn sitemap(State(core): State<CoreState>, host: crate::http::host::RequestHost) -> Result<Response> {
+    let mut urls = Vec::new();
+    for app in &core.registry.installed {
+        let entries = app.sitemap(&core).await.map_err(Error::Internal)?;
+        urls.extend(entries.into_iter().map(|e| SitemapUrl {
+            loc: host.absolute(&core, &e.path),
+            lastmod: e.lastmod.map(|t| t.format("%Y-%m-%d").to_string()),
+            changefreq: e.changefreq,
+            priority: e.priority.map(|p| format!("{p:.1}")),
+        }));
+    }
+    let body = SitemapXml { urls }.render()?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response())
 }
 
 /// Runs every installed app's seeder in installed order.

@@ -298,6 +298,72 @@ pub fn is_valid_email(value: &str) -> bool {
     local_ok && domain_ok
 }
 
+/// A URL slug as Django's `slugify` makes one: accents dropped, lower case, only letters,
+/// digits, hyphens and underscores, runs of spaces and hyphens as one hyphen
+/// ("Crème Brûlée & Rust" → `creme-brulee-rust`).
+pub fn slugify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_hyphen = false;
+    for c in text.chars().flat_map(to_ascii) {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            if pending_hyphen && !out.is_empty() {
+                out.push('-');
+            }
+            pending_hyphen = false;
+            out.push(c.to_ascii_lowercase());
+        } else if c == '-' || c.is_whitespace() {
+            pending_hyphen = true;
+        }
+    }
+    out.trim_matches('_').to_owned()
+}
+
+/// The ASCII letters of a Latin character without its accents (`é` → `e`, `ß` → `ss`).
+fn to_ascii(c: char) -> Vec<char> {
+    if c.is_ascii() {
+        return vec![c];
+    }
+    let plain = match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'Ā' | 'Ă' | 'Ą' => "A",
+        'æ' => "ae",
+        'Æ' => "AE",
+        'ç' | 'ć' | 'č' => "c",
+        'Ç' | 'Ć' | 'Č' => "C",
+        'ď' | 'đ' => "d",
+        'Ď' | 'Đ' => "D",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
+        'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ė' | 'Ę' | 'Ě' => "E",
+        'ğ' => "g",
+        'Ğ' => "G",
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => "i",
+        'Ì' | 'Í' | 'Î' | 'Ï' | 'Ī' | 'Į' | 'İ' => "I",
+        'ł' | 'ľ' => "l",
+        'Ł' | 'Ľ' => "L",
+        'ñ' | 'ń' | 'ň' => "n",
+        'Ñ' | 'Ń' | 'Ň' => "N",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
+        'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Ō' | 'Ő' => "O",
+        'œ' => "oe",
+        'Œ' => "OE",
+        'ř' => "r",
+        'Ř' => "R",
+        'ś' | 'š' | 'ş' => "s",
+        'Ś' | 'Š' | 'Ş' => "S",
+        'ß' => "ss",
+        'ť' | 'ţ' => "t",
+        'Ť' | 'Ţ' => "T",
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => "u",
+        'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ū' | 'Ů' | 'Ű' | 'Ų' => "U",
+        'ý' | 'ÿ' => "y",
+        'Ý' | 'Ÿ' => "Y",
+        'ź' | 'ż' | 'ž' => "z",
+        'Ź' | 'Ż' | 'Ž' => "Z",
+        _ => "",
+    };
+    plain.chars().collect()
+}
+
 /// A form with its submitted (or initial) values and errors.
 #[derive(Debug, Clone)]
 pub struct BoundForm {
@@ -464,6 +530,14 @@ mod tests {
         ] {
             assert!(!is_valid_email(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn slugs_are_made_as_django_makes_them() {
+        assert_eq!(slugify("Crème Brûlée & Rust"), "creme-brulee-rust");
+        assert_eq!(slugify("  Hello,   World -- again! "), "hello-world-again");
+        assert_eq!(slugify("snake_case_ok"), "snake_case_ok");
+        assert_eq!(slugify("日本"), "");
     }
 
     #[test]

@@ -101,17 +101,37 @@ impl Tr {
 
     /// Translates a message with a plural chosen by `n` and fills `{n}` and `args`.
     pub fn n(&self, singular: &str, plural: &str, n: u64, args: &[(&str, &(dyn std::fmt::Display + Sync))]) -> String {
-        let text = fill(self.core.i18n.ngettext(&self.lang, singular, plural, n), args);
-        fill(&text, &[("n", &n)])
+        let mut all: Vec<(&str, &(dyn std::fmt::Display + Sync))> = vec![("n", &n)];
+        all.extend_from_slice(args);
+        fill(self.core.i18n.ngettext(&self.lang, singular, plural, n), &all)
     }
 }
 
 /// Replaces `{name}` placeholders.
+///
+/// One pass over `text`: a value that itself contains `{name}` is left as it is.
 pub fn fill(text: &str, args: &[(&str, &(dyn std::fmt::Display + Sync))]) -> String {
-    let mut out = text.to_owned();
-    for (name, value) in args {
-        out = out.replace(&format!("{{{name}}}"), &value.to_string());
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let found = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            args.iter().find(|(n, _)| *n == name).map(|(_, value)| (close, value))
+        });
+        match found {
+            Some((close, value)) => {
+                out.push_str(&value.to_string());
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
     out
 }
 
@@ -330,4 +350,16 @@ where
 /// Renders a template into an HTML response.
 pub fn render(template: &impl Template) -> Result<Response> {
     Ok(Html(template.render()?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn placeholders_are_filled_once() {
+        assert_eq!(fill("{a} and {b}", &[("a", &"{b}"), ("b", &2)]), "{b} and 2");
+        assert_eq!(fill("{unknown} {a}", &[("a", &1)]), "{unknown} 1");
+        assert_eq!(fill("open { brace", &[]), "open { brace");
+    }
 }

@@ -8,7 +8,7 @@ use quartet_core::App;
 /// The installed apps, in order (Django's `INSTALLED_APPS`). Core's `core` and `accounts`
 /// apps come first on their own.
 fn installed_apps() -> Vec<Arc<dyn App>> {
-    Vec::new()
+    vec![Arc::new(quartet_blog::BlogApp)]
 }
 
 fn main() -> ExitCode {

@@ -236,6 +236,24 @@ pub(crate) async fn build_fields(
             Some(pk) => linked(db, registry, relation, pk).await?,
             None => Vec::new(),
         };
+        if let Some(names) = &relation.by_name {
+            fields.push(AdminField {
+                name: relation.name.clone(),
+                label: tr.t(&relation.label).to_owned(),
+                widget: Widget::Text,
+                value: names_of(db, target, names, &selected).await?.join(", "),
+                selected: Vec::new(),
+                options: Vec::new(),
+                required: false,
+                help: tr.t(&relation.help).to_owned(),
+                errors: Vec::new(),
+                prepopulate_from: String::new(),
+                lookup_url: String::new(),
+                display: String::new(),
+                max_length: None,
+            });
+            continue;
+        }
         fields.push(AdminField {
             name: relation.name.clone(),
             label: tr.t(&relation.label).to_owned(),
@@ -330,6 +348,105 @@ fn own_key(pk: &str) -> sea_orm::Value {
         Ok(n) => n.into(),
         Err(_) => pk.into(),
     }
+}
+
+/// The date of a stored or typed date-time (`2026-03-07T10:00:00Z`, `2026-03-07 10:00`) or date.
+fn day_of(text: &str) -> Option<NaiveDate> {
+    if let Ok(at) = text.parse::<chrono::DateTime<Utc>>() {
+        return Some(at.date_naive());
+    }
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
+
+/// Tag names as django-taggit reads them: split on commas when there is one, else on spaces;
+/// double quotes group words; blanks and repeats are dropped.
+pub fn parse_tag_names(input: &str) -> Vec<String> {
+    let separator = if input.contains(',') { ',' } else { ' ' };
+    let mut names: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let push = |current: &mut String, names: &mut Vec<String>| {
+        let name = current.trim().to_owned();
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+        current.clear();
+    };
+    for c in input.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c == separator && !quoted => push(&mut current, &mut names),
+            c => current.push(c),
+        }
+    }
+    push(&mut current, &mut names);
+    names.sort();
+    names
+}
+
+/// The names of the rows of `target` with the given keys, sorted.
+async fn names_of(
+    db: &Db,
+    target: &ModelDef,
+    names: &super::options::TagNames,
+    keys: &[String],
+) -> Result<Vec<String>, DbErr> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pk = target.rows().primary_key();
+    let values: Vec<Value> =
+        keys.iter().map(|k| k.parse::<i64>().map_or_else(|_| Value::String(k.clone()), Value::from)).collect();
+    let kind = target.rows().columns().iter().find(|c| c.primary_key).map_or(FieldKind::Integer, |c| c.kind);
+    let rows = target.rows().find(db, &RowQuery::in_values(pk, kind, &values)).await?;
+    let mut out: Vec<String> =
+        rows.iter().map(|r| plain_text(r.get(&names.name_column).unwrap_or(&Value::Null))).collect();
+    out.sort();
+    Ok(out)
+}
+
+/// The keys of the rows of `target` named `chosen`, creating the missing ones (with a unique
+/// slug) inside `tx`.
+pub(crate) async fn keys_for_names(
+    tx: &sea_orm::DatabaseTransaction,
+    db: &Db,
+    target: &ModelDef,
+    names: &super::options::TagNames,
+    chosen: &[String],
+) -> crate::error::Result<Vec<String>> {
+    let pk = target.rows().primary_key();
+    let mut keys = Vec::new();
+    let mut new_slugs: Vec<String> = Vec::new();
+    for name in chosen {
+        let found = target.rows().find(db, &RowQuery::key_equals(&names.name_column, name)).await?;
+        // `key_equals` reads digits as a number; compare the text too.
+        if let Some(row) = found.iter().find(|r| plain_text(r.get(&names.name_column).unwrap_or(&Value::Null)) == *name)
+        {
+            keys.push(plain_text(row.get(pk).unwrap_or(&Value::Null)));
+            continue;
+        }
+        let base = match crate::forms::slugify(name) {
+            slug if slug.is_empty() => "tag".to_owned(),
+            slug => slug,
+        };
+        let mut slug = base.clone();
+        let mut n = 1;
+        loop {
+            let condition = Condition::all().add(Expr::col(Alias::new(&names.slug_column)).eq(slug.clone()));
+            if !new_slugs.contains(&slug) && target.rows().count_where(db, condition).await? == 0 {
+                break;
+            }
+            n += 1;
+            slug = format!("{base}-{n}");
+        }
+        let mut row = Row::new();
+        row.insert(names.name_column.clone(), Value::String(name.clone()));
+        row.insert(names.slug_column.clone(), Value::String(slug.clone()));
+        new_slugs.push(slug);
+        let saved = target.rows().insert(tx, row).await.map_err(super::views::write_error)?;
+        keys.push(plain_text(saved.get(pk).unwrap_or(&Value::Null)));
+    }
+    Ok(keys)
 }
 
 /// The outcome of reading a submitted form.
@@ -447,8 +564,62 @@ pub(crate) async fn parse_submission(
             errors.entry(info.name.to_owned()).or_default().push(message);
         }
     }
+    // `unique_for_date`: one value per date of another column.
+    for (column, date_column) in &admin.unique_for_date {
+        if errors.contains_key(column) || errors.contains_key(date_column) {
+            continue;
+        }
+        let value = row.get(column).map(plain_text).unwrap_or_default();
+        let Some(date) = row.get(date_column).map(plain_text).and_then(|t| day_of(&t)) else { continue };
+        let kind = columns.iter().find(|c| c.name == date_column).map_or(FieldKind::DateTime, |c| c.kind);
+        let start = super::list::date_value(kind, date);
+        let end = super::list::date_value(kind, date + chrono::Duration::days(1));
+        let mut condition = Condition::all()
+            .add(Expr::col(Alias::new(column)).eq(value))
+            .add(Expr::col(Alias::new(date_column)).gte(start))
+            .add(Expr::col(Alias::new(date_column)).lt(end));
+        if let Some(pk) = pk {
+            condition = condition.add(Expr::col(Alias::new(model.rows().primary_key())).ne(own_key(pk)));
+        }
+        if model.rows().count_where(db, condition).await? > 0 {
+            let message = crate::templates::fill(
+                tr.t("{field} must be unique for {date_field} date."),
+                &[
+                    ("field", &capitalize(tr.t(&admin.column_label(column)))),
+                    ("date_field", &capitalize(tr.t(&admin.column_label(date_column)))),
+                ],
+            );
+            errors.entry(column.clone()).or_default().push(message);
+        }
+    }
     let mut many_to_many = Vec::new();
     for relation in &admin.many_to_many {
+        if let Some(names) = &relation.by_name {
+            let chosen = parse_tag_names(form.get(&relation.name).unwrap_or_default());
+            if let Some(long) = chosen.iter().find(|n| n.chars().count() > names.max_length) {
+                let message = tr.n(
+                    "Ensure this value has at most {n} character (it has {length}).",
+                    "Ensure this value has at most {n} characters (it has {length}).",
+                    names.max_length as u64,
+                    &[("length", &long.chars().count())],
+                );
+                errors.entry(relation.name.clone()).or_default().push(message);
+                continue;
+            }
+            let before = match (pk, registry.model(&relation.target)) {
+                (Some(pk), Some(target)) => {
+                    names_of(db, target, names, &linked(db, registry, relation, pk).await?).await?
+                }
+                _ => Vec::new(),
+            };
+            let mut sorted_now = chosen.clone();
+            sorted_now.sort();
+            if before != sorted_now {
+                changed.push(relation.name.clone());
+            }
+            many_to_many.push((relation.clone(), chosen));
+            continue;
+        }
         let chosen: Vec<String> = form.get_all(&relation.name).into_iter().map(ToOwned::to_owned).collect();
         if let Some(target) = registry.model(&relation.target) {
             let known = target_options(db, target).await?;

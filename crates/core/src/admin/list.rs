@@ -208,7 +208,7 @@ fn day_bounds(now: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
 }
 
 /// A date bound as the database value of `kind`.
-fn date_value(kind: FieldKind, date: NaiveDate) -> sea_orm::Value {
+pub(crate) fn date_value(kind: FieldKind, date: NaiveDate) -> sea_orm::Value {
     match kind {
         FieldKind::DateTime => {
             sea_orm::Value::ChronoDateTimeUtc(Some(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()))

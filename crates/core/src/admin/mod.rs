@@ -22,8 +22,8 @@ use axum::routing::{get, post};
 
 pub use inline::{Inline, InlineForm, InlineSet, InlineStyle};
 pub use options::{
-    ActionFn, ActionInput, ActionOutcome, AdminAction, CellRenderer, ListColumn, ManyToMany, ModelAdmin, UploadKind,
-    humanize,
+    ActionFn, ActionInput, ActionOutcome, AdminAction, CellRenderer, ListColumn, ManyToMany, ModelAdmin, TagNames,
+    UploadKind, humanize,
 };
 pub use pages::{AdminLink, StaffUser};
 pub use translated::{LanguageTab, TranslatedPart, Translations};

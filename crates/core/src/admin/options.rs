@@ -112,7 +112,7 @@ pub(crate) struct Upload {
 }
 
 /// A many-to-many relation through a link model (a user's groups, a group's permissions).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ManyToMany {
     /// Form field name (`groups`).
     pub name: String,
@@ -128,6 +128,42 @@ pub struct ManyToMany {
     pub target: String,
     /// Help text.
     pub help: String,
+    /// Edit the relation as a comma-separated list of the target's names, creating the rows
+    /// that do not exist yet (django-taggit's tag field); `None` shows a multiple select.
+    pub by_name: Option<TagNames>,
+}
+
+/// How a [`ManyToMany`] edited by name finds and creates its target rows.
+#[derive(Debug, Clone)]
+pub struct TagNames {
+    /// The target's name column (`name`), matched exactly.
+    pub name_column: String,
+    /// The target's unique slug column (`slug`), filled from the name for new rows.
+    pub slug_column: String,
+    /// The longest name accepted.
+    pub max_length: usize,
+}
+
+impl ManyToMany {
+    /// Tags: a comma-separated list of names of `target` through `through` (taggit's
+    /// `TaggableManager`), with `name` and `slug` columns on the target.
+    pub fn tags(
+        name: impl Into<String>,
+        through: impl Into<String>,
+        (own_column, other_column): (&str, &str),
+        target: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            label: "Tags".into(),
+            through: through.into(),
+            own_column: own_column.into(),
+            other_column: other_column.into(),
+            target: target.into(),
+            help: "A comma-separated list of tags.".into(),
+            by_name: Some(TagNames { name_column: "name".into(), slug_column: "slug".into(), max_length: 100 }),
+        }
+    }
 }
 
 /// The admin options of one model.
@@ -155,6 +191,8 @@ pub struct ModelAdmin {
     pub(crate) auto_now_add: Vec<String>,
     pub(crate) auto_now: Vec<String>,
     pub(crate) many_to_many: Vec<ManyToMany>,
+    pub(crate) unique_for_date: Vec<(String, String)>,
+    pub(crate) initial: HashMap<String, String>,
     pub(crate) inlines: Vec<super::inline::Inline>,
     pub(crate) uploads: HashMap<String, Upload>,
     pub(crate) translations: Option<Box<super::translated::Translations>>,
@@ -198,6 +236,8 @@ impl ModelAdmin {
             auto_now_add: Vec::new(),
             auto_now: Vec::new(),
             many_to_many: Vec::new(),
+            unique_for_date: Vec::new(),
+            initial: HashMap::new(),
             inlines: Vec::new(),
             uploads: HashMap::new(),
             translations: None,
@@ -344,6 +384,19 @@ impl ModelAdmin {
     /// A datetime column set to now at every save (read-only in forms).
     pub fn auto_now(mut self, column: impl Into<String>) -> Self {
         self.auto_now.push(column.into());
+        self
+    }
+
+    /// `column` must be unique among rows whose `date_column` falls on the same (UTC) date
+    /// (Django's `unique_for_date`).
+    pub fn unique_for_date(mut self, column: impl Into<String>, date_column: impl Into<String>) -> Self {
+        self.unique_for_date.push((column.into(), date_column.into()));
+        self
+    }
+
+    /// The value a column starts with on the add form (a model default such as a status).
+    pub fn initial(mut self, column: impl Into<String>, value: impl Into<String>) -> Self {
+        self.initial.insert(column.into(), value.into());
         self
     }
 

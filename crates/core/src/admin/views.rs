@@ -696,6 +696,7 @@ pub(crate) fn new_row(admin: &ModelAdmin, now: chrono::DateTime<Utc>) -> Row {
                 _ => Value::String(String::new()),
             }
         };
+        let value = admin.initial.get(column.name).map_or(value, |initial| Value::String(initial.clone()));
         row.insert(column.name.to_owned(), value);
     }
     if admin.kind == AdminKind::User {
@@ -902,6 +903,14 @@ async fn save_many_to_many(
 ) -> Result<()> {
     for (relation, chosen) in relations {
         let Some(through) = core.registry.model(&relation.through) else { continue };
+        let keys;
+        let chosen = match (&relation.by_name, core.registry.model(&relation.target)) {
+            (Some(names), Some(target)) => {
+                keys = super::form::keys_for_names(tx, &core.db, target, names, chosen).await?;
+                &keys
+            }
+            _ => chosen,
+        };
         let existing = through.rows().find(&core.db, &RowQuery::key_equals(&relation.own_column, pk)).await?;
         let key = through.rows().primary_key();
         let stale: Vec<Value> = existing

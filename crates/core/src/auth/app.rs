@@ -108,6 +108,7 @@ impl App for AccountsApp {
                     other_column: "group_id".into(),
                     target: "accounts.group".into(),
                     help: "The groups this user belongs to. A user will get all permissions granted to each of their groups.".into(),
+                    by_name: None,
                 })
                 .many_to_many(ManyToMany {
                     name: "user_permissions".into(),
@@ -117,6 +118,7 @@ impl App for AccountsApp {
                     other_column: "permission_id".into(),
                     target: "accounts.permission".into(),
                     help: "Specific permissions for this user.".into(),
+                    by_name: None,
                 }),
             ModelAdmin::new("accounts.group").list_display(["name"]).search_fields(["name"]).ordering(["name"]).many_to_many(
                 ManyToMany {
@@ -127,6 +129,7 @@ impl App for AccountsApp {
                     other_column: "permission_id".into(),
                     target: "accounts.permission".into(),
                     help: String::new(),
+                    by_name: None,
                 },
             ),
             ModelAdmin::new("accounts.profile")

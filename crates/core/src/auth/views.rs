@@ -354,19 +354,6 @@ pub(crate) async fn password_reset_form(ctx: PageContext) -> Result<Response> {
     render(&PasswordResetPage { ctx, fields })
 }
 
-/// The scheme and host for links in e-mails: `site.base_url` when set, else the request's
-/// (already validated) host.
-fn link_base(core: &CoreState, host: &RequestHost) -> (String, String) {
-    if let Ok(url) = url::Url::parse(&core.settings.site.base_url) {
-        let domain = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
-        return (url.scheme().to_owned(), domain);
-    }
-    ((if host.secure { "https" } else { "http" }).to_owned(), host.host.clone())
-}
-
 pub(crate) async fn password_reset_submit(
     ctx: PageContext,
     host: RequestHost,
@@ -399,7 +386,7 @@ pub(crate) async fn password_reset_submit(
         .all(&core.db)
         .await?;
     let address_key = format!("reset:email:{email}");
-    let (protocol, domain) = link_base(&core, &host);
+    let (protocol, domain) = host.link_base(&core);
     for user in users.iter().filter(|u| u.has_usable_password()) {
         if core.limiter.check(&address_key, auth.password_reset_emails_per_hour, hour, now).await?.is_some() {
             tracing::warn!(target: "quartet::auth", user_id = user.id, "password reset e-mail not sent: hourly cap reached");

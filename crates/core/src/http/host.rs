@@ -27,6 +27,25 @@ impl RequestHost {
     pub fn origin(&self) -> String {
         format!("{}://{}", if self.secure { "https" } else { "http" }, self.host)
     }
+
+    /// The scheme and host for absolute links (e-mails, feeds, sitemaps): `site.base_url` when
+    /// it is set, else this request's (already validated) host.
+    pub fn link_base(&self, core: &crate::state::CoreState) -> (String, String) {
+        if let Ok(url) = url::Url::parse(&core.settings.site.base_url) {
+            let domain = match url.port() {
+                Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                None => url.host_str().unwrap_or_default().to_owned(),
+            };
+            return (url.scheme().to_owned(), domain);
+        }
+        ((if self.secure { "https" } else { "http" }).to_owned(), self.host.clone())
+    }
+
+    /// `path` as an absolute URL (see [`RequestHost::link_base`]).
+    pub fn absolute(&self, core: &crate::state::CoreState, path: &str) -> String {
+        let (scheme, domain) = self.link_base(core);
+        format!("{scheme}://{domain}{path}")
+    }
 }
 
 /// Marks a request that arrived over TLS terminated by this process.

@@ -1,0 +1,72 @@
+//! The blog in the admin (reference-apps.md §1.8): posts with tags, comments with moderation.
+
+use quartet_core::admin::{ActionInput, ActionOutcome, AdminAction, ManyToMany, ModelAdmin};
+use quartet_core::templates::Tr;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::models::{comment, status};
+
+/// The registrations.
+pub fn registrations() -> Vec<ModelAdmin> {
+    vec![
+        ModelAdmin::new("blog.post")
+            .list_display(["title", "slug", "author_id", "publish", "status"])
+            .list_filter(["status", "created", "publish", "author_id"])
+            .search_fields(["title", "body"])
+            .prepopulated("slug", "title")
+            .raw_id(["author_id"])
+            .date_hierarchy("publish")
+            .ordering(["status", "publish"])
+            .choices("status", [(status::DRAFT, "Draft"), (status::PUBLISHED, "Published")])
+            .initial("status", status::DRAFT)
+            .unique_for_date("slug", "publish")
+            .auto_now_add("created")
+            .auto_now("updated")
+            .label_for("author_id", "Author")
+            .many_to_many(ManyToMany::tags("tags", "blog.taggedpost", ("post_id", "tag_id"), "blog.tag")),
+        ModelAdmin::new("blog.comment")
+            .list_display(["name", "email", "post_id", "created", "active"])
+            .list_filter(["active", "created", "updated"])
+            .search_fields(["name", "email", "body"])
+            .raw_id(["post_id"])
+            .label_for("post_id", "Post")
+            .auto_now_add("created")
+            .auto_now("updated")
+            .list_editable(["active"])
+            .action(moderation("approve_comments", "Approve selected comments", true))
+            .action(moderation("hide_comments", "Hide selected comments", false)),
+        ModelAdmin::new("blog.tag")
+            .list_display(["name", "slug"])
+            .search_fields(["name", "slug"])
+            .prepopulated("slug", "name")
+            .ordering(["name"]),
+        ModelAdmin::new("blog.favourite")
+            .list_display(["user_id", "post_id", "created"])
+            .raw_id(["user_id", "post_id"])
+            .label_for("user_id", "User")
+            .label_for("post_id", "Post")
+            .auto_now_add("created"),
+    ]
+}
+
+/// Shows (`active`) or hides the selected comments.
+fn moderation(name: &'static str, label: &'static str, active: bool) -> AdminAction {
+    AdminAction::new(name, label, "change", move |input: ActionInput| async move {
+        let ids: Vec<i64> = input.rows.iter().filter_map(|r| r.get("id").and_then(serde_json::Value::as_i64)).collect();
+        let changed = comment::Entity::update_many()
+            .col_expr(comment::Column::Active, Expr::value(active))
+            .col_expr(comment::Column::Updated, Expr::value(input.core.now()))
+            .filter(comment::Column::Id.is_in(ids))
+            .exec(&input.core.db)
+            .await?
+            .rows_affected;
+        let tr = Tr::new(input.core.clone(), input.lang.clone());
+        let text = if active {
+            tr.n("{n} comment was approved.", "{n} comments were approved.", changed, &[])
+        } else {
+            tr.n("{n} comment was hidden.", "{n} comments were hidden.", changed, &[])
+        };
+        Ok(ActionOutcome::Message(text))
+    })
+}

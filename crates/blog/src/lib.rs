@@ -1,0 +1,110 @@
+//! The blog: Markdown posts with tags, comments, share by e-mail, an RSS feed, the sitemap and
+//! ranked, typo-tolerant search (reference-apps.md §1).
+
+pub mod admin;
+pub mod markdown;
+pub mod migrations;
+pub mod models;
+pub mod queries;
+pub mod search;
+pub mod seed;
+pub mod views;
+
+use axum::routing::{get, post};
+use quartet_core::app::{App, NavLink, SeedOptions, SeedReport, SitemapEntry, StaticFile, Translation};
+use quartet_core::db::Migration;
+use quartet_core::models::ModelDef;
+use quartet_core::state::CoreState;
+use quartet_core::urls::{Routes, RoutesBuilder};
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "static/"]
+struct BlogStatic;
+
+/// The blog app.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BlogApp;
+
+#[async_trait::async_trait]
+impl App for BlogApp {
+    fn label(&self) -> &'static str {
+        "blog"
+    }
+
+    fn name(&self) -> &'static str {
+        "Blog"
+    }
+
+    fn routes(&self, core: &CoreState) -> Routes {
+        RoutesBuilder::<CoreState>::new()
+            .route("blog:post_list", "/blog/", get(views::post_list))
+            .route("blog:post_list_by_tag", "/blog/tag/{tag_slug}/", get(views::post_list_by_tag))
+            .route("blog:post_detail", "/blog/{year}/{month}/{day}/{post}/", get(views::post_detail))
+            .route(
+                "blog:post_share",
+                "/blog/{post_id}/share/",
+                get(views::post_share_form).post(views::post_share_submit),
+            )
+            .route("blog:post_comment", "/blog/{post_id}/comment/", post(views::post_comment))
+            .route("blog:post_feed", "/blog/feed/", get(views::post_feed))
+            .route("blog:post_search", "/blog/search/", get(views::post_search))
+            .route("blog:add_favourite", "/blog/favourite/add/{post_id}/", post(views::add_favourite))
+            .route("blog:remove_favourite", "/blog/favourite/remove/{post_id}/", post(views::remove_favourite))
+            .route("blog:favourites", "/blog/favourites/", get(views::favourites))
+            .with_state(core.clone())
+    }
+
+    fn migrations(&self) -> Vec<Box<dyn Migration>> {
+        migrations::all()
+    }
+
+    fn models(&self) -> Vec<ModelDef> {
+        vec![
+            ModelDef::of::<models::post::Entity>("post", "post", "posts").display_field("title"),
+            ModelDef::of::<models::comment::Entity>("comment", "comment", "comments").display_field("name"),
+            ModelDef::of::<models::tag::Entity>("tag", "tag", "tags").display_field("name"),
+            ModelDef::of::<models::tagged_post::Entity>("taggedpost", "tagged post", "tagged posts"),
+            ModelDef::of::<models::favourite::Entity>("favourite", "favourite post", "favourite posts"),
+        ]
+    }
+
+    fn nav_links(&self) -> Vec<NavLink> {
+        vec![NavLink { label: "Blog", route: "blog:post_list", prefix: "/blog/" }]
+    }
+
+    fn static_files(&self) -> Vec<StaticFile> {
+        StaticFile::all_of::<BlogStatic>()
+    }
+
+    fn translations(&self) -> Vec<Translation> {
+        vec![Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/blog.po") }]
+    }
+
+    fn admin(&self) -> Vec<quartet_core::admin::ModelAdmin> {
+        admin::registrations()
+    }
+
+    async fn sitemap(&self, core: &CoreState) -> anyhow::Result<Vec<SitemapEntry>> {
+        let mut entries: Vec<SitemapEntry> = queries::sitemap_posts(&core.db)
+            .await?
+            .into_iter()
+            .map(|p| SitemapEntry {
+                path: p.path(),
+                lastmod: Some(p.updated),
+                changefreq: Some("weekly"),
+                priority: Some(0.9),
+            })
+            .collect();
+        entries.extend(queries::sitemap_tags(&core.db).await?.into_iter().map(|(slug, updated)| SitemapEntry {
+            path: core.url_with("blog:post_list_by_tag", &[&slug]),
+            lastmod: Some(updated),
+            changefreq: Some("weekly"),
+            priority: Some(0.6),
+        }));
+        Ok(entries)
+    }
+
+    async fn seed(&self, core: &CoreState, options: &SeedOptions) -> anyhow::Result<SeedReport> {
+        seed::seed(core, options).await
+    }
+}

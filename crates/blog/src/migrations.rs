@@ -1,0 +1,222 @@
+//! The blog's schema: tables first, then the search indexes of each database.
+
+use quartet_core::db::{Migration, Schema};
+use sea_orm::DbErr;
+use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index, Table};
+
+/// The migrations, oldest first.
+pub fn all() -> Vec<Box<dyn Migration>> {
+    vec![Box::new(Initial), Box::new(Search)]
+}
+
+fn id() -> ColumnDef {
+    ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key().to_owned()
+}
+
+fn foreign_key(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("{table}_{column}_fk"))
+        .from(table, column)
+        .to(target, "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+struct Initial;
+
+#[async_trait::async_trait]
+impl Migration for Initial {
+    fn name(&self) -> &'static str {
+        "0001_initial"
+    }
+
+    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+        s.create_table(
+            Table::create()
+                .table("blog_post")
+                .col(id())
+                .col(ColumnDef::new("title").string_len(250).not_null())
+                .col(ColumnDef::new("slug").string_len(250).not_null())
+                .col(ColumnDef::new("author_id").big_integer().not_null())
+                .col(ColumnDef::new("body").text().not_null())
+                .col(ColumnDef::new("publish").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("created").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("updated").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("status").string_len(2).not_null().default("DF"))
+                .foreign_key(&mut foreign_key("blog_post", "author_id", "accounts_user")),
+        )
+        .await?;
+        s.sql("CREATE INDEX blog_post_publish_idx ON blog_post (publish DESC)").await?;
+        s.create_index(Index::create().name("blog_post_status_idx").table("blog_post").col("status")).await?;
+        s.create_index(Index::create().name("blog_post_author_idx").table("blog_post").col("author_id")).await?;
+        // `unique_for_date='publish'`: one slug per publish date (UTC), enforced by the database too.
+        s.sql_per_backend(
+            "CREATE UNIQUE INDEX blog_post_slug_publish_date ON blog_post (slug, date(publish))",
+            "CREATE UNIQUE INDEX blog_post_slug_publish_date ON blog_post (slug, ((publish AT TIME ZONE 'UTC')::date))",
+        )
+        .await?;
+
+        s.create_table(
+            Table::create()
+                .table("blog_comment")
+                .col(id())
+                .col(ColumnDef::new("post_id").big_integer().not_null())
+                .col(ColumnDef::new("name").string_len(80).not_null())
+                .col(ColumnDef::new("email").string_len(254).not_null())
+                .col(ColumnDef::new("body").text().not_null())
+                .col(ColumnDef::new("created").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("updated").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("active").boolean().not_null().default(true))
+                .foreign_key(&mut foreign_key("blog_comment", "post_id", "blog_post")),
+        )
+        .await?;
+        s.create_index(Index::create().name("blog_comment_created_idx").table("blog_comment").col("created")).await?;
+        s.create_index(
+            Index::create().name("blog_comment_post_active_idx").table("blog_comment").col("post_id").col("active"),
+        )
+        .await?;
+
+        s.create_table(
+            Table::create()
+                .table("blog_tag")
+                .col(id())
+                .col(ColumnDef::new("name").string_len(100).not_null().unique_key())
+                .col(ColumnDef::new("slug").string_len(100).not_null().unique_key()),
+        )
+        .await?;
+        s.create_table(
+            Table::create()
+                .table("blog_tagged_post")
+                .col(id())
+                .col(ColumnDef::new("post_id").big_integer().not_null())
+                .col(ColumnDef::new("tag_id").big_integer().not_null())
+                .foreign_key(&mut foreign_key("blog_tagged_post", "post_id", "blog_post"))
+                .foreign_key(&mut foreign_key("blog_tagged_post", "tag_id", "blog_tag")),
+        )
+        .await?;
+        s.create_index(
+            Index::create()
+                .name("blog_tagged_post_unique")
+                .table("blog_tagged_post")
+                .col("post_id")
+                .col("tag_id")
+                .unique(),
+        )
+        .await?;
+        s.create_index(
+            Index::create().name("blog_tagged_post_tag_idx").table("blog_tagged_post").col("tag_id").col("post_id"),
+        )
+        .await?;
+
+        s.create_table(
+            Table::create()
+                .table("blog_favourite")
+                .col(id())
+                .col(ColumnDef::new("user_id").big_integer().not_null())
+                .col(ColumnDef::new("post_id").big_integer().not_null())
+                .col(ColumnDef::new("created").timestamp_with_time_zone().not_null())
+                .foreign_key(&mut foreign_key("blog_favourite", "user_id", "accounts_user"))
+                .foreign_key(&mut foreign_key("blog_favourite", "post_id", "blog_post")),
+        )
+        .await?;
+        s.create_index(
+            Index::create()
+                .name("blog_favourite_unique")
+                .table("blog_favourite")
+                .col("user_id")
+                .col("post_id")
+                .unique(),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Search indexes. SQLite: an FTS5 index of title and body (Porter stemming, bm25 ranking) and
+/// an FTS5 trigram index of the title's words for misspelt queries, both kept current by
+/// triggers. PostgreSQL: `pg_trgm`, a weighted `tsvector` column (title A, body B) with a GIN
+/// index, and a trigram index on the title.
+struct Search;
+
+/// The characters the trigram index treats as word breaks, besides spaces.
+pub(crate) const WORD_BREAKS: &[char] = &[
+    ',', '.', ':', ';', '!', '?', '(', ')', '[', ']', '{', '}', '"', '\'', '`', '-', '_', '/', '\\', '&', '+', '*',
+    '#', '<', '>', '|', '=', '~', '@', '$', '%', '^', '\n', '\t', '\r',
+];
+
+/// SQL that writes `expr` the way [`crate::search::trigram_words`] does in Rust: lower case,
+/// punctuation as spaces, each word padded with two spaces before and one after (as `pg_trgm`
+/// pads words), so word starts and ends are trigrams of their own.
+fn padded_words_sql(expr: &str) -> String {
+    let mut sql = format!("lower({expr})");
+    for c in WORD_BREAKS {
+        let literal = match c {
+            '\'' => "''".to_owned(),
+            '\n' => "char(10)".to_owned(),
+            '\t' => "char(9)".to_owned(),
+            '\r' => "char(13)".to_owned(),
+            other => other.to_string(),
+        };
+        let literal = if literal.starts_with("char(") { literal } else { format!("'{literal}'") };
+        sql = format!("replace({sql}, {literal}, ' ')");
+    }
+    format!("'  ' || replace({sql}, ' ', '   ') || ' '")
+}
+
+#[async_trait::async_trait]
+impl Migration for Search {
+    fn name(&self) -> &'static str {
+        "0002_search"
+    }
+
+    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+        if s.is_postgres() {
+            // Django's `TrigramExtension()`; in the shared `public` schema so every schema sees it.
+            s.sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public").await?;
+            s.sql(
+                "ALTER TABLE blog_post ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (\
+                 setweight(to_tsvector('english', coalesce(title, '')), 'A') || \
+                 setweight(to_tsvector('english', coalesce(body, '')), 'B')) STORED",
+            )
+            .await?;
+            s.sql("CREATE INDEX blog_post_search_vector_idx ON blog_post USING GIN (search_vector)").await?;
+            s.sql("CREATE INDEX blog_post_title_trgm_idx ON blog_post USING GIN (title public.gin_trgm_ops)").await?;
+            return Ok(());
+        }
+        s.sql(
+            "CREATE VIRTUAL TABLE blog_post_fts USING fts5(title, body, content='blog_post', content_rowid='id', \
+             tokenize='porter unicode61 remove_diacritics 2')",
+        )
+        .await?;
+        s.sql("CREATE VIRTUAL TABLE blog_post_trigram USING fts5(words, tokenize='trigram')").await?;
+        let new_words = padded_words_sql("new.title");
+        s.sql(&format!(
+            "CREATE TRIGGER blog_post_search_insert AFTER INSERT ON blog_post BEGIN \
+             INSERT INTO blog_post_fts(rowid, title, body) VALUES (new.id, new.title, new.body); \
+             INSERT INTO blog_post_trigram(rowid, words) VALUES (new.id, {new_words}); END"
+        ))
+        .await?;
+        s.sql(
+            "CREATE TRIGGER blog_post_search_delete AFTER DELETE ON blog_post BEGIN \
+             INSERT INTO blog_post_fts(blog_post_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); \
+             DELETE FROM blog_post_trigram WHERE rowid = old.id; END",
+        )
+        .await?;
+        s.sql(&format!(
+            "CREATE TRIGGER blog_post_search_update AFTER UPDATE OF title, body ON blog_post BEGIN \
+             INSERT INTO blog_post_fts(blog_post_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); \
+             INSERT INTO blog_post_fts(rowid, title, body) VALUES (new.id, new.title, new.body); \
+             DELETE FROM blog_post_trigram WHERE rowid = old.id; \
+             INSERT INTO blog_post_trigram(rowid, words) VALUES (new.id, {new_words}); END"
+        ))
+        .await?;
+        // Rows written before this migration.
+        s.sql("INSERT INTO blog_post_fts(blog_post_fts) VALUES ('rebuild')").await?;
+        s.sql(&format!(
+            "INSERT INTO blog_post_trigram(rowid, words) SELECT id, {} FROM blog_post",
+            padded_words_sql("title")
+        ))
+        .await?;
+        Ok(())
+    }
+}

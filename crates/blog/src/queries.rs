@@ -1,0 +1,282 @@
+//! The blog's reads. Every page runs a fixed number of queries whatever the data size: lists
+//! load their tags and authors for the whole page at once.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use quartet_core::auth::models::user;
+use quartet_core::db::Db;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement, Value,
+};
+
+use crate::models::{comment, favourite, post, status, tag, tagged_post};
+
+/// A statement written with `?` placeholders, numbered `$1, $2…` on PostgreSQL.
+pub(crate) fn statement(db: &Db, sql: &str, values: Vec<Value>) -> Statement {
+    let backend = db.get_database_backend();
+    let sql = if backend == DbBackend::Postgres {
+        let mut out = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        sql.to_owned()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Published posts, newest first (the reference's `Post.published` manager).
+pub fn published() -> sea_orm::Select<post::Entity> {
+    post::Entity::find().filter(post::Column::Status.eq(status::PUBLISHED)).order_by_desc(post::Column::Publish)
+}
+
+/// How many published posts there are, optionally with a tag.
+pub async fn count_published(db: &Db, tag: Option<i64>) -> Result<u64, DbErr> {
+    match tag {
+        None => published().count(db).await,
+        Some(tag) => published().filter(post::Column::Id.in_subquery(tagged_with(tag))).count(db).await,
+    }
+}
+
+fn tagged_with(tag: i64) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(tagged_post::Column::PostId)
+        .from(tagged_post::Entity)
+        .and_where(tagged_post::Column::TagId.eq(tag))
+        .to_owned()
+}
+
+/// One page of published posts, optionally with a tag.
+pub async fn published_page(db: &Db, tag: Option<i64>, offset: u64, limit: u64) -> Result<Vec<post::Model>, DbErr> {
+    let mut select = published().order_by_desc(post::Column::Id).offset(offset).limit(limit);
+    if let Some(tag) = tag {
+        select = select.filter(post::Column::Id.in_subquery(tagged_with(tag)));
+    }
+    select.all(db).await
+}
+
+/// The published posts with these ids, in the order given.
+pub async fn published_by_ids(db: &Db, ids: &[i64]) -> Result<Vec<post::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found: HashMap<i64, post::Model> = published()
+        .filter(post::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// The published post at `/blog/<year>/<month>/<day>/<slug>/` (the date in UTC).
+pub async fn published_on(db: &Db, date: NaiveDate, slug: &str) -> Result<Option<post::Model>, DbErr> {
+    let start = date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    published()
+        .filter(post::Column::Slug.eq(slug))
+        .filter(post::Column::Publish.gte(start))
+        .filter(post::Column::Publish.lt(start + Duration::days(1)))
+        .one(db)
+        .await
+}
+
+/// A published post by id.
+pub async fn published_post(db: &Db, id: i64) -> Result<Option<post::Model>, DbErr> {
+    published().filter(post::Column::Id.eq(id)).one(db).await
+}
+
+/// The tags of each of `posts`, by post id, sorted by name.
+pub async fn tags_of(db: &Db, posts: &[i64]) -> Result<HashMap<i64, Vec<tag::Model>>, DbErr> {
+    let mut out: HashMap<i64, Vec<tag::Model>> = HashMap::new();
+    if posts.is_empty() {
+        return Ok(out);
+    }
+    let links = tagged_post::Entity::find()
+        .find_also_related(tag::Entity)
+        .filter(tagged_post::Column::PostId.is_in(posts.to_vec()))
+        .order_by_asc(tag::Column::Name)
+        .all(db)
+        .await?;
+    for (link, tag) in links {
+        if let Some(tag) = tag {
+            out.entry(link.post_id).or_default().push(tag);
+        }
+    }
+    Ok(out)
+}
+
+/// Usernames by user id.
+pub async fn author_names(db: &Db, ids: &[i64]) -> Result<HashMap<i64, String>, DbErr> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Username)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A tag by slug.
+pub async fn tag_by_slug(db: &Db, slug: &str) -> Result<Option<tag::Model>, DbErr> {
+    tag::Entity::find().filter(tag::Column::Slug.eq(slug)).one(db).await
+}
+
+/// A post's active comments, oldest first.
+pub async fn active_comments(db: &Db, post: i64) -> Result<Vec<comment::Model>, DbErr> {
+    comment::Entity::find()
+        .filter(comment::Column::PostId.eq(post))
+        .filter(comment::Column::Active.eq(true))
+        .order_by_asc(comment::Column::Created)
+        .order_by_asc(comment::Column::Id)
+        .all(db)
+        .await
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Similar {
+    id: i64,
+}
+
+/// Up to `limit` published posts sharing tags with `post`: most shared tags first, then the
+/// newest.
+pub async fn similar_posts(db: &Db, post: &post::Model, limit: u64) -> Result<Vec<post::Model>, DbErr> {
+    let sql = "SELECT p.id AS id FROM blog_post p \
+               JOIN blog_tagged_post tp ON tp.post_id = p.id \
+               WHERE tp.tag_id IN (SELECT tag_id FROM blog_tagged_post WHERE post_id = ?) \
+               AND p.status = ? AND p.id <> ? \
+               GROUP BY p.id, p.publish ORDER BY COUNT(*) DESC, p.publish DESC LIMIT ?";
+    let ids: Vec<i64> = Similar::find_by_statement(statement(
+        db,
+        sql,
+        vec![post.id.into(), status::PUBLISHED.into(), post.id.into(), (limit as i64).into()],
+    ))
+    .all(db)
+    .await?
+    .into_iter()
+    .map(|s| s.id)
+    .collect();
+    published_by_ids(db, &ids).await
+}
+
+/// A post in a sidebar list.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PostLink {
+    /// Id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Slug.
+    pub slug: String,
+    /// Publish date.
+    pub publish: DateTime<Utc>,
+    /// Active comments (for the most commented list).
+    pub total: i64,
+}
+
+impl PostLink {
+    /// The post's page.
+    pub fn path(&self) -> String {
+        use chrono::Datelike;
+        let d = self.publish.date_naive();
+        format!("/blog/{}/{}/{}/{}/", d.year(), d.month(), d.day(), self.slug)
+    }
+}
+
+/// The blog's sidebar (the reference's `blog_tags` template tags).
+#[derive(Debug, Clone, Default)]
+pub struct Sidebar {
+    /// Published posts.
+    pub total_posts: u64,
+    /// The three newest.
+    pub latest: Vec<PostLink>,
+    /// The five with the most active comments.
+    pub most_commented: Vec<PostLink>,
+}
+
+/// Loads the sidebar in three queries.
+pub async fn sidebar(db: &Db) -> Result<Sidebar, DbErr> {
+    let total_posts = count_published(db, None).await?;
+    let latest = published()
+        .select_only()
+        .columns([post::Column::Id, post::Column::Title, post::Column::Slug, post::Column::Publish])
+        .expr_as(Expr::val(0i64), "total")
+        .limit(3)
+        .into_model::<PostLink>()
+        .all(db)
+        .await?;
+    // Only active comments count (the reference counted hidden ones too).
+    let sql = "SELECT p.id AS id, p.title AS title, p.slug AS slug, p.publish AS publish, COUNT(c.id) AS total \
+               FROM blog_post p LEFT JOIN blog_comment c ON c.post_id = p.id AND c.active = ? \
+               WHERE p.status = ? GROUP BY p.id, p.title, p.slug, p.publish \
+               ORDER BY total DESC, p.publish DESC LIMIT 5";
+    let most_commented =
+        PostLink::find_by_statement(statement(db, sql, vec![true.into(), status::PUBLISHED.into()])).all(db).await?;
+    Ok(Sidebar { total_posts, latest, most_commented })
+}
+
+/// Published posts and their last change, for the sitemap.
+pub async fn sitemap_posts(db: &Db) -> Result<Vec<post::Model>, DbErr> {
+    published().all(db).await
+}
+
+/// Tags used by at least one published post, with the newest change among those posts.
+pub async fn sitemap_tags(db: &Db) -> Result<Vec<(String, DateTime<Utc>)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct TagRow {
+        slug: String,
+        updated: DateTime<Utc>,
+    }
+    let sql = "SELECT t.slug AS slug, MAX(p.updated) AS updated FROM blog_tag t \
+               JOIN blog_tagged_post tp ON tp.tag_id = t.id JOIN blog_post p ON p.id = tp.post_id \
+               WHERE p.status = ? GROUP BY t.slug ORDER BY t.slug";
+    Ok(TagRow::find_by_statement(statement(db, sql, vec![status::PUBLISHED.into()]))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.slug, r.updated))
+        .collect())
+}
+
+/// Whether `user` has made `post` a favourite.
+pub async fn is_favourite(db: &Db, user: i64, post: i64) -> Result<bool, DbErr> {
+    Ok(favourite::Entity::find()
+        .filter(favourite::Column::UserId.eq(user))
+        .filter(favourite::Column::PostId.eq(post))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// A user's favourite published posts, the most recently added first.
+pub async fn favourites_of(db: &Db, user: i64) -> Result<Vec<post::Model>, DbErr> {
+    let ids: Vec<i64> = favourite::Entity::find()
+        .select_only()
+        .column(favourite::Column::PostId)
+        .filter(favourite::Column::UserId.eq(user))
+        .order_by_desc(favourite::Column::Created)
+        .order_by_desc(favourite::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    published_by_ids(db, &ids).await
+}

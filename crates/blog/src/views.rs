@@ -1,0 +1,472 @@
+//! The blog's pages (reference-apps.md §1.3–1.4).
+
+use askama::Template;
+use axum::extract::{Path, RawQuery};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use quartet_core::auth::LoginRequired;
+use quartet_core::forms::{BoundForm, FieldKind, FieldSpec, FormData, FormField};
+use quartet_core::http::host::RequestHost;
+use quartet_core::mail::Email;
+use quartet_core::pagination::{Page, Paginator};
+use quartet_core::templates::{Flash, PageContext, render};
+use quartet_core::time::format_datetime;
+use quartet_core::{Error, Result};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+
+use crate::markdown;
+use crate::models::{comment, favourite, post, tag};
+use crate::queries::{self, Sidebar};
+use crate::search;
+
+/// Posts per list page.
+pub const POSTS_PER_PAGE: u64 = 3;
+/// Search results per page.
+pub const RESULTS_PER_PAGE: u64 = 10;
+/// Words of a post shown in lists (`truncatewords_html:30`).
+const EXCERPT_WORDS: usize = 30;
+
+/// A post as a list shows it.
+pub struct PostCard {
+    /// The post.
+    pub post: post::Model,
+    /// Its page.
+    pub url: String,
+    /// Its tags, by name.
+    pub tags: Vec<tag::Model>,
+    /// The author's username.
+    pub author: String,
+    /// "Nov. 24, 2026, 10:30 a.m."
+    pub published: String,
+    /// The first words as safe HTML.
+    pub excerpt: String,
+}
+
+async fn cards(ctx: &PageContext, posts: Vec<post::Model>, words: usize) -> Result<Vec<PostCard>> {
+    let db = &ctx.core().db;
+    let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
+    let mut tags = queries::tags_of(db, &ids).await?;
+    let authors = queries::author_names(db, &posts.iter().map(|p| p.author_id).collect::<Vec<_>>()).await?;
+    Ok(posts
+        .into_iter()
+        .map(|post| PostCard {
+            url: post.path(),
+            tags: tags.remove(&post.id).unwrap_or_default(),
+            author: authors.get(&post.author_id).cloned().unwrap_or_default(),
+            published: format_datetime(post.publish, ctx.lang()),
+            excerpt: markdown::to_html_truncated(&post.body, words),
+            post,
+        })
+        .collect())
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    let query = query?;
+    FormData::from_urlencoded(query.as_bytes()).get(name).map(ToOwned::to_owned)
+}
+
+// ---------------------------------------------------------------- list
+
+#[derive(Template)]
+#[template(path = "blog/post/list.html")]
+struct ListPage {
+    ctx: PageContext,
+    sidebar: Sidebar,
+    posts: Vec<PostCard>,
+    page: Page,
+    tag: Option<tag::Model>,
+}
+
+/// `/blog/`: published posts, three per page. A page that is not a number shows the first;
+/// one past the end shows the last.
+pub async fn post_list(ctx: PageContext, RawQuery(query): RawQuery) -> Result<Response> {
+    list(ctx, None, query).await
+}
+
+/// `/blog/tag/<slug>/`: the same list for one tag (404 for an unknown tag).
+pub async fn post_list_by_tag(
+    ctx: PageContext,
+    Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let tag = queries::tag_by_slug(&ctx.core().db, &slug).await?.ok_or(Error::NotFound)?;
+    list(ctx, Some(tag), query).await
+}
+
+async fn list(ctx: PageContext, tag: Option<tag::Model>, query: Option<String>) -> Result<Response> {
+    let db = &ctx.core().db;
+    let tag_id = tag.as_ref().map(|t| t.id);
+    let count = queries::count_published(db, tag_id).await?;
+    let page = Paginator::new(count, POSTS_PER_PAGE)
+        .get_page(query_param(query.as_deref(), "page").as_deref())
+        .with_query(query.as_deref());
+    let posts = queries::published_page(db, tag_id, page.offset(), page.limit()).await?;
+    let posts = cards(&ctx, posts, EXCERPT_WORDS).await?;
+    let sidebar = queries::sidebar(db).await?;
+    render(&ListPage { ctx, sidebar, posts, page, tag })
+}
+
+// ---------------------------------------------------------------- detail
+
+/// The comment form (`CommentForm`: the comment's name, e-mail and body).
+pub static COMMENT_FORM: &[FieldSpec] = &[
+    FieldSpec::text("name", "Name").max_length(80).autocomplete("name"),
+    FieldSpec::text("email", "Email").kind(FieldKind::Email).max_length(254).autocomplete("email"),
+    FieldSpec::text("body", "Body").kind(FieldKind::Textarea),
+];
+
+/// A comment as the page shows it.
+pub struct CommentView {
+    /// The comment.
+    pub comment: comment::Model,
+    /// Its position (1, 2, …).
+    pub number: usize,
+    /// "Nov. 24, 2026, 10:30 a.m."
+    pub created: String,
+    /// The body with line breaks kept (`linebreaks`), escaped.
+    pub paragraphs: Vec<Vec<String>>,
+}
+
+fn paragraphs(text: &str) -> Vec<Vec<String>> {
+    let normalized = text.replace("\r\n", "\n");
+    normalized
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| p.trim().lines().map(ToOwned::to_owned).collect())
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "blog/post/detail.html")]
+struct DetailPage {
+    ctx: PageContext,
+    sidebar: Sidebar,
+    post: PostCard,
+    body: String,
+    comments: Vec<CommentView>,
+    fields: Vec<FormField>,
+    similar: Vec<PostCard>,
+    favourite: Option<bool>,
+}
+
+fn parse_date(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
+}
+
+/// `/blog/<year>/<month>/<day>/<slug>/`: a published post with its active comments, the
+/// comment form and up to four similar posts.
+pub async fn post_detail(
+    ctx: PageContext,
+    Path((year, month, day, slug)): Path<(String, String, String, String)>,
+) -> Result<Response> {
+    let db = &ctx.core().db;
+    let date = parse_date(&year, &month, &day).ok_or(Error::NotFound)?;
+    let post = queries::published_on(db, date, &slug).await?.ok_or(Error::NotFound)?;
+    detail(ctx, post, BoundForm::new(COMMENT_FORM)).await
+}
+
+async fn detail(ctx: PageContext, post: post::Model, form: BoundForm) -> Result<Response> {
+    let db = &ctx.core().db;
+    let comments = queries::active_comments(db, post.id)
+        .await?
+        .into_iter()
+        .enumerate()
+        .map(|(i, comment)| CommentView {
+            number: i + 1,
+            created: format_datetime(comment.created, ctx.lang()),
+            paragraphs: paragraphs(&comment.body),
+            comment,
+        })
+        .collect();
+    let similar = queries::similar_posts(db, &post, 4).await?;
+    let similar = cards(&ctx, similar, 0).await?;
+    let favourite = match &ctx.user {
+        Some(user) => Some(queries::is_favourite(db, user.id, post.id).await?),
+        None => None,
+    };
+    let body = markdown::to_html(&post.body);
+    let fields = form.fields(&ctx.tr());
+    let post = cards(&ctx, vec![post], 0).await?.pop().ok_or(Error::NotFound)?;
+    let sidebar = queries::sidebar(db).await?;
+    render(&DetailPage { ctx, sidebar, post, body, comments, fields, similar, favourite })
+}
+
+// ---------------------------------------------------------------- comment
+
+#[derive(Template)]
+#[template(path = "blog/post/comment.html")]
+struct CommentPage {
+    ctx: PageContext,
+    sidebar: Sidebar,
+    post: post::Model,
+    added: Option<comment::Model>,
+    fields: Vec<FormField>,
+}
+
+fn post_id(raw: &str) -> Result<i64> {
+    raw.parse().map_err(|_| Error::NotFound)
+}
+
+/// `POST /blog/<id>/comment/`: adds a comment (405 for other methods). Shows "Your comment has
+/// been added." or the form with its errors.
+pub async fn post_comment(ctx: PageContext, Path(id): Path<String>, data: FormData) -> Result<Response> {
+    let core = ctx.core().clone();
+    let post = queries::published_post(&core.db, post_id(&id)?).await?.ok_or(Error::NotFound)?;
+    let tr = ctx.tr();
+    let form = BoundForm::bind(COMMENT_FORM, &data, &tr);
+    let sidebar = queries::sidebar(&core.db).await?;
+    if !form.is_valid() {
+        let fields = form.fields(&tr);
+        return render(&CommentPage { ctx, sidebar, post, added: None, fields });
+    }
+    let now = core.now();
+    let added = comment::ActiveModel {
+        post_id: Set(post.id),
+        name: Set(form.value("name").to_owned()),
+        email: Set(form.value("email").to_owned()),
+        body: Set(form.value("body").to_owned()),
+        created: Set(now),
+        updated: Set(now),
+        active: Set(true),
+        ..Default::default()
+    }
+    .insert(&core.db)
+    .await?;
+    tracing::info!(target: "quartet::blog", post_id = post.id, comment_id = added.id, "comment added");
+    render(&CommentPage { ctx, sidebar, post, added: Some(added), fields: Vec::new() })
+}
+
+// ---------------------------------------------------------------- share
+
+/// The share form (`EmailPostForm`).
+pub static SHARE_FORM: &[FieldSpec] = &[
+    FieldSpec::text("name", "Name").max_length(25).autocomplete("name"),
+    FieldSpec::text("email", "Email").kind(FieldKind::Email).autocomplete("email"),
+    FieldSpec::text("to", "To").kind(FieldKind::Email),
+    FieldSpec::text("comments", "Comments").kind(FieldKind::Textarea).optional(),
+];
+
+#[derive(Template)]
+#[template(path = "blog/post/share.html")]
+struct SharePage {
+    ctx: PageContext,
+    sidebar: Sidebar,
+    post: post::Model,
+    fields: Vec<FormField>,
+    sent_to: Option<String>,
+}
+
+/// `GET /blog/<id>/share/`: the form to recommend a published post by e-mail.
+pub async fn post_share_form(ctx: PageContext, Path(id): Path<String>) -> Result<Response> {
+    let db = &ctx.core().db;
+    let post = queries::published_post(db, post_id(&id)?).await?.ok_or(Error::NotFound)?;
+    let sidebar = queries::sidebar(db).await?;
+    let fields = BoundForm::new(SHARE_FORM).fields(&ctx.tr());
+    render(&SharePage { ctx, sidebar, post, fields, sent_to: None })
+}
+
+/// The recommendation e-mail, text for text as the reference writes it.
+pub fn share_email(post: &post::Model, post_url: &str, name: &str, email: &str, comments: &str, to: &str) -> Email {
+    let subject = format!("{name} ({email}) recommends you read {}", post.title);
+    let body = format!("Read {} at {post_url}\n\n{name}'s comments: {comments}", post.title);
+    Email::new(to, subject, body)
+}
+
+/// `POST /blog/<id>/share/`: validates the form and sends the e-mail.
+pub async fn post_share_submit(
+    ctx: PageContext,
+    host: RequestHost,
+    Path(id): Path<String>,
+    data: FormData,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let post = queries::published_post(&core.db, post_id(&id)?).await?.ok_or(Error::NotFound)?;
+    let tr = ctx.tr();
+    let form = BoundForm::bind(SHARE_FORM, &data, &tr);
+    let sidebar = queries::sidebar(&core.db).await?;
+    if !form.is_valid() {
+        let fields = form.fields(&tr);
+        return render(&SharePage { ctx, sidebar, post, fields, sent_to: None });
+    }
+    let url = host.absolute(&core, &post.path());
+    let email =
+        share_email(&post, &url, form.value("name"), form.value("email"), form.value("comments"), form.value("to"));
+    core.mailer.send(&email).await.map_err(Error::Internal)?;
+    tracing::info!(target: "quartet::blog", post_id = post.id, "post shared by e-mail");
+    let sent_to = Some(form.value("to").to_owned());
+    render(&SharePage { ctx, sidebar, post, fields: Vec::new(), sent_to })
+}
+
+// ---------------------------------------------------------------- search
+
+/// A search result.
+pub struct Hit {
+    /// The post.
+    pub card: PostCard,
+    /// The title with matched words marked (safe HTML).
+    pub title: String,
+    /// Text around the first match, matches marked (safe HTML).
+    pub snippet: String,
+}
+
+#[derive(Template)]
+#[template(path = "blog/post/search.html")]
+struct SearchPage {
+    ctx: PageContext,
+    sidebar: Sidebar,
+    query: Option<String>,
+    hits: Vec<Hit>,
+    page: Option<Page>,
+    error: Option<String>,
+}
+
+/// `/blog/search/?query=…`: ranked results with snippets, ten per page.
+pub async fn post_search(ctx: PageContext, RawQuery(raw): RawQuery) -> Result<Response> {
+    let db = &ctx.core().db;
+    let sidebar = queries::sidebar(db).await?;
+    let Some(query) = query_param(raw.as_deref(), "query") else {
+        return render(&SearchPage { ctx, sidebar, query: None, hits: Vec::new(), page: None, error: None });
+    };
+    let query = query.trim().to_owned();
+    if query.is_empty() {
+        let error = Some(ctx.t("This field is required.").to_owned());
+        return render(&SearchPage { ctx, sidebar, query: None, hits: Vec::new(), page: None, error });
+    }
+    let ranked = search::ranked(db, &query).await?;
+    let page = Paginator::new(ranked.len() as u64, RESULTS_PER_PAGE)
+        .get_page(query_param(raw.as_deref(), "page").as_deref())
+        .with_query(raw.as_deref());
+    let ids: Vec<i64> = ranked.iter().skip(page.offset() as usize).take(page.limit() as usize).map(|r| r.id).collect();
+    let posts = queries::published_by_ids(db, &ids).await?;
+    let terms = search::words(&query);
+    let hits = cards(&ctx, posts, 0)
+        .await?
+        .into_iter()
+        .map(|card| Hit {
+            title: search::highlight(&card.post.title, &terms),
+            snippet: search::snippet(&card.post.body, &terms, 30),
+            card,
+        })
+        .collect();
+    render(&SearchPage { ctx, sidebar, query: Some(query), hits, page: Some(page), error: None })
+}
+
+// ---------------------------------------------------------------- favourites
+
+/// `POST /blog/favourite/add/<id>/`: marks a published post as a favourite (sign-in needed).
+pub async fn add_favourite(
+    LoginRequired(user): LoginRequired,
+    ctx: PageContext,
+    flash: Flash,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let core = ctx.core();
+    let post = queries::published_post(&core.db, post_id(&id)?).await?.ok_or(Error::NotFound)?;
+    if !queries::is_favourite(&core.db, user.id, post.id).await? {
+        let added = favourite::ActiveModel {
+            user_id: Set(user.id),
+            post_id: Set(post.id),
+            created: Set(core.now()),
+            ..Default::default()
+        }
+        .insert(&core.db)
+        .await;
+        // A second click racing the first finds the row already there.
+        if let Err(e) = added
+            && !quartet_core::db::is_unique_violation(&e)
+        {
+            return Err(e.into());
+        }
+        flash.success(ctx.t1("“{title}” was added to your favourites.", "title", &post.title)).await?;
+    }
+    Ok(Redirect::to(&post.path()).into_response())
+}
+
+/// `POST /blog/favourite/remove/<id>/`: removes a favourite.
+pub async fn remove_favourite(
+    LoginRequired(user): LoginRequired,
+    ctx: PageContext,
+    flash: Flash,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let core = ctx.core();
+    let id = post_id(&id)?;
+    let removed = favourite::Entity::delete_many()
+        .filter(favourite::Column::UserId.eq(user.id))
+        .filter(favourite::Column::PostId.eq(id))
+        .exec(&core.db)
+        .await?;
+    let post = queries::published_post(&core.db, id).await?;
+    if removed.rows_affected > 0 {
+        flash.info(ctx.t("The post was removed from your favourites.")).await?;
+    }
+    let back = post.map_or_else(|| core.url("blog:favourites"), |p| p.path());
+    Ok(Redirect::to(&back).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "blog/post/favourites.html")]
+struct FavouritesPage {
+    ctx: PageContext,
+    sidebar: Sidebar,
+    posts: Vec<PostCard>,
+}
+
+/// `/blog/favourites/`: the signed-in user's favourite posts.
+pub async fn favourites(LoginRequired(user): LoginRequired, ctx: PageContext) -> Result<Response> {
+    let db = &ctx.core().db;
+    let posts = queries::favourites_of(db, user.id).await?;
+    let posts = cards(&ctx, posts, EXCERPT_WORDS).await?;
+    let sidebar = queries::sidebar(db).await?;
+    render(&FavouritesPage { ctx, sidebar, posts })
+}
+
+// ---------------------------------------------------------------- feed
+
+/// An item of the RSS feed.
+pub struct FeedItem {
+    /// Title.
+    pub title: String,
+    /// Absolute link.
+    pub link: String,
+    /// The first 30 words as HTML (escaped into the XML).
+    pub description: String,
+    /// RFC 2822 date.
+    pub pub_date: String,
+}
+
+#[derive(Template)]
+#[template(path = "blog/feed.xml")]
+struct Feed {
+    title: String,
+    link: String,
+    self_link: String,
+    description: String,
+    items: Vec<FeedItem>,
+}
+
+/// `/blog/feed/`: RSS 2.0 with the five latest published posts.
+pub async fn post_feed(ctx: PageContext, host: RequestHost) -> Result<Response> {
+    use sea_orm::QuerySelect;
+    let core = ctx.core();
+    let posts = queries::published().limit(5).all(&core.db).await?;
+    let items = posts
+        .iter()
+        .map(|p| FeedItem {
+            title: p.title.clone(),
+            link: host.absolute(core, &p.path()),
+            description: markdown::to_html_truncated(&p.body, EXCERPT_WORDS),
+            pub_date: p.publish.to_rfc2822(),
+        })
+        .collect();
+    let feed = Feed {
+        title: ctx.t("My blog").to_owned(),
+        link: host.absolute(core, &core.url("blog:post_list")),
+        self_link: host.absolute(core, &core.url("blog:post_feed")),
+        description: ctx.t("New posts of my blog.").to_owned(),
+        items,
+    };
+    Ok(([(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")], feed.render()?).into_response())
+}
