@@ -11,7 +11,9 @@ pub mod seed;
 pub mod views;
 
 use axum::routing::{get, post};
-use quartet_core::app::{App, NavLink, SeedOptions, SeedReport, SitemapEntry, StaticFile, Translation};
+use quartet_core::app::{
+    App, HomeItem, HomeSection, NavLink, SeedOptions, SeedReport, SitemapEntry, StaticFile, Translation,
+};
 use quartet_core::db::Migration;
 use quartet_core::models::ModelDef;
 use quartet_core::state::CoreState;
@@ -82,6 +84,23 @@ impl App for BlogApp {
 
     fn admin(&self) -> Vec<quartet_core::admin::ModelAdmin> {
         admin::registrations()
+    }
+
+    async fn home(&self, core: &CoreState, lang: &str) -> anyhow::Result<Option<HomeSection>> {
+        use sea_orm::QuerySelect;
+        let posts = queries::published().limit(3).all(&core.db).await?;
+        Ok(Some(HomeSection {
+            title: "Latest posts",
+            route: "blog:post_list",
+            items: posts
+                .into_iter()
+                .map(|p| HomeItem {
+                    path: p.path(),
+                    meta: quartet_core::time::format_date(p.publish, lang),
+                    title: p.title,
+                })
+                .collect(),
+        }))
     }
 
     async fn sitemap(&self, core: &CoreState) -> anyhow::Result<Vec<SitemapEntry>> {

@@ -1,14 +1,15 @@
-//! Ranked, typo-tolerant search over published posts.
+//! Ranked, typo-tolerant search over published posts, in two parts on both databases.
 //!
-//! - PostgreSQL: the weighted `search_vector` (title A, body B, English stemming) matched with
-//!   `websearch_to_tsquery` and ranked with `ts_rank`, plus `pg_trgm`'s `word_similarity`
-//!   against the title, so "djnago" still finds "Django …".
-//! - SQLite: FTS5 with Porter stemming ranked by `bm25` (title weighted 10× the body), plus an
-//!   FTS5 trigram index of the title's padded words: candidate titles sharing trigrams with a
-//!   query word are kept when a word is within a small edit distance or similar enough.
+//! 1. Full text. PostgreSQL: the weighted `search_vector` (title A, body B, English stemming)
+//!    matched with `websearch_to_tsquery`, ranked with `ts_rank`. SQLite: FTS5 with Porter
+//!    stemming, ranked by `bm25` with the title weighted ten times the body.
+//! 2. Misspellings. Titles sharing trigrams with a query word are candidates (`pg_trgm`'s
+//!    `word_similarity` on PostgreSQL, an FTS5 trigram index of the title's padded words on
+//!    SQLite); a candidate matches when one of its words is within one edit of a query word
+//!    (two for long words), so "djnago" finds "Django …" on both.
 //!
-//! Both return at most [`MAX_RESULTS`] post ids, best first; the page's posts are loaded by the
-//! caller. Snippets with the matched words marked are made here, the same way on both.
+//! At most [`MAX_RESULTS`] post ids come back, best first; the caller loads the page's posts.
+//! Snippets with the matched words marked are made here, the same way on both.
 
 use quartet_core::db::Db;
 use sea_orm::{DbBackend, DbErr, FromQueryResult, Statement};
@@ -22,8 +23,10 @@ pub const MAX_RESULTS: usize = 1000;
 pub const MAX_QUERY_CHARS: usize = 200;
 /// Most words of a query used for matching.
 const MAX_WORDS: usize = 12;
-/// PostgreSQL: the least `word_similarity` for a title match.
-const PG_SIMILARITY: f64 = 0.3;
+/// PostgreSQL: the least `word_similarity` for a title to be checked for a misspelt word.
+const PG_CANDIDATE: f64 = 0.2;
+/// Titles checked for misspelt words, at most.
+const MAX_CANDIDATES: usize = 500;
 
 /// A ranked match.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,7 +150,17 @@ pub fn highlight(text: &str, terms: &[String]) -> String {
 fn mark_words(words: &[&str], terms: &[String]) -> String {
     words
         .iter()
-        .map(|w| if matches_any(terms, w) { format!("<mark>{}</mark>", escape(w)) } else { escape(w) })
+        .map(|w| {
+            if !matches_any(terms, w) {
+                return escape(w);
+            }
+            // Punctuation around the word stays outside the mark: "<mark>Django</mark>,".
+            let core = w.trim_matches(|c: char| !c.is_alphanumeric());
+            let start = w.find(core).unwrap_or(0);
+            let (before, rest) = w.split_at(start);
+            let (word, after) = rest.split_at(core.len());
+            format!("{}<mark>{}</mark>{}", escape(before), escape(word), escape(after))
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -190,71 +203,18 @@ pub async fn ranked(db: &Db, query: &str) -> Result<Vec<Ranked>, DbErr> {
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    match db.get_database_backend() {
-        DbBackend::Postgres => postgres(db, &query, &terms).await,
-        _ => sqlite(db, &terms).await,
-    }
-}
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let mut ranked = if postgres { postgres_text(db, &query).await? } else { sqlite_text(db, &terms).await? };
 
-async fn postgres(db: &Db, query: &str, terms: &[String]) -> Result<Vec<Ranked>, DbErr> {
-    let normalized = terms.join(" ");
-    let sql = format!(
-        "WITH q AS (SELECT websearch_to_tsquery('english', $1) AS tsq) \
-         SELECT p.id, (ts_rank(p.search_vector, q.tsq) + word_similarity($2, p.title))::float8 AS score \
-         FROM blog_post p, q \
-         WHERE p.status = 'PB' AND (p.search_vector @@ q.tsq OR word_similarity($2, p.title) >= {PG_SIMILARITY}) \
-         ORDER BY score DESC, p.publish DESC LIMIT {MAX_RESULTS}"
-    );
-    let rows = ScoreRow::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        [query.into(), normalized.into()],
-    ))
-    .all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| Ranked { id: r.id, score: r.score }).collect())
-}
-
-/// An FTS5 string literal.
-fn fts_string(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "\"\""))
-}
-
-async fn sqlite(db: &Db, terms: &[String]) -> Result<Vec<Ranked>, DbErr> {
-    // Every word must appear (after stemming), as `websearch_to_tsquery` asks on PostgreSQL.
-    let all_words = terms.iter().map(|t| fts_string(t)).collect::<Vec<_>>().join(" ");
-    let sql = format!(
-        "SELECT p.id AS id, bm25(blog_post_fts, 10.0, 1.0) AS score FROM blog_post_fts \
-         JOIN blog_post p ON p.id = blog_post_fts.rowid \
-         WHERE blog_post_fts MATCH ? AND p.status = 'PB' ORDER BY score LIMIT {MAX_RESULTS}"
-    );
-    let exact = ScoreRow::find_by_statement(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [all_words.into()]))
-        .all(db)
-        .await?;
-    // bm25 is negative, lower is better: turn it into 0..1, higher is better.
-    let mut ranked: Vec<Ranked> = exact
-        .into_iter()
-        .map(|r| {
-            let relevance = (-r.score).max(0.0);
-            Ranked { id: r.id, score: relevance / (1.0 + relevance) }
-        })
-        .collect();
-
-    // Misspelt words: titles sharing trigrams with a query word, checked word by word.
+    // Misspelt words: titles sharing trigrams with a query word are candidates; a candidate
+    // matches when one of its words is close to a query word.
     let fuzzy_terms: Vec<&String> = terms.iter().filter(|t| t.chars().count() >= 5).collect();
     if !fuzzy_terms.is_empty() {
-        let mut grams: Vec<String> =
-            fuzzy_terms.iter().flat_map(|t| trigrams(t)).filter(|g| g.trim().len() >= 2).collect();
-        grams.sort();
-        grams.dedup();
-        let any_gram = grams.iter().map(|g| fts_string(g)).collect::<Vec<_>>().join(" OR ");
-        let sql = "SELECT p.id AS id, p.title AS title FROM blog_post_trigram \
-                   JOIN blog_post p ON p.id = blog_post_trigram.rowid \
-                   WHERE blog_post_trigram MATCH ? AND p.status = 'PB' ORDER BY rank LIMIT 500";
-        let candidates =
-            TitleRow::find_by_statement(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [any_gram.into()]))
-                .all(db)
-                .await?;
+        let candidates = if postgres {
+            postgres_candidates(db, &fuzzy_terms).await?
+        } else {
+            sqlite_candidates(db, &fuzzy_terms).await?
+        };
         for candidate in candidates {
             let title_words = words(&candidate.title);
             let close = fuzzy_terms.iter().filter(|t| title_words.iter().any(|w| is_close(t, w))).count();
@@ -268,10 +228,76 @@ async fn sqlite(db: &Db, terms: &[String]) -> Result<Vec<Ranked>, DbErr> {
             }
         }
     }
-    // Stable: equal scores keep the bm25 order.
+    // Stable: equal scores keep the text-search order (best rank, then newest).
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
     ranked.truncate(MAX_RESULTS);
     Ok(ranked)
+}
+
+/// PostgreSQL full-text matches, ranked by `ts_rank` (0 to 1, title words weigh more).
+async fn postgres_text(db: &Db, query: &str) -> Result<Vec<Ranked>, DbErr> {
+    let sql = format!(
+        "SELECT p.id, ts_rank(p.search_vector, q)::float8 AS score \
+         FROM blog_post p, websearch_to_tsquery('english', $1) q \
+         WHERE p.status = 'PB' AND p.search_vector @@ q \
+         ORDER BY score DESC, p.publish DESC LIMIT {MAX_RESULTS}"
+    );
+    let rows = ScoreRow::find_by_statement(Statement::from_sql_and_values(DbBackend::Postgres, sql, [query.into()]))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| Ranked { id: r.id, score: r.score }).collect())
+}
+
+/// PostgreSQL titles with a part similar to one of `terms` (`pg_trgm`).
+async fn postgres_candidates(db: &Db, terms: &[&String]) -> Result<Vec<TitleRow>, DbErr> {
+    let joined = terms.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" ");
+    let sql = format!(
+        "SELECT p.id, p.title FROM blog_post p WHERE p.status = 'PB' AND EXISTS (\
+         SELECT 1 FROM regexp_split_to_table($1, ' ') AS w WHERE word_similarity(w, p.title) >= {PG_CANDIDATE}) \
+         ORDER BY p.publish DESC LIMIT {MAX_CANDIDATES}"
+    );
+    TitleRow::find_by_statement(Statement::from_sql_and_values(DbBackend::Postgres, sql, [joined.into()])).all(db).await
+}
+
+/// An FTS5 string literal.
+fn fts_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// SQLite full-text matches (every word, after stemming), ranked by `bm25` turned into 0 to 1.
+async fn sqlite_text(db: &Db, terms: &[String]) -> Result<Vec<Ranked>, DbErr> {
+    let all_words = terms.iter().map(|t| fts_string(t)).collect::<Vec<_>>().join(" ");
+    let sql = format!(
+        "SELECT p.id AS id, bm25(blog_post_fts, 10.0, 1.0) AS score FROM blog_post_fts \
+         JOIN blog_post p ON p.id = blog_post_fts.rowid \
+         WHERE blog_post_fts MATCH ? AND p.status = 'PB' ORDER BY score, p.publish DESC LIMIT {MAX_RESULTS}"
+    );
+    let rows = ScoreRow::find_by_statement(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [all_words.into()]))
+        .all(db)
+        .await?;
+    // bm25 is negative, lower is better.
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let relevance = (-r.score).max(0.0);
+            Ranked { id: r.id, score: relevance / (1.0 + relevance) }
+        })
+        .collect())
+}
+
+/// SQLite titles sharing a trigram (word starts and ends included) with one of `terms`.
+async fn sqlite_candidates(db: &Db, terms: &[&String]) -> Result<Vec<TitleRow>, DbErr> {
+    let mut grams: Vec<String> =
+        terms.iter().flat_map(|t| trigrams(t)).filter(|g| g.trim().chars().count() >= 2).collect();
+    grams.sort();
+    grams.dedup();
+    let any_gram = grams.iter().map(|g| fts_string(g)).collect::<Vec<_>>().join(" OR ");
+    let sql = format!(
+        "SELECT p.id AS id, p.title AS title FROM blog_post_trigram \
+         JOIN blog_post p ON p.id = blog_post_trigram.rowid \
+         WHERE blog_post_trigram MATCH ? AND p.status = 'PB' ORDER BY rank LIMIT {MAX_CANDIDATES}"
+    );
+    TitleRow::find_by_statement(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [any_gram.into()])).all(db).await
 }
 
 #[cfg(test)]
@@ -308,5 +334,6 @@ mod tests {
         assert!(!html.contains("<b>"), "{html}");
         assert!(html.ends_with(" …"), "{html}");
         assert_eq!(highlight("A <tag> & Djnago", &words("django")), "A &lt;tag&gt; &amp; <mark>Djnago</mark>");
+        assert_eq!(highlight("(Django), yes", &words("django")), "(<mark>Django</mark>), yes");
     }
 }

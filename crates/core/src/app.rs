@@ -68,6 +68,11 @@ pub trait App: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// What the app shows on the home page (its latest posts, products…), if anything.
+    async fn home(&self, _core: &CoreState, _lang: &str) -> anyhow::Result<Option<HomeSection>> {
+        Ok(None)
+    }
+
     /// The app's pages listed in `/sitemap.xml` (paths, not absolute URLs).
     async fn sitemap(&self, _core: &CoreState) -> anyhow::Result<Vec<SitemapEntry>> {
         Ok(Vec::new())
@@ -88,6 +93,28 @@ pub struct NavLink {
     pub route: &'static str,
     /// Paths starting with this prefix mark the link as current.
     pub prefix: &'static str,
+}
+
+/// An app's part of the home page: a heading, a few links and a "see all" link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeSection {
+    /// The heading (a message id, translated when shown).
+    pub title: &'static str,
+    /// Where "See all" goes (a route name).
+    pub route: &'static str,
+    /// The entries.
+    pub items: Vec<HomeItem>,
+}
+
+/// One entry of a [`HomeSection`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeItem {
+    /// The text of the link.
+    pub title: String,
+    /// Its path.
+    pub path: String,
+    /// A short line under it (a date, a price), already translated.
+    pub meta: String,
 }
 
 /// A page listed in `/sitemap.xml` (Django's `Sitemap` item).

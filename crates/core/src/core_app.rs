@@ -108,6 +108,7 @@ impl Migration for Initial {
 struct HomePage {
     ctx: PageContext,
     offer_demo: bool,
+    sections: Vec<crate::app::HomeSection>,
 }
 
 async fn site_is_empty(core: &CoreState) -> Result<bool> {
@@ -117,7 +118,15 @@ async fn site_is_empty(core: &CoreState) -> Result<bool> {
 async fn home(ctx: PageContext) -> Result<Response> {
     let core = ctx.core().clone();
     let offer_demo = core.settings.debug && site_is_empty(&core).await?;
-    render(&HomePage { ctx, offer_demo })
+    let mut sections = Vec::new();
+    for app in &core.registry.installed {
+        if let Some(section) = app.home(&core, ctx.lang()).await.map_err(Error::Internal)?
+            && !section.items.is_empty()
+        {
+            sections.push(section);
+        }
+    }
+    render(&HomePage { ctx, offer_demo, sections })
 }
 
 #[derive(Template)]

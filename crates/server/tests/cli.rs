@@ -299,10 +299,13 @@ async fn dumpdata_from_sqlite_and_loaddata_into_postgresql_give_the_same_rows() 
 fn seed_creates_demo_accounts_once_and_refuses_bad_sizes() {
     let quartet = Quartet::new();
     let first = quartet.run(&["seed"]).success();
-    assert!(first.stdout.contains("Created 4 users."), "{first:#?}");
+    assert!(first.stdout.contains("Created 4 users, 12 blog posts, 10 tags, 24 comments."), "{first:#?}");
     assert!(first.stdout.contains("Sign in as `demo`"), "{first:#?}");
     let second = quartet.run(&["seed"]).success();
     assert!(second.stdout.contains("The demo account already exists."), "{second:#?}");
+    assert!(second.stdout.contains("The blog already has posts"), "{second:#?}");
+    let sized = Quartet::new().run(&["seed", "--posts", "5", "--tags", "3", "--comments", "1"]).success();
+    assert!(sized.stdout.contains("Created 4 users, 5 blog posts, 3 tags, 5 comments."), "{sized:#?}");
     let bad = quartet.run(&["seed", "--posts", "many"]);
     assert_eq!(bad.code, Some(1));
     assert!(bad.stderr.contains("--posts needs a whole number, not `many`"), "{bad:#?}");

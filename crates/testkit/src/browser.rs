@@ -68,6 +68,19 @@ impl Browser {
         Some(Self { driver, chromedriver, _profile: profile })
     }
 
+    /// Clicks the element matching `css` and waits until the next page has replaced this one.
+    pub async fn click_and_wait(&self, css: &str) {
+        let old_page = self.driver.find(By::Tag("html")).await.expect("a page is open");
+        self.driver
+            .find(By::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("no element {css}"))
+            .click()
+            .await
+            .expect("a click");
+        old_page.wait_until().stale().await.expect("the click loads a new page");
+    }
+
     /// Ends the browser session (the driver process ends on drop).
     pub async fn quit(self) {
         // WebDriver is a handle; quitting a clone ends the shared session.

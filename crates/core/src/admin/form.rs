@@ -367,7 +367,7 @@ pub fn parse_tag_names(input: &str) -> Vec<String> {
     let mut quoted = false;
     let push = |current: &mut String, names: &mut Vec<String>| {
         let name = current.trim().to_owned();
-        if !name.is_empty() && !names.contains(&name) {
+        if !name.is_empty() && !names.iter().any(|n| n.to_lowercase() == name.to_lowercase()) {
             names.push(name);
         }
         current.clear();
@@ -418,10 +418,11 @@ pub(crate) async fn keys_for_names(
     let mut keys = Vec::new();
     let mut new_slugs: Vec<String> = Vec::new();
     for name in chosen {
-        let found = target.rows().find(db, &RowQuery::key_equals(&names.name_column, name)).await?;
-        // `key_equals` reads digits as a number; compare the text too.
-        if let Some(row) = found.iter().find(|r| plain_text(r.get(&names.name_column).unwrap_or(&Value::Null)) == *name)
-        {
+        // Names match whatever their case ("rust" is the tag "Rust").
+        let same_name = Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(Alias::new(&names.name_column))))
+            .eq(name.to_lowercase());
+        let query = RowQuery { condition: Condition::all().add(same_name), ..RowQuery::default() };
+        if let Some(row) = target.rows().find(db, &query).await?.first() {
             keys.push(plain_text(row.get(pk).unwrap_or(&Value::Null)));
             continue;
         }

@@ -1,0 +1,169 @@
+//! Posts and comments in the admin (reference §1.8): columns, filters with facets, search,
+//! tags typed as text, one slug per publish date, comment moderation.
+
+use quartet_blog::models::{post, tag, tagged_post};
+use quartet_core::auth::app::NewUser;
+use quartet_testkit::{TestClient, TestSite, dbtest};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::support::{NewPost, add_comment, add_post, at, author, blog_site};
+
+async fn superuser(site: &TestSite) -> TestClient {
+    site.create(NewUser {
+        username: "boss".into(),
+        email: "boss@example.com".into(),
+        password: Some("correct-horse-battery".into()),
+        is_staff: true,
+        is_superuser: true,
+        ..NewUser::default()
+    })
+    .await;
+    let client = site.client();
+    assert_eq!(client.login("boss", "correct-horse-battery").await.status, 303);
+    client
+}
+
+fn post_form<'a>(
+    title: &'a str,
+    slug: &'a str,
+    author: &'a str,
+    publish: &'a str,
+    tags: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("title", title),
+        ("slug", slug),
+        ("author_id", author),
+        ("body", "Some **Markdown**."),
+        ("publish", publish),
+        ("status", "PB"),
+        ("tags", tags),
+    ]
+}
+
+dbtest! { using blog_site();
+    async fn staff_write_posts_with_tags_and_one_slug_per_publish_date(site) {
+        let client = superuser(&site).await;
+        let writer = author(&site).await.to_string();
+
+        let form = client.get("/admin/blog/post/add/").await;
+        assert_eq!(form.status, 200);
+        assert_eq!(form.attrs("select[name=status] option[selected]", "value"), ["DF"]);
+        assert_eq!(form.attrs("input[name=tags]", "type"), ["text"]);
+        assert!(form.body.contains("A comma-separated list of tags."));
+        assert_eq!(form.attrs("input[name=slug]", "data-prepopulate-from"), ["id_title"]);
+
+        let page = client
+            .post_form("/admin/blog/post/add/", &post_form("Hello", "hello", &writer, "2026-03-07T10:00", "Rust, web dev"))
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let saved = post::Entity::find().filter(post::Column::Slug.eq("hello")).one(&site.core.db).await.unwrap().unwrap();
+        let tags: Vec<String> = tagged_post::Entity::find()
+            .find_also_related(tag::Entity)
+            .filter(tagged_post::Column::PostId.eq(saved.id))
+            .all(&site.core.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|(_, t)| t.map(|t| format!("{}={}", t.name, t.slug)))
+            .collect();
+        assert_eq!(tags.len(), 2);
+        assert!(tags.contains(&"Rust=rust".to_owned()) && tags.contains(&"web dev=web-dev".to_owned()), "{tags:?}");
+        assert_eq!(site.client().get("/blog/2026/3/7/hello/").await.heading(), "Hello");
+
+        // The same slug on the same date is refused, with Django's message; another date is fine.
+        let page = client
+            .post_form("/admin/blog/post/add/", &post_form("Hello again", "hello", &writer, "2026-03-07T23:59", ""))
+            .await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.form_errors(), ["Please correct the errors below.", "Slug must be unique for Publish date."]);
+        let page = client
+            .post_form("/admin/blog/post/add/", &post_form("Hello again", "hello", &writer, "2026-03-08T00:00", "rust"))
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        assert_eq!(tag::Entity::find().count(&site.core.db).await.unwrap(), 2, "an existing tag is reused");
+
+        // The change form shows the tags as text; changing them is recorded.
+        let change = format!("/admin/blog/post/{}/change/", saved.id);
+        let form = client.get(&change).await;
+        assert_eq!(form.attrs("input[name=tags]", "value"), ["Rust, web dev"]);
+        let page = client.post_form(&change, &post_form("Hello", "hello", &writer, "2026-03-07T10:00", "Rust")).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let messages: Vec<String> = quartet_core::admin::log::entry::Entity::find()
+            .all(&site.core.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.change_message)
+            .collect();
+        assert_eq!(messages.last().map(String::as_str), Some("Changed tags."), "{messages:?}");
+        // Editing a post keeps its own slug valid on its own date.
+        let page = client.post_form(&change, &post_form("Hello!", "hello", &writer, "2026-03-07T11:00", "Rust")).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+    }
+}
+
+dbtest! { using blog_site();
+    async fn the_post_list_has_the_reference_columns_filters_and_search(site) {
+        let client = superuser(&site).await;
+        add_post(&site, NewPost::published("Alpha", at(0)).body("about rust")).await;
+        add_post(&site, NewPost::published("Beta", at(1))).await;
+        add_post(&site, NewPost::published("Gamma", at(2)).draft()).await;
+
+        let page = client.get("/admin/blog/post/").await;
+        assert_eq!(page.status, 200);
+        let headers = page.texts("#result_list thead th");
+        for column in ["Title", "Slug", "Author", "Publish", "Status"] {
+            assert!(headers.iter().any(|h| h.starts_with(column)), "{column} in {headers:?}");
+        }
+        // Ordered by status, then publish: drafts ("DF") first.
+        let rows = page.texts("#result_list tbody th a");
+        assert_eq!(rows.first().map(String::as_str), Some("Gamma"), "{rows:?}");
+        let filters = page.texts(".changelist-filter li");
+        for facet in ["Draft (1)", "Published (2)", "writer (3)"] {
+            assert!(filters.iter().any(|f| f == facet), "{facet} in {filters:?}");
+        }
+        assert_eq!(page.texts(".date-hierarchy a"), ["2026"]);
+
+        let found = client.get("/admin/blog/post/?q=rust").await;
+        assert!(found.body.contains("Alpha") && !found.body.contains(">Beta<"), "{}", found.body);
+        let drafts = client.get("/admin/blog/post/?status__exact=DF").await;
+        assert!(drafts.body.contains("Gamma") && !drafts.body.contains(">Alpha<"));
+    }
+}
+
+dbtest! { using blog_site();
+    async fn comments_are_moderated_in_the_admin(site) {
+        let client = superuser(&site).await;
+        let post = add_post(&site, NewPost::published("Talked about", at(0))).await;
+        let good = add_comment(&site, post.id, "Ann", "Kind words", true).await;
+        let bad = add_comment(&site, post.id, "Troll", "Rude words", true).await;
+
+        let page = client.get("/admin/blog/comment/").await;
+        let headers = page.texts("#result_list thead th");
+        for column in ["Name", "Email", "Post", "Created", "Active"] {
+            assert!(headers.iter().any(|h| h.starts_with(column)), "{column} in {headers:?}");
+        }
+        let filters = page.texts(".changelist-filter summary");
+        assert_eq!(filters, ["By active", "By created", "By updated"]);
+
+        let page = client
+            .post_form("/admin/blog/comment/", &[("action", "hide_comments"), ("_selected_action", &bad.id.to_string())])
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let list = client.get("/admin/blog/comment/").await;
+        assert_eq!(list.messages(), ["1 comment was hidden."]);
+        let detail = site.client().get(&post.path()).await;
+        assert!(!detail.body.contains("Rude words"));
+        assert!(detail.body.contains("Kind words"));
+        assert_eq!(detail.text(".comments h2"), "1 comment");
+
+        client
+            .post_form("/admin/blog/comment/", &[("action", "approve_comments"), ("_selected_action", &bad.id.to_string())])
+            .await;
+        assert!(site.client().get(&post.path()).await.body.contains("Rude words"));
+        let search = client.get("/admin/blog/comment/?q=kind").await;
+        assert!(search.body.contains(&format!("/admin/blog/comment/{}/change/", good.id)));
+        assert!(!search.body.contains(&format!("/admin/blog/comment/{}/change/", bad.id)));
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the blog: every test drives a real site over HTTP, on SQLite and (with
+//! QUARTET_TEST_DATABASE_URL) on PostgreSQL.
+
+mod admin;
+mod browser;
+mod feeds;
+mod pages;
+mod search;
+mod support;

@@ -1,0 +1,93 @@
+//! Search: ranked, with snippets, paginated, forgiving typos — on both databases.
+
+use quartet_testkit::dbtest;
+
+use crate::support::{NewPost, add_post, at, blog_site};
+
+fn result_titles(page: &quartet_testkit::TestResponse) -> Vec<String> {
+    page.texts(".search-result h4")
+}
+
+dbtest! { using blog_site();
+    async fn search_ranks_title_matches_first_and_marks_the_words(site) {
+        add_post(&site, NewPost::published("Gardening notes", at(5)).body("Tomatoes like sun. Django is mentioned once here.")).await;
+        add_post(&site, NewPost::published("Django for beginners", at(0)).body("Install it and write views.")).await;
+        add_post(&site, NewPost::published("Cooking", at(1)).body("Nothing about web frameworks.")).await;
+        add_post(&site, NewPost::published("Django secrets", at(2)).body("Draft only").draft()).await;
+        let client = site.client();
+
+        let page = client.get("/blog/search/?query=django").await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.heading(), "Posts containing \"django\"");
+        assert_eq!(page.text(".result-count"), "Found 2 results");
+        assert_eq!(result_titles(&page), ["Django for beginners", "Gardening notes"]);
+        assert!(page.body.contains("<mark>Django</mark> for beginners"), "{}", page.body);
+        let snippets = page.texts(".snippet");
+        assert!(snippets[1].contains("Django is mentioned"), "{snippets:?}");
+        assert!(page.body.contains("<mark>Django</mark> is mentioned"));
+
+        // Stemming: "mentions" finds "mentioned".
+        let page = client.get("/blog/search/?query=mentions").await;
+        assert_eq!(result_titles(&page), ["Gardening notes"]);
+
+        let page = client.get("/blog/search/?query=quantum").await;
+        assert_eq!(page.text(".result-count"), "Found 0 results");
+        assert_eq!(page.text(".empty"), "There are no results for your query.");
+        assert_eq!(page.attrs(".blog-main p a", "href"), ["/blog/search/"]);
+    }
+}
+
+dbtest! { using blog_site();
+    async fn a_misspelt_query_still_finds_the_post(site) {
+        add_post(&site, NewPost::published("Django for beginners", at(0)).body("Views and templates.")).await;
+        add_post(&site, NewPost::published("Mango smoothies", at(1)).body("Fruit.")).await;
+        add_post(&site, NewPost::published("Recommendation engines", at(2)).body("Sorted sets.")).await;
+        let client = site.client();
+
+        let page = client.get("/blog/search/?query=djnago").await;
+        assert_eq!(result_titles(&page), ["Django for beginners"]);
+        let page = client.get("/blog/search/?query=recomendation").await;
+        assert_eq!(result_titles(&page), ["Recommendation engines"]);
+        let page = client.get("/blog/search/?query=Djangoo%20beginers").await;
+        assert_eq!(result_titles(&page), ["Django for beginners"]);
+    }
+}
+
+dbtest! { using blog_site();
+    async fn search_results_are_paginated_and_odd_queries_are_harmless(site) {
+        for i in 0..12 {
+            add_post(&site, NewPost::published(&format!("Rust tip {i}"), at(i)).body("Ownership and borrowing.")).await;
+        }
+        let client = site.client();
+        let page = client.get("/blog/search/?query=rust").await;
+        assert_eq!(page.text(".result-count"), "Found 12 results");
+        assert_eq!(page.texts(".search-result").len(), 10);
+        assert_eq!(page.attrs(".pagination a[rel=next]", "href"), ["?query=rust&page=2"]);
+        let page = client.get("/blog/search/?query=rust&page=2").await;
+        assert_eq!(page.texts(".search-result").len(), 2);
+        let page = client.get("/blog/search/?query=rust&page=zzz").await;
+        assert_eq!(page.texts(".search-result").len(), 10);
+
+        // No query: the form. An empty query: the form with its error.
+        let page = client.get("/blog/search/").await;
+        assert_eq!(page.heading(), "Search for posts");
+        assert!(page.form_errors().is_empty());
+        let page = client.get("/blog/search/?query=++").await;
+        assert_eq!(page.form_errors(), ["This field is required."]);
+
+        // Query syntax of either engine is text to us.
+        let long = "a".repeat(5000);
+        for query in ["\"", "rust\"", "NEAR(", "a OR", "*", "-rust", "'; DROP TABLE blog_post; --", "%", "_", long.as_str(), "ümlaut ñ 日本"] {
+            let path = format!("/blog/search/?query={}", percent_encode(query));
+            let page = client.get(&path).await;
+            assert_eq!(page.status, 200, "{query}");
+        }
+        assert_eq!(quartet_blog::queries::count_published(&site.core.db, None).await.unwrap(), 12);
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
