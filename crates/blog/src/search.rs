@@ -41,7 +41,7 @@ pub struct Ranked {
 pub fn words(text: &str) -> Vec<String> {
     let lowered = text.to_lowercase();
     lowered
-        .split(|c: char| c.is_whitespace() || WORD_BREAKS.contains(&c))
+        .split(|c: char| c.is_whitespace() || c.is_control() || WORD_BREAKS.contains(&c))
         .filter(|w| !w.is_empty())
         .take(MAX_WORDS)
         .map(ToOwned::to_owned)

@@ -329,8 +329,15 @@ pub async fn post_search(ctx: PageContext, RawQuery(raw): RawQuery) -> Result<Re
         return render(&SearchPage { ctx, sidebar, query: None, hits: Vec::new(), page: None, error: None });
     };
     let query = query.trim().to_owned();
-    if query.is_empty() {
-        let error = Some(ctx.t("This field is required.").to_owned());
+    let problem = if query.is_empty() {
+        Some("This field is required.")
+    } else if query.contains('\0') {
+        Some("Null characters are not allowed.")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let error = Some(ctx.t(problem).to_owned());
         return render(&SearchPage { ctx, sidebar, query: None, hits: Vec::new(), page: None, error });
     }
     let ranked = search::ranked(db, &query).await?;

@@ -71,6 +71,16 @@ dbtest! { using blog_site();
         assert!(tags.contains(&"Rust=rust".to_owned()) && tags.contains(&"web dev=web-dev".to_owned()), "{tags:?}");
         assert_eq!(site.client().get("/blog/2026/3/7/hello/").await.heading(), "Hello");
 
+        // Null characters are refused, not sent to the database.
+        let page = client
+            .post_form("/admin/blog/post/add/", &post_form("Nul\0l", "nul", &writer, "2026-03-09T10:00", "a\0b"))
+            .await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            page.form_errors(),
+            ["Please correct the errors below.", "Null characters are not allowed.", "Null characters are not allowed."]
+        );
+
         // The same slug on the same date is refused, with Django's message; another date is fine.
         let page = client
             .post_form("/admin/blog/post/add/", &post_form("Hello again", "hello", &writer, "2026-03-07T23:59", ""))

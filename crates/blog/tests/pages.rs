@@ -128,6 +128,8 @@ dbtest! { using blog_site();
         let long = "x".repeat(81);
         let page = client.post_form(&url, &[("name", long.as_str()), ("email", "a@example.com"), ("body", "Hi")]).await;
         assert_eq!(page.form_errors(), ["Ensure this value has at most 80 characters (it has 81)."]);
+        let page = client.post_form(&url, &[("name", "A\0nn"), ("email", "a@example.com"), ("body", "\0")]).await;
+        assert_eq!(page.form_errors(), ["Null characters are not allowed.", "Null characters are not allowed."]);
         assert_eq!(comment::Entity::find().count(&site.core.db).await.unwrap(), 0);
 
         let page = client.post_form(&url, &[("name", "Ann"), ("email", "ann@example.com"), ("body", "Lovely post")]).await;

@@ -74,10 +74,13 @@ dbtest! { using blog_site();
         assert!(page.form_errors().is_empty());
         let page = client.get("/blog/search/?query=++").await;
         assert_eq!(page.form_errors(), ["This field is required."]);
+        let page = client.get("/blog/search/?query=rust%00").await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.form_errors(), ["Null characters are not allowed."]);
 
         // Query syntax of either engine is text to us.
         let long = "a".repeat(5000);
-        for query in ["\"", "rust\"", "NEAR(", "a OR", "*", "-rust", "'; DROP TABLE blog_post; --", "%", "_", long.as_str(), "ümlaut ñ 日本"] {
+        for query in ["\"", "rust\"", "NEAR(", "a OR", "*", "-rust", "'; DROP TABLE blog_post; --", "%", "_", long.as_str(), "ümlaut ñ 日本", "rust\u{1}\u{7f}"] {
             let path = format!("/blog/search/?query={}", percent_encode(query));
             let page = client.get(&path).await;
             assert_eq!(page.status, 200, "{query}");

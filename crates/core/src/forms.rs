@@ -410,7 +410,10 @@ impl BoundForm {
                 FieldKind::File => data.file(spec.name).is_some(),
                 _ => !value.is_empty(),
             };
-            if spec.required && !present {
+            if value.contains('\0') {
+                // Django's `ProhibitNullCharactersValidator`: no database stores them as text.
+                form.add_error(spec.name, tr.t("Null characters are not allowed."));
+            } else if spec.required && !present {
                 form.add_error(spec.name, tr.t("This field is required."));
             } else if present {
                 let length = value.chars().count();

@@ -520,6 +520,10 @@ pub(crate) async fn parse_submission(
             continue;
         }
         let raw = form.get(info.name).unwrap_or_default().trim().to_owned();
+        if raw.contains('\0') {
+            errors.entry(info.name.to_owned()).or_default().push(tr.t("Null characters are not allowed.").to_owned());
+            continue;
+        }
         let parsed = parse_value(admin, info, &raw, tr);
         let value = match parsed {
             Ok(value) => value,
@@ -596,7 +600,15 @@ pub(crate) async fn parse_submission(
     let mut many_to_many = Vec::new();
     for relation in &admin.many_to_many {
         if let Some(names) = &relation.by_name {
-            let chosen = parse_tag_names(form.get(&relation.name).unwrap_or_default());
+            let raw = form.get(&relation.name).unwrap_or_default();
+            if raw.contains('\0') {
+                errors
+                    .entry(relation.name.clone())
+                    .or_default()
+                    .push(tr.t("Null characters are not allowed.").to_owned());
+                continue;
+            }
+            let chosen = parse_tag_names(raw);
             if let Some(long) = chosen.iter().find(|n| n.chars().count() > names.max_length) {
                 let message = tr.n(
                     "Ensure this value has at most {n} character (it has {length}).",
