@@ -1,16 +1,12 @@
 //! The blog's schema: tables first, then the search indexes of each database.
 
-use quartet_core::db::{Migration, Schema};
+use quartet_core::db::{Migration, Schema, id_column as id};
 use sea_orm::DbErr;
 use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index, Table};
 
 /// The migrations, oldest first.
 pub fn all() -> Vec<Box<dyn Migration>> {
     vec![Box::new(Initial), Box::new(Search)]
-}
-
-fn id() -> ColumnDef {
-    ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key().to_owned()
 }
 
 fn foreign_key(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {

@@ -8,6 +8,13 @@ pub mod status {
     pub const PUBLISHED: &str = "PB";
 }
 
+/// `/blog/2026/3/7/my-post/`: a post's page from its publish date (UTC) and slug.
+pub fn post_path(publish: chrono::DateTime<chrono::Utc>, slug: &str) -> String {
+    use chrono::Datelike;
+    let d = publish.date_naive();
+    format!("/blog/{}/{}/{}/{slug}/", d.year(), d.month(), d.day())
+}
+
 /// A post (`blog_post`).
 pub mod post {
     use sea_orm::entity::prelude::*;
@@ -49,9 +56,7 @@ pub mod post {
     impl Model {
         /// `/blog/2026/3/7/my-post/`: the date parts are not zero-padded, as in the reference.
         pub fn path(&self) -> String {
-            use chrono::Datelike;
-            let d = self.publish.date_naive();
-            format!("/blog/{}/{}/{}/{}/", d.year(), d.month(), d.day(), self.slug)
+            super::post_path(self.publish, &self.slug)
         }
 
         /// Whether visitors may see the post.

@@ -196,9 +196,7 @@ pub struct PostLink {
 impl PostLink {
     /// The post's page.
     pub fn path(&self) -> String {
-        use chrono::Datelike;
-        let d = self.publish.date_naive();
-        format!("/blog/{}/{}/{}/{}/", d.year(), d.month(), d.day(), self.slug)
+        crate::models::post_path(self.publish, &self.slug)
     }
 }
 

@@ -12,6 +12,7 @@
 //! Snippets with the matched words marked are made here, the same way on both.
 
 use quartet_core::db::Db;
+use quartet_core::templates::escape_html as escape;
 use sea_orm::{DbBackend, DbErr, FromQueryResult, Statement};
 
 use crate::markdown;
@@ -125,21 +126,6 @@ fn matches_any(terms: &[String], word: &str) -> bool {
         return false;
     }
     terms.iter().any(|t| t == bare || stem(t) == stem(bare) || is_close(t, bare))
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// `text` as HTML with the words matching `terms` in `<mark>`.

@@ -39,11 +39,13 @@ pub struct PostCard {
     pub author: String,
     /// "Nov. 24, 2026, 10:30 a.m."
     pub published: String,
-    /// The first words as safe HTML.
+    /// The first words as safe HTML (empty where a page shows no excerpt).
     pub excerpt: String,
 }
 
-async fn cards(ctx: &PageContext, posts: Vec<post::Model>, words: usize) -> Result<Vec<PostCard>> {
+/// Cards for `posts` with their tags and authors (two queries whatever their number) and,
+/// when `excerpt_words` is given, the start of each body.
+async fn cards(ctx: &PageContext, posts: Vec<post::Model>, excerpt_words: Option<usize>) -> Result<Vec<PostCard>> {
     let db = &ctx.core().db;
     let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
     let mut tags = queries::tags_of(db, &ids).await?;
@@ -55,7 +57,7 @@ async fn cards(ctx: &PageContext, posts: Vec<post::Model>, words: usize) -> Resu
             tags: tags.remove(&post.id).unwrap_or_default(),
             author: authors.get(&post.author_id).cloned().unwrap_or_default(),
             published: format_datetime(post.publish, ctx.lang()),
-            excerpt: markdown::to_html_truncated(&post.body, words),
+            excerpt: excerpt_words.map(|n| markdown::to_html_truncated(&post.body, n)).unwrap_or_default(),
             post,
         })
         .collect())
@@ -102,7 +104,7 @@ async fn list(ctx: PageContext, tag: Option<tag::Model>, query: Option<String>) 
         .get_page(query_param(query.as_deref(), "page").as_deref())
         .with_query(query.as_deref());
     let posts = queries::published_page(db, tag_id, page.offset(), page.limit()).await?;
-    let posts = cards(&ctx, posts, EXCERPT_WORDS).await?;
+    let posts = cards(&ctx, posts, Some(EXCERPT_WORDS)).await?;
     let sidebar = queries::sidebar(db).await?;
     render(&ListPage { ctx, sidebar, posts, page, tag })
 }
@@ -163,11 +165,6 @@ pub async fn post_detail(
     let db = &ctx.core().db;
     let date = parse_date(&year, &month, &day).ok_or(Error::NotFound)?;
     let post = queries::published_on(db, date, &slug).await?.ok_or(Error::NotFound)?;
-    detail(ctx, post, BoundForm::new(COMMENT_FORM)).await
-}
-
-async fn detail(ctx: PageContext, post: post::Model, form: BoundForm) -> Result<Response> {
-    let db = &ctx.core().db;
     let comments = queries::active_comments(db, post.id)
         .await?
         .into_iter()
@@ -180,14 +177,15 @@ async fn detail(ctx: PageContext, post: post::Model, form: BoundForm) -> Result<
         })
         .collect();
     let similar = queries::similar_posts(db, &post, 4).await?;
-    let similar = cards(&ctx, similar, 0).await?;
     let favourite = match &ctx.user {
         Some(user) => Some(queries::is_favourite(db, user.id, post.id).await?),
         None => None,
     };
     let body = markdown::to_html(&post.body);
-    let fields = form.fields(&ctx.tr());
-    let post = cards(&ctx, vec![post], 0).await?.pop().ok_or(Error::NotFound)?;
+    let fields = BoundForm::new(COMMENT_FORM).fields(&ctx.tr());
+    // The post and its similar posts get their tags and authors together.
+    let mut similar = cards(&ctx, std::iter::once(post).chain(similar).collect(), None).await?;
+    let post = similar.remove(0);
     let sidebar = queries::sidebar(db).await?;
     render(&DetailPage { ctx, sidebar, post, body, comments, fields, similar, favourite })
 }
@@ -347,7 +345,7 @@ pub async fn post_search(ctx: PageContext, RawQuery(raw): RawQuery) -> Result<Re
     let ids: Vec<i64> = ranked.iter().skip(page.offset() as usize).take(page.limit() as usize).map(|r| r.id).collect();
     let posts = queries::published_by_ids(db, &ids).await?;
     let terms = search::words(&query);
-    let hits = cards(&ctx, posts, 0)
+    let hits = cards(&ctx, posts, None)
         .await?
         .into_iter()
         .map(|card| Hit {
@@ -425,7 +423,7 @@ struct FavouritesPage {
 pub async fn favourites(LoginRequired(user): LoginRequired, ctx: PageContext) -> Result<Response> {
     let db = &ctx.core().db;
     let posts = queries::favourites_of(db, user.id).await?;
-    let posts = cards(&ctx, posts, EXCERPT_WORDS).await?;
+    let posts = cards(&ctx, posts, Some(EXCERPT_WORDS)).await?;
     let sidebar = queries::sidebar(db).await?;
     render(&FavouritesPage { ctx, sidebar, posts })
 }

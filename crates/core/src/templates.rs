@@ -107,6 +107,22 @@ impl Tr {
     }
 }
 
+/// Escapes text for HTML (element content and quoted attribute values).
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Replaces `{name}` placeholders.
 ///
 /// One pass over `text`: a value that itself contains `{name}` is left as it is.

@@ -8,7 +8,7 @@ use quartet_core::admin::{
     ActionInput, ActionOutcome, AdminAction, AdminLink, Crumb, Inline, ModelAdmin, Translations, pages,
 };
 use quartet_core::app::App;
-use quartet_core::db::{Migration, Schema};
+use quartet_core::db::{Migration, Schema, id_column};
 use quartet_core::models::ModelDef;
 use quartet_core::state::CoreState;
 use quartet_core::templates::{PageContext, render};
@@ -182,7 +182,7 @@ impl Migration for Initial {
         s.create_table(
             Table::create()
                 .table("library_book")
-                .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                .col(id_column())
                 .col(ColumnDef::new("title").string_len(200).not_null())
                 .col(ColumnDef::new("slug").string_len(200).not_null().unique_key())
                 .col(ColumnDef::new("status").string_len(2).not_null())
@@ -219,10 +219,7 @@ impl Migration for Initial {
             ),
         ] {
             let mut create = Table::create();
-            create
-                .table(table)
-                .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
-                .col(ColumnDef::new("book_id").big_integer().not_null());
+            create.table(table).col(id_column()).col(ColumnDef::new("book_id").big_integer().not_null());
             for column in columns {
                 create.col(column);
             }
@@ -238,14 +235,14 @@ impl Migration for Initial {
         s.create_table(
             Table::create()
                 .table("library_genre")
-                .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                .col(id_column())
                 .col(ColumnDef::new("code").string_len(20).not_null().unique_key()),
         )
         .await?;
         s.create_table(
             Table::create()
                 .table("library_genre_translation")
-                .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                .col(id_column())
                 .col(ColumnDef::new("master_id").big_integer().not_null())
                 .col(ColumnDef::new("language_code").string_len(15).not_null())
                 .col(ColumnDef::new("name").string_len(100).not_null())

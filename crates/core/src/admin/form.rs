@@ -395,8 +395,7 @@ async fn names_of(
         return Ok(Vec::new());
     }
     let pk = target.rows().primary_key();
-    let values: Vec<Value> =
-        keys.iter().map(|k| k.parse::<i64>().map_or_else(|_| Value::String(k.clone()), Value::from)).collect();
+    let values: Vec<Value> = keys.iter().map(|k| key_value(target, pk, k)).collect();
     let kind = target.rows().columns().iter().find(|c| c.primary_key).map_or(FieldKind::Integer, |c| c.kind);
     let rows = target.rows().find(db, &RowQuery::in_values(pk, kind, &values)).await?;
     let mut out: Vec<String> =

@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::models::{ColumnInfo, FieldKind, ModelDef, Row, RowQuery, plain_text, to_db_value};
 use crate::pagination::{Page, Paginator};
 use crate::state::Registry;
-use crate::templates::Tr;
+use crate::templates::{Tr, escape_html as escape};
 
 /// Query parameters the change list understands; the rest are filters.
 const RESERVED: &[&str] = &["q", "o", "page", "_popup"];
@@ -142,22 +142,6 @@ pub(crate) struct ChangeList {
     pub has_search: bool,
     pub dates: Vec<DateLink>,
     pub date_back: Option<DateLink>,
-}
-
-/// Escapes text for HTML.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// A value as text for people.

@@ -3,7 +3,7 @@
 use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 
-use crate::db::{Migration, Schema};
+use crate::db::{Migration, Schema, id_column};
 
 /// A row of `admin_log_entry`.
 pub mod entry {
@@ -107,7 +107,7 @@ impl Migration for Initial {
         s.create_table(
             Table::create()
                 .table("admin_log_entry")
-                .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+                .col(id_column())
                 .col(ColumnDef::new("action_time").timestamp_with_time_zone().not_null())
                 .col(ColumnDef::new("user_id").big_integer().not_null())
                 .col(ColumnDef::new("model").string_len(100).not_null())

@@ -3,14 +3,10 @@
 use sea_orm::DbErr;
 use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
 
-use crate::db::{Migration, Schema};
+use crate::db::{Migration, Schema, id_column as id};
 
 /// Users, groups, permissions, their links, and profiles.
 pub(super) struct Initial;
-
-fn id() -> ColumnDef {
-    ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key().to_owned()
-}
 
 fn fk(
     name: &str,

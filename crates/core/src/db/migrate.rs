@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{ColumnDef, Index, IndexCreateStatement, Query, Table, TableCreateStatement};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 
-use super::Db;
+use super::{Db, id_column};
 
 /// One schema change of an app.
 #[async_trait::async_trait]
@@ -108,7 +108,7 @@ impl Migrator {
         table
             .table(TABLE)
             .if_not_exists()
-            .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+            .col(id_column())
             .col(ColumnDef::new("app").string_len(100).not_null())
             .col(ColumnDef::new("name").string_len(200).not_null())
             .col(ColumnDef::new("applied_at").timestamp_with_time_zone().not_null());

@@ -8,6 +8,12 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 
 pub use migrate::{Migration, MigrationStatus, Migrator, Schema};
 
+/// The `id` column every table starts with: a 64-bit auto-incremented primary key
+/// (Django's `BigAutoField`).
+pub fn id_column() -> sea_orm::sea_query::ColumnDef {
+    sea_orm::sea_query::ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key().to_owned()
+}
+
 use crate::config::Settings;
 
 /// The connection pool; cheap to clone.
