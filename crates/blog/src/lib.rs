@@ -82,6 +82,10 @@ impl App for BlogApp {
         vec![Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/blog.po") }]
     }
 
+    fn jobs(&self) -> Vec<quartet_core::jobs::JobDef> {
+        vec![quartet_core::jobs::JobDef::of::<views::SharePostJob>()]
+    }
+
     fn admin(&self) -> Vec<quartet_core::admin::ModelAdmin> {
         admin::registrations()
     }

@@ -7,34 +7,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use quartet_core::auth::models::user;
 use quartet_core::db::Db;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement, Value,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::models::{comment, favourite, post, status, tag, tagged_post};
 
-/// A statement written with `?` placeholders, numbered `$1, $2…` on PostgreSQL.
-pub(crate) fn statement(db: &Db, sql: &str, values: Vec<Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let sql = if backend == DbBackend::Postgres {
-        let mut out = String::with_capacity(sql.len() + 8);
-        let mut n = 0;
-        for c in sql.chars() {
-            if c == '?' {
-                n += 1;
-                out.push('$');
-                out.push_str(&n.to_string());
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    } else {
-        sql.to_owned()
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
+pub(crate) use quartet_core::db::statement;
 
 /// Published posts, newest first (the reference's `Post.published` manager).
 pub fn published() -> sea_orm::Select<post::Entity> {

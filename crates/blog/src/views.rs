@@ -271,7 +271,40 @@ pub fn share_email(post: &post::Model, post_url: &str, name: &str, email: &str, 
     Email::new(to, subject, body)
 }
 
-/// `POST /blog/<id>/share/`: validates the form and sends the e-mail.
+/// Sends a recommendation e-mail (queued by the share form).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SharePostJob {
+    /// The post.
+    pub post_id: i64,
+    /// Its absolute address, as the sharer's request named the site.
+    pub post_url: String,
+    /// The sharer's name.
+    pub name: String,
+    /// The sharer's address.
+    pub email: String,
+    /// The sharer's comments.
+    pub comments: String,
+    /// The recipient.
+    pub to: String,
+}
+
+#[async_trait::async_trait]
+impl quartet_core::jobs::Job for SharePostJob {
+    const NAME: &'static str = "blog.share_post";
+    const QUEUE: &'static str = "mail";
+
+    async fn run(self, ctx: quartet_core::jobs::JobContext) -> anyhow::Result<()> {
+        let Some(post) = post::Entity::find_by_id(self.post_id).one(&ctx.core().db).await? else {
+            tracing::info!(target: "quartet::blog", post_id = self.post_id, "share e-mail not sent: the post is gone");
+            return Ok(());
+        };
+        let email = share_email(&post, &self.post_url, &self.name, &self.email, &self.comments, &self.to);
+        ctx.send_email("email", &email).await?;
+        Ok(())
+    }
+}
+
+/// `POST /blog/<id>/share/`: validates the form and queues the e-mail.
 pub async fn post_share_submit(
     ctx: PageContext,
     host: RequestHost,
@@ -287,11 +320,16 @@ pub async fn post_share_submit(
         let fields = form.fields(&tr);
         return render(&SharePage { ctx, sidebar, post, fields, sent_to: None });
     }
-    let url = host.absolute(&core, &post.path());
-    let email =
-        share_email(&post, &url, form.value("name"), form.value("email"), form.value("comments"), form.value("to"));
-    core.mailer.send(&email).await.map_err(Error::Internal)?;
-    tracing::info!(target: "quartet::blog", post_id = post.id, "post shared by e-mail");
+    let job = SharePostJob {
+        post_id: post.id,
+        post_url: host.absolute(&core, &post.path()),
+        name: form.value("name").to_owned(),
+        email: form.value("email").to_owned(),
+        comments: form.value("comments").to_owned(),
+        to: form.value("to").to_owned(),
+    };
+    let job_id = core.enqueue(&core.db, &job).await?;
+    tracing::info!(target: "quartet::blog", post_id = post.id, job_id, "post shared by e-mail");
     let sent_to = Some(form.value("to").to_owned());
     render(&SharePage { ctx, sidebar, post, fields: Vec::new(), sent_to })
 }

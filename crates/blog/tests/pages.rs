@@ -398,3 +398,34 @@ dbtest! { using blog_site();
         assert_eq!(page.attrs(".home-section .see-all a", "href"), ["/blog/"]);
     }
 }
+
+dbtest! { using blog_site().settings(|s| s.jobs.backend = quartet_core::config::JobBackendKind::Database);
+    async fn the_share_e_mail_waits_in_the_job_queue_and_is_sent_once(site) {
+        let post = add_post(&site, NewPost::published("Good read", at(0))).await;
+        let client = site.client();
+        let url = format!("/blog/{}/share/", post.id);
+        client.get(&url).await;
+        let page = client
+            .post_form(&url, &[("name", "Ann"), ("email", "ann@example.com"), ("to", "bo@example.com"), ("comments", "")])
+            .await;
+        assert_eq!(page.heading(), "E-mail successfully sent");
+        assert!(site.outbox().is_empty(), "the request only queued the e-mail");
+        let jobs = quartet_core::jobs::job::Entity::find().all(&site.core.db).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!((jobs[0].name.as_str(), jobs[0].queue.as_str(), jobs[0].status.as_str()), ("blog.share_post", "mail", "queued"));
+        assert!(jobs[0].payload.contains("bo@example.com"), "{}", jobs[0].payload);
+
+        assert_eq!(site.run_jobs().await, 1);
+        let mail = site.outbox();
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0].subject, "Ann (ann@example.com) recommends you read Good read");
+        // Run again as a redelivery would: the e-mail is not sent a second time.
+        quartet_core::jobs::job::Entity::update_many()
+            .col_expr(quartet_core::jobs::job::Column::Status, sea_orm::sea_query::Expr::value("queued"))
+            .exec(&site.core.db)
+            .await
+            .unwrap();
+        assert_eq!(site.run_jobs().await, 1);
+        assert_eq!(site.outbox().len(), 1);
+    }
+}

@@ -63,6 +63,11 @@ pub trait App: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The app's background job types ([`crate::jobs::JobDef::of`]).
+    fn jobs(&self) -> Vec<crate::jobs::JobDef> {
+        Vec::new()
+    }
+
     /// Extra `quartet` subcommands.
     fn commands(&self) -> Vec<AppCommand> {
         Vec::new()

@@ -37,6 +37,15 @@ pub enum Builtin {
         #[arg(long)]
         bind: Option<SocketAddr>,
     },
+    /// Run background jobs (database queue or RabbitMQ) until SIGTERM or Ctrl-C.
+    Worker {
+        /// Queues to take jobs from, comma-separated (default: jobs.queues, else every queue).
+        #[arg(long, short = 'Q', value_delimiter = ',')]
+        queues: Vec<String>,
+        /// Jobs run at the same time (default: jobs.concurrency).
+        #[arg(long, short = 'c', value_parser = clap::value_parser!(u16).range(1..=1000))]
+        concurrency: Option<u16>,
+    },
     /// Apply database migrations, or list them.
     Migrate {
         /// List every migration and whether it is applied, without applying anything.
@@ -178,6 +187,7 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
     let cli = Cli::from_arg_matches(&matches)?;
     match cli.command {
         Builtin::Serve { bind } => serve(config, apps, bind).await,
+        Builtin::Worker { queues, concurrency } => worker(config, apps, queues, concurrency).await,
         Builtin::Migrate { list } => {
             let site = build_site(config, apps, true).await?;
             if list {
@@ -350,8 +360,63 @@ async fn serve(
     if empty && settings.debug {
         println!("The site is empty: load demo data with the button on the home page, or run `quartet seed`.");
     }
+    let jobs = &settings.jobs;
+    let options = jobs.workers_in_serve.then(|| crate::jobs::WorkerOptions::from_settings(&site.core));
+    let background = crate::jobs::Background::start(&site.core, options);
     site.serve(listener).await;
+    background.stop(std::time::Duration::from_secs(jobs.shutdown_grace_seconds)).await;
     tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn worker(
+    config: Option<&std::path::Path>,
+    apps: Vec<Arc<dyn App>>,
+    queues: Vec<String>,
+    concurrency: Option<u16>,
+) -> anyhow::Result<ExitCode> {
+    use crate::config::JobBackendKind;
+    let site = build_site(config, apps, false).await?;
+    ensure_migrated(&site).await?;
+    let core = &site.core;
+    let settings = &core.settings.jobs;
+    if settings.backend == JobBackendKind::Inline {
+        bail!("jobs.backend is `inline`: jobs run where they are enqueued, so a worker has nothing to do");
+    }
+    let known = core.job_queues();
+    for queue in &queues {
+        if !known.contains(queue) {
+            bail!("no installed job type uses the queue `{queue}` (queues: {})", known.join(", "));
+        }
+    }
+    let mut options = crate::jobs::WorkerOptions::from_settings(core);
+    if !queues.is_empty() {
+        options.queues = queues;
+    }
+    if let Some(n) = concurrency {
+        options.concurrency = usize::from(n);
+    }
+    if options.queues.is_empty() {
+        options.queues = known;
+    }
+    let (queue_list, n) = (options.queues.join(", "), options.concurrency);
+    let background = crate::jobs::Background::start(core, Some(options));
+    println!(
+        "Worker {} is taking jobs from {queue_list} ({}, {n} at a time). Press Ctrl-C to stop.",
+        background.worker_id().unwrap_or("?"),
+        match settings.backend {
+            JobBackendKind::Rabbitmq => "RabbitMQ",
+            _ => "database queue",
+        }
+    );
+    crate::http::server::shutdown_signal().await;
+    println!("Stopping: running jobs get {} s to finish…", settings.shutdown_grace_seconds);
+    let report =
+        background.stop(std::time::Duration::from_secs(settings.shutdown_grace_seconds)).await.unwrap_or_default();
+    println!(
+        "Worker stopped: {} job attempt(s) finished, {} handed back to the queue.",
+        report.finished, report.released
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -140,6 +140,8 @@ pub struct Settings {
     pub i18n: I18nSettings,
     /// Installed applications that are switched off.
     pub apps: AppsSettings,
+    /// Background jobs: the queue and its workers.
+    pub jobs: JobSettings,
 }
 
 /// The site's name and public address.
@@ -373,6 +375,46 @@ pub struct I18nSettings {
     pub cookie_name: String,
 }
 
+/// Where background jobs wait for a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobBackendKind {
+    /// A table in the site's database (SQLite or PostgreSQL); no other service needed.
+    Database,
+    /// A RabbitMQ broker (AMQP 0-9-1) at `jobs.amqp_url`.
+    Rabbitmq,
+    /// Run each job at once, while it is enqueued (tests; Celery's eager mode).
+    Inline,
+}
+
+/// Background jobs: the queue and its workers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// `database` (default), `rabbitmq` or `inline`.
+    pub backend: JobBackendKind,
+    /// The broker of the `rabbitmq` backend: `amqp://user:password@host:5672/vhost`.
+    pub amqp_url: Secret,
+    /// Prefix of the RabbitMQ queue names (`quartet.mail`, `quartet.mail.dead`).
+    pub amqp_prefix: String,
+    /// Run a worker inside `serve` (and, for RabbitMQ, the relay that publishes new jobs).
+    pub workers_in_serve: bool,
+    /// Queues a worker takes jobs from; empty means every queue of the installed apps.
+    pub queues: Vec<String>,
+    /// Jobs one worker runs at the same time (also the RabbitMQ prefetch limit).
+    pub concurrency: usize,
+    /// Milliseconds between two looks at the database queue when it is idle.
+    pub poll_interval_ms: u64,
+    /// Seconds between two heartbeats of a worker.
+    pub heartbeat_seconds: u64,
+    /// Seconds without a heartbeat after which a worker's running jobs are given to another.
+    pub heartbeat_timeout_seconds: u64,
+    /// Seconds running jobs get to finish when a worker is stopped (SIGTERM).
+    pub shutdown_grace_seconds: u64,
+    /// Days finished jobs stay listed on the monitoring page.
+    pub keep_finished_days: u64,
+}
+
 /// Installed applications that are switched off.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -474,6 +516,19 @@ impl Settings {
                 cookie_name: "quartet_language".into(),
             },
             apps: AppsSettings::default(),
+            jobs: JobSettings {
+                backend: JobBackendKind::Database,
+                amqp_url: Secret::default(),
+                amqp_prefix: "quartet".into(),
+                workers_in_serve: true,
+                queues: Vec::new(),
+                concurrency: 4,
+                poll_interval_ms: 1000,
+                heartbeat_seconds: 30,
+                heartbeat_timeout_seconds: 300,
+                shutdown_grace_seconds: 30,
+                keep_finished_days: 7,
+            },
         }
     }
 
@@ -605,6 +660,39 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "i18n.default_language",
                 format!("`{}` is not one of i18n.languages", self.i18n.default_language),
+            ));
+        }
+        let jobs = &self.jobs;
+        if jobs.backend == JobBackendKind::Rabbitmq {
+            let url = jobs.amqp_url.expose();
+            if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
+                return Err(ConfigError::invalid(
+                    "jobs.amqp_url",
+                    "the rabbitmq backend needs a URL starting with amqp:// or amqps://",
+                ));
+            }
+        }
+        if jobs.amqp_prefix.is_empty()
+            || !jobs.amqp_prefix.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(ConfigError::invalid("jobs.amqp_prefix", "letters, digits, -, _ and . only"));
+        }
+        if let Some(queue) = jobs.queues.iter().find(|q| !crate::jobs::valid_queue_name(q)) {
+            return Err(ConfigError::invalid(
+                "jobs.queues",
+                format!("`{queue}` is not a queue name (letters, digits, - and _)"),
+            ));
+        }
+        if jobs.concurrency == 0 || jobs.concurrency > 1000 {
+            return Err(ConfigError::invalid("jobs.concurrency", "must be between 1 and 1000"));
+        }
+        if jobs.poll_interval_ms == 0 || jobs.heartbeat_seconds == 0 {
+            return Err(ConfigError::invalid("jobs.heartbeat_seconds", "poll interval and heartbeat must be above 0"));
+        }
+        if jobs.heartbeat_timeout_seconds < 2 * jobs.heartbeat_seconds {
+            return Err(ConfigError::invalid(
+                "jobs.heartbeat_timeout_seconds",
+                "must be at least twice jobs.heartbeat_seconds",
             ));
         }
         if self.uploads.max_upload_bytes < self.uploads.max_body_bytes {

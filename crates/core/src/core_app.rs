@@ -41,11 +41,22 @@ impl App for CoreApp {
             .route("core:set-language", "/i18n/setlang/", post(crate::i18n::set_language))
             .route("core:load-demo", "/demo/", post(load_demo))
             .route("core:sitemap", "/sitemap.xml", get(sitemap))
+            .route("core:jobs", "/admin/jobs/", get(crate::jobs::admin::dashboard))
+            .route("core:job-retry", "/admin/jobs/{id}/retry/", post(crate::jobs::admin::retry))
+            .route("core:job-discard", "/admin/jobs/{id}/discard/", post(crate::jobs::admin::discard))
             .with_state(core.clone())
     }
 
     fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        vec![Box::new(Initial)]
+        vec![Box::new(Initial), Box::new(Jobs)]
+    }
+
+    fn models(&self) -> Vec<crate::models::ModelDef> {
+        vec![crate::models::ModelDef::of::<crate::jobs::job::Entity>("job", "job", "jobs").display_field("name")]
+    }
+
+    fn admin_links(&self) -> Vec<crate::admin::AdminLink> {
+        vec![crate::admin::AdminLink::new("Background jobs", "core:jobs").permission(crate::jobs::admin::VIEW)]
     }
 
     fn static_files(&self) -> Vec<StaticFile> {
@@ -97,6 +108,72 @@ impl Migration for Initial {
                 .col(ColumnDef::new("key").string_len(255).not_null().primary_key())
                 .col(ColumnDef::new("window_start").timestamp_with_time_zone().not_null())
                 .col(ColumnDef::new("count").big_integer().not_null()),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// The job tables: jobs (the queue and the outbox), their recorded side effects, workers.
+struct Jobs;
+
+#[async_trait::async_trait]
+impl Migration for Jobs {
+    fn name(&self) -> &'static str {
+        "0002_jobs"
+    }
+
+    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+        s.create_table(
+            Table::create()
+                .table("core_job")
+                .col(crate::db::id_column())
+                .col(ColumnDef::new("name").string_len(100).not_null())
+                .col(ColumnDef::new("queue").string_len(50).not_null())
+                .col(ColumnDef::new("payload").text().not_null())
+                .col(ColumnDef::new("status").string_len(16).not_null())
+                .col(ColumnDef::new("attempts").integer().not_null().default(0))
+                .col(ColumnDef::new("max_attempts").integer().not_null())
+                .col(ColumnDef::new("run_at").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("started_at").timestamp_with_time_zone().null())
+                .col(ColumnDef::new("finished_at").timestamp_with_time_zone().null())
+                .col(ColumnDef::new("heartbeat_at").timestamp_with_time_zone().null())
+                .col(ColumnDef::new("worker").string_len(100).null())
+                .col(ColumnDef::new("last_error").text().not_null().default(""))
+                .col(ColumnDef::new("duration_ms").big_integer().null())
+                .col(ColumnDef::new("published_at").timestamp_with_time_zone().null()),
+        )
+        .await?;
+        // Claiming: due jobs of a queue in order.
+        s.create_index(
+            Index::create().name("core_job_claim_idx").table("core_job").col("status").col("queue").col("run_at"),
+        )
+        .await?;
+        // Rescue (running, stale heartbeat) and the monitoring page's counts and filters.
+        s.create_index(Index::create().name("core_job_worker_idx").table("core_job").col("worker").col("status"))
+            .await?;
+        s.create_index(Index::create().name("core_job_name_idx").table("core_job").col("name").col("status")).await?;
+        // The RabbitMQ relay's outbox scan.
+        s.sql("CREATE INDEX core_job_outbox_idx ON core_job (id) WHERE published_at IS NULL").await?;
+        s.create_table(
+            Table::create()
+                .table("core_job_effect")
+                .col(ColumnDef::new("key").string_len(200).not_null().primary_key())
+                .col(ColumnDef::new("job_id").big_integer().not_null())
+                .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null()),
+        )
+        .await?;
+        s.create_index(Index::create().name("core_job_effect_job_idx").table("core_job_effect").col("job_id")).await?;
+        s.create_table(
+            Table::create()
+                .table("core_worker")
+                .col(ColumnDef::new("id").string_len(100).not_null().primary_key())
+                .col(ColumnDef::new("queues").text().not_null())
+                .col(ColumnDef::new("concurrency").integer().not_null())
+                .col(ColumnDef::new("started_at").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("heartbeat_at").timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new("stopped_at").timestamp_with_time_zone().null()),
         )
         .await?;
         Ok(())

@@ -13,6 +13,7 @@ pub mod error;
 pub mod forms;
 pub mod http;
 pub mod i18n;
+pub mod jobs;
 pub mod mail;
 pub mod media;
 pub mod models;

@@ -138,6 +138,14 @@ impl SiteBuilder {
         for app in &installed {
             registry.apps.push(AppInfo { label: app.label(), name: app.name() });
             registry.nav.extend(app.nav_links());
+            for def in app.jobs() {
+                if !crate::jobs::valid_queue_name(def.queue) {
+                    bail!("the job type `{}` of `{}` has an invalid queue name `{}`", def.name, app.label(), def.queue);
+                }
+                if let Some(other) = registry.jobs.insert(def.name, def) {
+                    bail!("two job types are named `{}`", other.name);
+                }
+            }
             registry.models.extend(app.models().into_iter().map(|mut m| {
                 if m.app.is_empty() {
                     m.app = app.label();
@@ -201,6 +209,7 @@ impl SiteBuilder {
             i18n: Arc::new(i18n),
             registry: Arc::new(registry),
             urls: OnceLock::new(),
+            job_signal: crate::jobs::new_signal(),
             settings,
             db,
             mailer,

@@ -43,6 +43,8 @@ pub struct CoreInner {
     pub i18n: Arc<Catalogs>,
     /// Installed apps, their models and navigation.
     pub registry: Arc<Registry>,
+    /// Wakes job workers and the RabbitMQ relay when a job is enqueued.
+    pub job_signal: Arc<crate::jobs::JobSignal>,
     /// Route names to paths; filled once every app's routes are built.
     pub(crate) urls: OnceLock<UrlMap>,
 }
@@ -123,6 +125,8 @@ pub struct Registry {
     pub admin: Vec<crate::admin::ModelAdmin>,
     /// Apps' own admin pages listed on the admin index.
     pub admin_links: Vec<crate::admin::AdminLink>,
+    /// Every app's job types, by name.
+    pub jobs: crate::jobs::JobRegistry,
 }
 
 impl fmt::Debug for Registry {

@@ -103,8 +103,8 @@ dbtest! {
         let (root, _) = staff(&site, "root", &[], true).await;
         let index = root.get("/admin/").await;
         let captions = index.texts("table.module caption");
-        assert_eq!(captions, ["Accounts", "Library"]);
-        assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "Genres", "Books", "Library statistics", "Shelf audit"]);
+        assert_eq!(captions, ["Site", "Accounts", "Library"]);
+        assert_eq!(index.texts("table.module th[scope=row]"), ["Background jobs", "Users", "Groups", "Profiles", "Genres", "Books", "Library statistics", "Shelf audit"]);
 
         let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
         let index = viewer.get("/admin/").await;
@@ -545,7 +545,7 @@ dbtest! {
         assert_eq!(stats.texts(".breadcrumbs a"), ["Home"]);
 
         let (root, _) = staff(&site, "root", &[], true).await;
-        assert_eq!(root.get("/admin/").await.texts(".admin-page-link th"), ["Library statistics", "Shelf audit"]);
+        assert_eq!(root.get("/admin/").await.texts(".admin-page-link th"), ["Background jobs", "Library statistics", "Shelf audit"]);
     }
 }
 

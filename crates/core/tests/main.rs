@@ -10,6 +10,8 @@ mod admin_uploads;
 mod browser;
 mod dump;
 mod http;
+mod jobs;
+mod jobs_amqp;
 mod library;
 mod passwords;
 mod security;

@@ -27,7 +27,7 @@ pub use database::{Backend, POSTGRES_VARIABLE, TestDatabase};
 use quartet_core::App;
 use quartet_core::auth::User;
 use quartet_core::auth::app::{NewUser, create_user};
-use quartet_core::config::{EmailBackendKind, Profile, Secret, Settings};
+use quartet_core::config::{EmailBackendKind, JobBackendKind, Profile, Secret, Settings};
 use quartet_core::mail::{Email, MemoryMailer};
 use quartet_core::site::Site;
 use quartet_core::state::CoreState;
@@ -127,6 +127,9 @@ impl TestSiteBuilder {
         settings.database.max_connections = 4;
         settings.allowed_hosts = vec!["127.0.0.1".into(), "localhost".into()];
         settings.email.backend = EmailBackendKind::Memory;
+        // Jobs run as they are enqueued, so e-mails are in the outbox at once; tests of the
+        // queue itself choose the database or RabbitMQ backend.
+        settings.jobs.backend = JobBackendKind::Inline;
         settings.log.requests = false;
         // Fast hashing; the production parameters have their own tests.
         settings.auth.argon2_memory_kib = 64;
@@ -236,6 +239,12 @@ impl TestSite {
     /// E-mails sent so far.
     pub fn outbox(&self) -> Vec<Email> {
         self.mail.outbox()
+    }
+
+    /// Runs every due job of the database queue (for sites started with `jobs.backend =
+    /// database`); returns how many attempts ran.
+    pub async fn run_jobs(&self) -> usize {
+        quartet_core::jobs::run_due(&self.core).await
     }
 
     /// Stops the server, letting in-flight requests finish.

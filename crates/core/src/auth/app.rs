@@ -154,6 +154,10 @@ impl App for AccountsApp {
         ]
     }
 
+    fn jobs(&self) -> Vec<crate::jobs::JobDef> {
+        vec![crate::jobs::JobDef::of::<super::views::PasswordResetEmailJob>()]
+    }
+
     fn commands(&self) -> Vec<AppCommand> {
         commands::all()
     }

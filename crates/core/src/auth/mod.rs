@@ -16,6 +16,8 @@ pub mod tokens;
 pub mod validators;
 mod views;
 
+pub use views::PasswordResetEmailJob;
+
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -393,21 +393,65 @@ pub(crate) async fn password_reset_submit(
             break;
         }
         core.limiter.hit(&address_key, hour, now).await?;
-        let token = tokens::make_token(user, now, core.settings.secret_key.expose());
+        let job = PasswordResetEmailJob {
+            user_id: user.id,
+            protocol: protocol.clone(),
+            domain: domain.clone(),
+            language: tr.lang().to_owned(),
+        };
+        let job_id = core.enqueue(&core.db, &job).await?;
+        tracing::info!(target: "quartet::auth", user_id = user.id, job_id, "password reset e-mail queued");
+    }
+    Ok(Redirect::to(&core.url("account:password-reset-done")).into_response())
+}
+
+/// Sends the password-reset e-mail of one user. The link is made when the job runs, so it
+/// never waits in the queue; a user who was deactivated or lost their password meanwhile gets
+/// nothing.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+pub struct PasswordResetEmailJob {
+    /// The user.
+    pub user_id: i64,
+    /// `http` or `https`, as the request came.
+    pub protocol: String,
+    /// The host of the link.
+    pub domain: String,
+    /// The language of the subject.
+    pub language: String,
+}
+
+#[async_trait::async_trait]
+impl crate::jobs::Job for PasswordResetEmailJob {
+    const NAME: &'static str = "accounts.password_reset_email";
+    const QUEUE: &'static str = "mail";
+
+    async fn run(self, ctx: crate::jobs::JobContext) -> anyhow::Result<()> {
+        let core = ctx.core();
+        let Some(user) = user::Entity::find_by_id(self.user_id).one(&core.db).await? else {
+            tracing::info!(target: "quartet::auth", user_id = self.user_id, "password reset e-mail not sent: the user is gone");
+            return Ok(());
+        };
+        if !user.is_active || !user.has_usable_password() {
+            tracing::info!(target: "quartet::auth", user_id = user.id, "password reset e-mail not sent: the account cannot sign in");
+            return Ok(());
+        }
+        let token = tokens::make_token(&user, core.now(), core.settings.secret_key.expose());
         let path = core.url_with("account:password-reset-confirm", &[&tokens::encode_uid(user.id), &token]);
         let body = PasswordResetEmail {
             email: &user.email,
-            protocol: &protocol,
-            domain: &domain,
+            protocol: &self.protocol,
+            domain: &self.domain,
             path: &path,
             username: &user.username,
         }
         .render()?;
+        let tr = Tr::new(core.clone(), self.language);
         let subject = tr.f("Password reset on {site_name}", &[("site_name", &core.settings.site.name)]);
-        core.mailer.send(&Email::new(user.email.clone(), subject, body)).await.map_err(Error::Internal)?;
-        tracing::info!(target: "quartet::auth", user_id = user.id, "password reset e-mail sent");
+        if ctx.send_email("email", &Email::new(user.email.clone(), subject, body)).await? {
+            tracing::info!(target: "quartet::auth", user_id = user.id, "password reset e-mail sent");
+        }
+        Ok(())
     }
-    Ok(Redirect::to(&core.url("account:password-reset-done")).into_response())
 }
 
 pub(crate) async fn password_reset_done(ctx: PageContext) -> Result<Response> {

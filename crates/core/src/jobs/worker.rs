@@ -1,0 +1,374 @@
+//! Workers: take jobs from the database queue (or RabbitMQ, see [`super::amqp`]), run a
+//! bounded number at once, keep a heartbeat, and stop gracefully.
+//!
+//! A worker's loop claims as many due jobs as it has free slots, runs each on its own task
+//! with the job's time limit, and records the outcome: succeeded, queued again after the
+//! backoff, or failed for good after the last attempt. Every `jobs.heartbeat_seconds` it
+//! refreshes its heartbeat and that of its jobs, gives jobs of silent workers (no heartbeat for
+//! `jobs.heartbeat_timeout_seconds`) back to the queue, and deletes old succeeded jobs.
+//!
+//! On [`Worker::stop`] it takes no new job, waits for running jobs up to the grace period, and
+//! hands the unfinished ones back to the queue. [`Worker::kill`] stops it like `SIGKILL` would:
+//! its jobs stay `running` until their heartbeat is found stale.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sea_orm::ConnectionTrait;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::{JobDef, execute, store};
+use crate::config::JobBackendKind;
+use crate::db::Db;
+use crate::state::CoreState;
+
+/// What a worker takes on.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Queues to take jobs from; empty means every queue of the installed apps.
+    pub queues: Vec<String>,
+    /// Jobs run at the same time.
+    pub concurrency: usize,
+}
+
+impl WorkerOptions {
+    /// The options of `jobs` settings.
+    pub fn from_settings(core: &CoreState) -> Self {
+        Self { queues: core.settings.jobs.queues.clone(), concurrency: core.settings.jobs.concurrency }
+    }
+}
+
+/// What a stopped worker did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerReport {
+    /// Attempts finished (succeeded or failed).
+    pub finished: u64,
+    /// Jobs handed back to the queue because the grace period ended first.
+    pub released: u64,
+}
+
+/// A running worker.
+#[derive(Debug)]
+pub struct Worker {
+    id: String,
+    stop: watch::Sender<Option<Duration>>,
+    task: JoinHandle<WorkerReport>,
+}
+
+/// `<host>-<pid>-<random>`: unique among workers, readable on the monitoring page.
+fn worker_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    let host = if host.is_empty() { "localhost".to_owned() } else { host };
+    format!("{host}-{}-{}", std::process::id(), crate::crypto::random_string(6, crate::crypto::LOWER_ALNUM))
+}
+
+impl Worker {
+    /// Starts a worker on the configured backend (database queue or RabbitMQ).
+    pub fn start(core: CoreState, mut options: WorkerOptions) -> Self {
+        if options.queues.is_empty() {
+            options.queues = core.job_queues();
+        }
+        options.concurrency = options.concurrency.max(1);
+        let id = worker_id();
+        let (stop, stopped) = watch::channel(None);
+        let task = match core.settings.jobs.backend {
+            JobBackendKind::Rabbitmq => tokio::spawn(super::amqp::consume(core, id.clone(), options, stopped)),
+            _ => tokio::spawn(database_loop(core, id.clone(), options, stopped)),
+        };
+        Self { id, stop, task }
+    }
+
+    /// The worker's id (as on the monitoring page).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Takes no new job, lets running ones finish within `grace`, hands the others back.
+    pub async fn stop(self, grace: Duration) -> WorkerReport {
+        let _ = self.stop.send(Some(grace));
+        match self.task.await {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::error!(target: "quartet::jobs", error = %e, "the worker ended abnormally");
+                WorkerReport::default()
+            }
+        }
+    }
+
+    /// Ends the worker at once, as `SIGKILL` would: running jobs are cut off and nothing is
+    /// recorded (tests of crash recovery).
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// Runs one attempt of a claimed job; returns the outcome and how long it took.
+pub(crate) async fn attempt(core: &CoreState, row: &super::job::Model) -> (Result<(), String>, i64) {
+    let started = Instant::now();
+    let attempt = u32::try_from(row.attempts).unwrap_or(1);
+    let outcome = match core.registry.jobs.get(row.name.as_str()) {
+        None => Err(format!("no installed app has the job type {}", row.name)),
+        Some(def) => match serde_json::from_str(&row.payload) {
+            Ok(payload) => execute(core, def, payload, Some(row.id), attempt).await,
+            Err(e) => Err(format!("the stored arguments are not JSON: {e}")),
+        },
+    };
+    (outcome, i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX))
+}
+
+/// When a failed attempt of `row` is tried again, or `None` after its last attempt.
+pub(crate) fn next_attempt(core: &CoreState, row: &super::job::Model) -> Option<chrono::DateTime<Utc>> {
+    let attempt = u32::try_from(row.attempts).unwrap_or(1);
+    retry_time(core.registry.jobs.get(row.name.as_str()), attempt, row.max_attempts, core.now())
+}
+
+/// Logs an attempt's outcome.
+pub(crate) fn log_outcome(row: &super::job::Model, outcome: &Result<(), String>, millis: i64, retry: bool) {
+    let (id, name, attempt) = (row.id, row.name.as_str(), row.attempts);
+    match outcome {
+        Ok(()) => tracing::info!(target: "quartet::jobs", job_id = id, name, attempt, ms = millis, "job succeeded"),
+        Err(error) if retry => {
+            tracing::warn!(target: "quartet::jobs", job_id = id, name, attempt, %error, "job failed; will retry");
+        }
+        Err(error) => {
+            tracing::error!(target: "quartet::jobs", job_id = id, name, attempt, %error, "job failed for good")
+        }
+    }
+}
+
+/// Runs one claimed job and records the outcome; returns whether it succeeded.
+pub(crate) async fn run_claimed(core: &CoreState, row: super::job::Model, worker: &str) -> bool {
+    let (outcome, millis) = attempt(core, &row).await;
+    let now = core.now();
+    let recorded = match &outcome {
+        Ok(()) => {
+            log_outcome(&row, &outcome, millis, false);
+            store::succeed(&core.db, row.id, worker, now, millis).await
+        }
+        Err(error) => {
+            let retry_at = next_attempt(core, &row);
+            log_outcome(&row, &outcome, millis, retry_at.is_some());
+            store::fail(&core.db, row.id, worker, error, retry_at, now, millis).await
+        }
+    };
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(target: "quartet::jobs", job_id = row.id, "the job was taken from this worker before it finished");
+        }
+        Err(e) => {
+            tracing::error!(target: "quartet::jobs", job_id = row.id, error = %e, "could not record the job's outcome")
+        }
+    }
+    outcome.is_ok()
+}
+
+/// When to try again after failed attempt `attempt`, or `None` after the last one.
+pub(crate) fn retry_time(
+    def: Option<&JobDef>,
+    attempt: u32,
+    max_attempts: i32,
+    now: chrono::DateTime<Utc>,
+) -> Option<chrono::DateTime<Utc>> {
+    let def = def?;
+    if i64::from(attempt) >= i64::from(max_attempts) {
+        return None;
+    }
+    let delay = def.retry.delay_after(attempt);
+    Some(now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX))
+}
+
+async fn maintenance(core: &CoreState, id: &str) {
+    let now = core.now();
+    let settings = &core.settings.jobs;
+    if let Err(e) = store::heartbeat(&core.db, id, now).await {
+        tracing::warn!(target: "quartet::jobs", error = %e, "heartbeat failed");
+    }
+    let stale_before =
+        now - chrono::Duration::seconds(i64::try_from(settings.heartbeat_timeout_seconds).unwrap_or(300));
+    match store::rescue(&core.db, stale_before, now).await {
+        Ok((0, 0)) => {}
+        Ok((requeued, failed)) => tracing::warn!(
+            target: "quartet::jobs",
+            requeued,
+            failed,
+            "jobs of a silent worker taken back"
+        ),
+        Err(e) => tracing::warn!(target: "quartet::jobs", error = %e, "rescuing jobs failed"),
+    }
+    let keep = chrono::Duration::days(i64::try_from(settings.keep_finished_days).unwrap_or(7));
+    if let Err(e) = store::purge(&core.db, now - keep).await {
+        tracing::warn!(target: "quartet::jobs", error = %e, "deleting old jobs failed");
+    }
+}
+
+/// Rescues jobs of silent workers now (what every worker does at each heartbeat).
+pub async fn rescue_stale(core: &CoreState) -> Result<(u64, u64), sea_orm::DbErr> {
+    let now = core.now();
+    let timeout = i64::try_from(core.settings.jobs.heartbeat_timeout_seconds).unwrap_or(300);
+    store::rescue(&core.db, now - chrono::Duration::seconds(timeout), now).await
+}
+
+async fn database_loop(
+    core: CoreState,
+    id: String,
+    options: WorkerOptions,
+    mut stop: watch::Receiver<Option<Duration>>,
+) -> WorkerReport {
+    let settings = core.settings.jobs.clone();
+    if let Err(e) = store::register_worker(&core.db, &id, &options.queues, options.concurrency, core.now()).await {
+        tracing::warn!(target: "quartet::jobs", error = %e, "could not register the worker");
+    }
+    tracing::info!(target: "quartet::jobs", worker = %id, queues = %options.queues.join(","), concurrency = options.concurrency, "worker started");
+    let slots = std::sync::Arc::new(Semaphore::new(options.concurrency));
+    let mut running: JoinSet<bool> = JoinSet::new();
+    let mut report = WorkerReport::default();
+    let poll = Duration::from_millis(settings.poll_interval_ms);
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_seconds));
+    let mut backoff = poll;
+    let grace = loop {
+        if let Some(grace) = *stop.borrow() {
+            break grace;
+        }
+        let free = slots.available_permits();
+        let mut claimed = 0;
+        if free > 0 {
+            match store::claim(&core.db, &id, &options.queues, free, core.now()).await {
+                Ok(rows) => {
+                    backoff = poll;
+                    claimed = rows.len();
+                    for row in rows {
+                        let Ok(permit) = slots.clone().try_acquire_owned() else { break };
+                        let (core, id) = (core.clone(), id.clone());
+                        running.spawn(async move {
+                            let ok = run_claimed(&core, row, &id).await;
+                            drop(permit);
+                            ok
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(target: "quartet::jobs", error = %e, "could not take jobs; retrying");
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+        if claimed > 0 && claimed == free {
+            // Every slot was filled: wait for one to free up.
+            tokio::select! {
+                Some(_) = running.join_next() => report.finished += 1,
+                _ = heartbeat.tick() => maintenance(&core, &id).await,
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        if claimed > 0 {
+            continue;
+        }
+        tokio::select! {
+            Some(_) = running.join_next() => report.finished += 1,
+            _ = heartbeat.tick() => maintenance(&core, &id).await,
+            () = core.job_signal.woken() => {
+                // The enqueuing transaction may not be committed yet: look again shortly too.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            () = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => {}
+        }
+    };
+    tracing::info!(target: "quartet::jobs", worker = %id, running = running.len(), "worker stopping");
+    report.finished += drain(&mut running, grace).await;
+    match store::release(&core.db, &id, core.now()).await {
+        Ok(n) => report.released = n,
+        Err(e) => tracing::error!(target: "quartet::jobs", error = %e, "could not hand unfinished jobs back"),
+    }
+    if let Err(e) = store::worker_stopped(&core.db, &id, core.now()).await {
+        tracing::warn!(target: "quartet::jobs", error = %e, "could not record the worker's stop");
+    }
+    tracing::info!(target: "quartet::jobs", worker = %id, finished = report.finished, released = report.released, "worker stopped");
+    report
+}
+
+/// Waits up to `grace` for the running jobs, then cuts off the rest; returns how many finished.
+pub(crate) async fn drain(running: &mut JoinSet<bool>, grace: Duration) -> u64 {
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut finished = 0;
+    while !running.is_empty() {
+        match tokio::time::timeout_at(deadline, running.join_next()).await {
+            Ok(Some(_)) => finished += 1,
+            Ok(None) => break,
+            Err(_) => {
+                running.abort_all();
+                while running.join_next().await.is_some() {}
+                break;
+            }
+        }
+    }
+    finished
+}
+
+/// Runs every due job of the database queue, one at a time, until none is left; returns how
+/// many attempts ran (tests and one-off maintenance).
+pub async fn run_due(core: &CoreState) -> usize {
+    let queues = core.job_queues();
+    let id = format!("drain-{}", crate::crypto::random_string(6, crate::crypto::LOWER_ALNUM));
+    let mut ran = 0;
+    loop {
+        let rows = match store::claim(&core.db, &id, &queues, 1, core.now()).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(target: "quartet::jobs", error = %e, "could not take jobs");
+                return ran;
+            }
+        };
+        let Some(row) = rows.into_iter().next() else { return ran };
+        run_claimed(core, row, &id).await;
+        ran += 1;
+    }
+}
+
+/// The inline backend: runs every attempt now and writes the finished job on `conn`.
+pub(crate) async fn run_inline(
+    core: &CoreState,
+    conn: &impl ConnectionTrait,
+    def: &JobDef,
+    payload: serde_json::Value,
+) -> Result<i64, sea_orm::DbErr> {
+    let started_at = core.now();
+    let started = Instant::now();
+    let mut attempt = 0;
+    let error = loop {
+        attempt += 1;
+        match execute(core, def, payload.clone(), None, attempt).await {
+            Ok(()) => break None,
+            Err(e) if attempt >= def.retry.max_attempts => break Some(e),
+            Err(e) => {
+                tracing::warn!(target: "quartet::jobs", name = def.name, attempt, error = %e, "inline job failed; retrying")
+            }
+        }
+    };
+    let millis = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let state = if error.is_some() { store::status::FAILED } else { store::status::SUCCEEDED };
+    if let Some(e) = &error {
+        tracing::error!(target: "quartet::jobs", name = def.name, error = %e, "inline job failed for good");
+    }
+    let attempts = i32::try_from(attempt).unwrap_or(i32::MAX);
+    store::insert_finished(
+        conn,
+        def,
+        &payload.to_string(),
+        (state, attempts, error.as_deref().unwrap_or("")),
+        started_at,
+        millis,
+    )
+    .await
+}
+
+/// The database queue's idle check for tests: whether no job is queued or running.
+pub async fn queue_is_idle(db: &Db) -> Result<bool, sea_orm::DbErr> {
+    let counts = store::counts(db).await?;
+    let totals = counts.totals();
+    Ok(totals[0] == 0 && totals[1] == 0)
+}
