@@ -405,3 +405,95 @@ async fn serve_migrates_answers_logs_requests_and_stops_on_sigterm() {
     assert_eq!(health["fields"]["client"], "127.0.0.1");
     assert!(log.contains("finishing in-flight requests"), "{log}");
 }
+
+/// Waits for a child process to end (up to 20 s) and returns its exit status.
+async fn wait_for_exit(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{what} did not stop after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sigterm(child: &Child) {
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+}
+
+#[tokio::test]
+async fn worker_sends_the_e_mails_serve_queued_and_stops_on_sigterm() {
+    let mut quartet = Quartet::new();
+    quartet.set("QUARTET_JOBS_WORKERS_IN_SERVE", "false").set("QUARTET_EMAIL_BACKEND", "file");
+    quartet.run(&["seed"]).success();
+    let mail_dir = quartet.path().join("data/mail");
+    let mails = || std::fs::read_dir(&mail_dir).map(|d| d.count()).unwrap_or(0);
+
+    // `serve` without a worker only queues the password-reset e-mail.
+    let child = quartet
+        .command(&["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    let mut banner = String::new();
+    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut banner).unwrap();
+    let address = banner.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
+    let client =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form =
+        client.get(format!("http://{address}/account/password_reset/")).send().await.unwrap().text().await.unwrap();
+    let token = form
+        .split("name=\"csrfmiddlewaretoken\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let sent = client
+        .post(format!("http://{address}/account/password_reset/"))
+        .form(&[("csrfmiddlewaretoken", token.as_str()), ("email", "ada@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 303);
+    sigterm(&server.0);
+    assert!(wait_for_exit(&mut server.0, "serve").await.success());
+    assert_eq!(mails(), 0, "serve ran no worker");
+
+    // Bad arguments are refused before anything runs.
+    let unknown = quartet.run(&["worker", "--queues", "nope"]);
+    assert_eq!(unknown.code, Some(1));
+    assert!(unknown.stderr.contains("no installed job type uses the queue `nope` (queues: mail)"), "{unknown:#?}");
+    assert_eq!(quartet.run(&["worker", "--concurrency", "0"]).code, Some(2));
+    let mut inline = Quartet::new();
+    inline.set("QUARTET_JOBS_BACKEND", "inline");
+    let refused = inline.run(&["worker"]);
+    assert!(refused.code == Some(1) && refused.stderr.contains("jobs.backend is `inline`"), "{refused:#?}");
+
+    // The worker sends it, then stops on SIGTERM and says what it did.
+    let mut worker = quartet
+        .command(&["worker", "--queues", "mail", "--concurrency", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(worker.stdout.take().unwrap());
+    let mut started = String::new();
+    out.read_line(&mut started).unwrap();
+    assert!(started.contains("is taking jobs from mail (database queue, 2 at a time)"), "{started}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mails() == 0 {
+        assert!(Instant::now() < deadline, "the worker sent nothing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sigterm(&worker);
+    assert!(wait_for_exit(&mut worker, "worker").await.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(rest.contains("Worker stopped: 1 job attempt(s) finished, 0 handed back to the queue."), "{rest}");
+    let eml = std::fs::read_dir(&mail_dir).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(eml).unwrap();
+    assert!(text.contains("To: ada@example.com") && text.contains("/account/reset/"), "{text}");
+}
