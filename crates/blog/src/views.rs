@@ -12,6 +12,7 @@ use quartet_core::mail::Email;
 use quartet_core::pagination::{Page, Paginator};
 use quartet_core::templates::{Flash, PageContext, render};
 use quartet_core::time::format_datetime;
+use quartet_core::urls::path_id;
 use quartet_core::{Error, Result};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 
@@ -202,15 +203,11 @@ struct CommentPage {
     fields: Vec<FormField>,
 }
 
-fn post_id(raw: &str) -> Result<i64> {
-    raw.parse().map_err(|_| Error::NotFound)
-}
-
 /// `POST /blog/<id>/comment/`: adds a comment (405 for other methods). Shows "Your comment has
 /// been added." or the form with its errors.
 pub async fn post_comment(ctx: PageContext, Path(id): Path<String>, data: FormData) -> Result<Response> {
     let core = ctx.core().clone();
-    let post = queries::published_post(&core.db, post_id(&id)?).await?.ok_or(Error::NotFound)?;
+    let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let tr = ctx.tr();
     let form = BoundForm::bind(COMMENT_FORM, &data, &tr);
     let sidebar = queries::sidebar(&core.db).await?;
@@ -258,7 +255,7 @@ struct SharePage {
 /// `GET /blog/<id>/share/`: the form to recommend a published post by e-mail.
 pub async fn post_share_form(ctx: PageContext, Path(id): Path<String>) -> Result<Response> {
     let db = &ctx.core().db;
-    let post = queries::published_post(db, post_id(&id)?).await?.ok_or(Error::NotFound)?;
+    let post = queries::published_post(db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let sidebar = queries::sidebar(db).await?;
     let fields = BoundForm::new(SHARE_FORM).fields(&ctx.tr());
     render(&SharePage { ctx, sidebar, post, fields, sent_to: None })
@@ -312,7 +309,7 @@ pub async fn post_share_submit(
     data: FormData,
 ) -> Result<Response> {
     let core = ctx.core().clone();
-    let post = queries::published_post(&core.db, post_id(&id)?).await?.ok_or(Error::NotFound)?;
+    let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let tr = ctx.tr();
     let form = BoundForm::bind(SHARE_FORM, &data, &tr);
     let sidebar = queries::sidebar(&core.db).await?;
@@ -405,7 +402,7 @@ pub async fn add_favourite(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let core = ctx.core();
-    let post = queries::published_post(&core.db, post_id(&id)?).await?.ok_or(Error::NotFound)?;
+    let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     if !queries::is_favourite(&core.db, user.id, post.id).await? {
         let added = favourite::ActiveModel {
             user_id: Set(user.id),
@@ -435,7 +432,7 @@ pub async fn remove_favourite(
 ) -> Result<Response> {
     use sea_orm::{ColumnTrait, QueryFilter};
     let core = ctx.core();
-    let id = post_id(&id)?;
+    let id = path_id(&id)?;
     let removed = favourite::Entity::delete_many()
         .filter(favourite::Column::UserId.eq(user.id))
         .filter(favourite::Column::PostId.eq(id))

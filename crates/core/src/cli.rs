@@ -285,7 +285,8 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
     }
 }
 
-fn hostname() -> String {
+/// This machine's name (`/etc/hostname`), or `localhost`.
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
         .ok()

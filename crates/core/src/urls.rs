@@ -24,6 +24,11 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}');
 
+/// A numeric id from a URL segment; anything else is a page that does not exist (404).
+pub fn path_id(raw: &str) -> crate::Result<i64> {
+    raw.parse().map_err(|_| crate::Error::NotFound)
+}
+
 /// An app's routes: an axum router with its state applied, and the names of its paths.
 pub struct Routes {
     pub(crate) router: Router,

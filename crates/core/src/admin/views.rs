@@ -1252,7 +1252,7 @@ pub(crate) async fn password_submit(
     let (admin, staff) =
         authorize(&ctx, &core, ("accounts", "user"), &["change"], |_| core.url_with("admin:password", &[&pk])).await?;
     load_row(&core, admin, &pk).await?;
-    let id: i64 = pk.parse().map_err(|_| Error::NotFound)?;
+    let id = crate::urls::path_id(&pk)?;
     let user = {
         use sea_orm::EntityTrait;
         crate::auth::models::user::Entity::find_by_id(id).one(&core.db).await?.ok_or(Error::NotFound)?

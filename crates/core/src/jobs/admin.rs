@@ -8,10 +8,9 @@ use askama::Template;
 use axum::extract::{Path, RawQuery};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::{effect, job, status, store, worker_row};
+use super::{job, status, store, worker_row};
 use crate::admin::Crumb;
 use crate::admin::pages;
 use crate::config::JobBackendKind;
@@ -110,13 +109,6 @@ fn shorten(text: &str, limit: usize) -> String {
     }
 }
 
-fn query_param(query: Option<&str>, name: &str) -> String {
-    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
-}
-
 fn state_label(ctx: &PageContext, state: &str) -> String {
     match state {
         status::QUEUED => ctx.t("Queued"),
@@ -134,9 +126,10 @@ pub(crate) async fn dashboard(ctx: PageContext, RawQuery(query): RawQuery) -> Re
     let core = ctx.core().clone();
     let db = &core.db;
     let now = core.now();
-    let status_filter = query_param(query.as_deref(), "status");
+    let params = FormData::from_urlencoded(query.as_deref().unwrap_or_default().as_bytes());
+    let status_filter = params.get("status").unwrap_or_default().to_owned();
     let status_filter = if status::ALL.contains(&status_filter.as_str()) { status_filter } else { String::new() };
-    let name_filter = query_param(query.as_deref(), "name");
+    let name_filter = params.get("name").unwrap_or_default().to_owned();
     let name_filter = if name_filter.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
         name_filter
     } else {
@@ -186,9 +179,7 @@ pub(crate) async fn dashboard(ctx: PageContext, RawQuery(query): RawQuery) -> Re
         select = select.filter(job::Column::Name.eq(name_filter.as_str()));
     }
     let total = select.clone().count(db).await?;
-    let page = Paginator::new(total, PER_PAGE)
-        .get_page(Some(&query_param(query.as_deref(), "page")))
-        .with_query(query.as_deref());
+    let page = Paginator::new(total, PER_PAGE).get_page(params.get("page")).with_query(query.as_deref());
     let rows = select.order_by_desc(job::Column::Id).offset(page.offset()).limit(page.limit()).all(db).await?;
     let jobs = rows
         .into_iter()
@@ -258,27 +249,13 @@ fn back_to(ctx: &PageContext, data: &FormData) -> String {
     if next.starts_with(&list) && !next.contains("//") && !next.contains('\\') { next.to_owned() } else { list }
 }
 
-fn job_id(raw: &str) -> Result<i64> {
-    raw.parse().map_err(|_| Error::NotFound)
-}
-
 /// `POST /admin/jobs/<id>/retry/`: a failed job is queued again with fresh attempts.
 pub(crate) async fn retry(ctx: PageContext, flash: Flash, Path(id): Path<String>, data: FormData) -> Result<Response> {
     pages::require(&ctx, Some(RETRY)).await?;
-    let id = job_id(&id)?;
+    let id = crate::urls::path_id(&id)?;
     let core = ctx.core();
     let row = job::Entity::find_by_id(id).one(&core.db).await?.ok_or(Error::NotFound)?;
-    let updated = job::Entity::update_many()
-        .col_expr(job::Column::Status, Expr::value(status::QUEUED))
-        .col_expr(job::Column::Attempts, Expr::value(0))
-        .col_expr(job::Column::RunAt, Expr::value(core.now()))
-        .col_expr(job::Column::PublishedAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(job::Column::Worker, Expr::value(Option::<String>::None))
-        .filter(job::Column::Id.eq(id))
-        .filter(job::Column::Status.eq(status::FAILED))
-        .exec(&core.db)
-        .await?;
-    if updated.rows_affected == 1 {
+    if store::requeue_failed(&core.db, id, core.now()).await? {
         core.job_signal.wake();
         tracing::info!(target: "quartet::jobs", job_id = id, name = %row.name, "failed job queued again from the admin");
         flash.success(ctx.tr().f("Job {id} ({name}) was queued again.", &[("id", &id), ("name", &row.name)])).await?;
@@ -296,16 +273,10 @@ pub(crate) async fn discard(
     data: FormData,
 ) -> Result<Response> {
     pages::require(&ctx, Some(DISCARD)).await?;
-    let id = job_id(&id)?;
+    let id = crate::urls::path_id(&id)?;
     let core = ctx.core();
     let row = job::Entity::find_by_id(id).one(&core.db).await?.ok_or(Error::NotFound)?;
-    let deleted = job::Entity::delete_many()
-        .filter(job::Column::Id.eq(id))
-        .filter(job::Column::Status.eq(status::FAILED))
-        .exec(&core.db)
-        .await?;
-    if deleted.rows_affected == 1 {
-        effect::Entity::delete_many().filter(effect::Column::JobId.eq(id)).exec(&core.db).await?;
+    if store::discard_failed(&core.db, id).await? {
         tracing::info!(target: "quartet::jobs", job_id = id, name = %row.name, "failed job discarded from the admin");
         flash.success(ctx.tr().f("Job {id} ({name}) was discarded.", &[("id", &id), ("name", &row.name)])).await?;
     } else {

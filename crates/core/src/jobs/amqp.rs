@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::worker::{WorkerOptions, WorkerReport, attempt, drain, log_outcome, next_attempt};
+use super::worker::{WorkerOptions, WorkerReport, announce, attempt, drain, log_outcome, next_attempt, retire};
 use super::{job, store};
 use crate::state::CoreState;
 
@@ -236,9 +236,7 @@ pub(crate) async fn consume(
     options: WorkerOptions,
     mut stop: watch::Receiver<Option<Duration>>,
 ) -> WorkerReport {
-    if let Err(e) = store::register_worker(&core.db, &id, &options.queues, options.concurrency, core.now()).await {
-        tracing::warn!(target: "quartet::jobs", error = %e, "could not register the worker");
-    }
+    announce(&core, &id, &options).await;
     let mut report = WorkerReport::default();
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -260,10 +258,7 @@ pub(crate) async fn consume(
             }
         }
     }
-    if let Err(e) = store::worker_stopped(&core.db, &id, core.now()).await {
-        tracing::warn!(target: "quartet::jobs", error = %e, "could not record the worker's stop");
-    }
-    tracing::info!(target: "quartet::jobs", worker = %id, finished = report.finished, released = report.released, "worker stopped");
+    retire(&core, &id, report).await;
     report
 }
 

@@ -219,6 +219,35 @@ pub(crate) async fn fail(
     Ok(update.filter(held_by(id, worker)).exec(db).await?.rows_affected == 1)
 }
 
+/// Queues a failed job again with fresh attempts (and, for RabbitMQ, to be published again);
+/// `false` if it is not failed.
+pub(crate) async fn requeue_failed(db: &Db, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let updated = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(status::QUEUED))
+        .col_expr(job::Column::Attempts, Expr::value(0))
+        .col_expr(job::Column::RunAt, Expr::value(now))
+        .col_expr(job::Column::PublishedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(job::Column::Worker, Expr::value(Option::<String>::None))
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.eq(status::FAILED))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Deletes a failed job and its effect records; `false` if it is not failed.
+pub(crate) async fn discard_failed(db: &Db, id: i64) -> Result<bool, DbErr> {
+    let deleted = job::Entity::delete_many()
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.eq(status::FAILED))
+        .exec(db)
+        .await?;
+    if deleted.rows_affected == 1 {
+        effect::Entity::delete_many().filter(effect::Column::JobId.eq(id)).exec(db).await?;
+    }
+    Ok(deleted.rows_affected == 1)
+}
+
 /// Hands jobs a stopping worker could not finish back to the queue; the interrupted attempt
 /// does not count.
 pub(crate) async fn release(db: &Db, worker: &str, now: DateTime<Utc>) -> Result<u64, DbErr> {
@@ -361,12 +390,6 @@ impl JobCounts {
             }
         }
         totals
-    }
-
-    /// How many jobs of `name` are in `state`.
-    pub fn get(&self, name: &str, state: &str) -> u64 {
-        let index = status::ALL.iter().position(|s| *s == state);
-        index.and_then(|i| self.by_name.get(name).map(|c| c[i])).unwrap_or(0)
     }
 }
 

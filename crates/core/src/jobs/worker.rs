@@ -20,7 +20,6 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::{JobDef, execute, store};
 use crate::config::JobBackendKind;
-use crate::db::Db;
 use crate::state::CoreState;
 
 /// What a worker takes on.
@@ -58,8 +57,7 @@ pub struct Worker {
 
 /// `<host>-<pid>-<random>`: unique among workers, readable on the monitoring page.
 fn worker_id() -> String {
-    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
-    let host = if host.is_empty() { "localhost".to_owned() } else { host };
+    let host = crate::cli::hostname();
     format!("{host}-{}-{}", std::process::id(), crate::crypto::random_string(6, crate::crypto::LOWER_ALNUM))
 }
 
@@ -218,10 +216,7 @@ async fn database_loop(
     mut stop: watch::Receiver<Option<Duration>>,
 ) -> WorkerReport {
     let settings = core.settings.jobs.clone();
-    if let Err(e) = store::register_worker(&core.db, &id, &options.queues, options.concurrency, core.now()).await {
-        tracing::warn!(target: "quartet::jobs", error = %e, "could not register the worker");
-    }
-    tracing::info!(target: "quartet::jobs", worker = %id, queues = %options.queues.join(","), concurrency = options.concurrency, "worker started");
+    announce(&core, &id, &options).await;
     let slots = std::sync::Arc::new(Semaphore::new(options.concurrency));
     let mut running: JoinSet<bool> = JoinSet::new();
     let mut report = WorkerReport::default();
@@ -284,11 +279,24 @@ async fn database_loop(
         Ok(n) => report.released = n,
         Err(e) => tracing::error!(target: "quartet::jobs", error = %e, "could not hand unfinished jobs back"),
     }
-    if let Err(e) = store::worker_stopped(&core.db, &id, core.now()).await {
+    retire(&core, &id, report).await;
+    report
+}
+
+/// Records a starting worker for the monitoring page (a failure is logged, not fatal).
+pub(crate) async fn announce(core: &CoreState, id: &str, options: &WorkerOptions) {
+    if let Err(e) = store::register_worker(&core.db, id, &options.queues, options.concurrency, core.now()).await {
+        tracing::warn!(target: "quartet::jobs", error = %e, "could not register the worker");
+    }
+    tracing::info!(target: "quartet::jobs", worker = %id, queues = %options.queues.join(","), concurrency = options.concurrency, "worker started");
+}
+
+/// Records a stopped worker and what it did.
+pub(crate) async fn retire(core: &CoreState, id: &str, report: WorkerReport) {
+    if let Err(e) = store::worker_stopped(&core.db, id, core.now()).await {
         tracing::warn!(target: "quartet::jobs", error = %e, "could not record the worker's stop");
     }
     tracing::info!(target: "quartet::jobs", worker = %id, finished = report.finished, released = report.released, "worker stopped");
-    report
 }
 
 /// Waits up to `grace` for the running jobs, then cuts off the rest; returns how many finished.
@@ -364,11 +372,4 @@ pub(crate) async fn run_inline(
         millis,
     )
     .await
-}
-
-/// The database queue's idle check for tests: whether no job is queued or running.
-pub async fn queue_is_idle(db: &Db) -> Result<bool, sea_orm::DbErr> {
-    let counts = store::counts(db).await?;
-    let totals = counts.totals();
-    Ok(totals[0] == 0 && totals[1] == 0)
 }
