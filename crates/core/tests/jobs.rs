@@ -547,3 +547,30 @@ async fn an_operator_retries_a_failed_job_in_chromium() {
     assert_eq!(counts, "test.broken 0 0 1 0");
     browser.quit().await;
 }
+
+/// Starts a worker, waits until its first maintenance round deleted the succeeded job `done`
+/// (older than `jobs.keep_finished_days`), and checks the failed job `dead` is kept.
+pub(crate) async fn old_succeeded_jobs_are_deleted_by(site: &TestSite, worker: Worker, done: i64, dead: i64) {
+    eventually("the old succeeded job is deleted", || async {
+        job::Entity::find_by_id(done).one(&site.core.db).await.unwrap().is_none()
+    })
+    .await;
+    worker.stop(Duration::from_secs(5)).await;
+    assert_eq!(the_job(site, dead).await.status, status::FAILED, "failed jobs wait for someone to act");
+}
+
+dbtest! {
+    using queue_site();
+    async fn succeeded_jobs_are_deleted_after_the_keeping_period_and_failed_ones_stay(site) {
+        let done = site.core.enqueue(&site.core.db, &Record { key: unique("old") }).await.unwrap();
+        let dead = site.core.enqueue(&site.core.db, &Panics {}).await.unwrap();
+        assert_eq!(site.run_jobs().await, 2);
+        site.clock.advance(chrono::Duration::days(6));
+        let worker = Worker::start(site.core.clone(), options(1));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        worker.stop(Duration::from_secs(5)).await;
+        assert_eq!(the_job(&site, done).await.status, status::SUCCEEDED, "kept for 7 days");
+        site.clock.advance(chrono::Duration::days(2));
+        old_succeeded_jobs_are_deleted_by(&site, Worker::start(site.core.clone(), options(1)), done, dead).await;
+    }
+}

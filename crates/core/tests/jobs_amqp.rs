@@ -149,3 +149,19 @@ broker_test! {
         assert!(counts.iter().all(|c| *c == (1, 1)), "0 lost, 0 duplicated: {counts:?} {:#?}", jobs_of(&site, Sleepy::NAME).await);
     }
 }
+
+broker_test! {
+    async fn rabbitmq_workers_also_delete_old_succeeded_jobs(site) {
+        let done = site.core.enqueue(&site.core.db, &Record { key: unique("old") }).await.unwrap();
+        let dead = site.core.enqueue(&site.core.db, &FailFast { key: unique("dead") }).await.unwrap();
+        let background = worker(&site, 2);
+        eventually("both jobs ended", || async {
+            the_job(&site, done).await.status == status::SUCCEEDED && the_job(&site, dead).await.status == status::FAILED
+        })
+        .await;
+        background.stop(Duration::from_secs(5)).await;
+        site.clock.advance(chrono::Duration::days(8));
+        let worker = Worker::start(site.core.clone(), WorkerOptions { queues: vec!["default".into()], concurrency: 1 });
+        crate::jobs::old_succeeded_jobs_are_deleted_by(&site, worker, done, dead).await;
+    }
+}

@@ -34,7 +34,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::worker::{WorkerOptions, WorkerReport, announce, attempt, drain, log_outcome, next_attempt, retire};
+use super::worker::{
+    WorkerOptions, WorkerReport, announce, attempt, drain, log_outcome, maintenance, next_attempt, retire,
+};
 use super::{job, store};
 use crate::state::CoreState;
 
@@ -303,7 +305,7 @@ async fn consume_session(
         let permit = tokio::select! {
             permit = slots.clone().acquire_owned() => permit?,
             Some(_) = running.join_next() => { report.finished += 1; continue }
-            _ = heartbeat.tick() => { let _ = store::heartbeat(&core.db, id, core.now()).await; continue }
+            _ = heartbeat.tick() => { maintenance(core, id, false).await; continue }
             _ = stop.changed() => continue,
         };
         tokio::select! {
@@ -320,7 +322,7 @@ async fn consume_session(
                 None => break Err(anyhow::anyhow!("the broker cancelled the consumer")),
             },
             Some(_) = running.join_next() => report.finished += 1,
-            _ = heartbeat.tick() => { let _ = store::heartbeat(&core.db, id, core.now()).await; }
+            _ = heartbeat.tick() => maintenance(core, id, false).await,
             _ = stop.changed() => {}
         }
     };

@@ -178,23 +178,25 @@ pub(crate) fn retry_time(
     Some(now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX))
 }
 
-async fn maintenance(core: &CoreState, id: &str) {
+/// A worker's periodic duties: its heartbeat, rescuing jobs of silent workers (database queue
+/// only: on RabbitMQ the broker redelivers them), and deleting old succeeded jobs.
+pub(crate) async fn maintenance(core: &CoreState, id: &str, rescue: bool) {
     let now = core.now();
     let settings = &core.settings.jobs;
     if let Err(e) = store::heartbeat(&core.db, id, now).await {
         tracing::warn!(target: "quartet::jobs", error = %e, "heartbeat failed");
     }
-    let stale_before =
-        now - chrono::Duration::seconds(i64::try_from(settings.heartbeat_timeout_seconds).unwrap_or(300));
-    match store::rescue(&core.db, stale_before, now).await {
-        Ok((0, 0)) => {}
-        Ok((requeued, failed)) => tracing::warn!(
-            target: "quartet::jobs",
-            requeued,
-            failed,
-            "jobs of a silent worker taken back"
-        ),
-        Err(e) => tracing::warn!(target: "quartet::jobs", error = %e, "rescuing jobs failed"),
+    if rescue {
+        match rescue_stale(core).await {
+            Ok((0, 0)) => {}
+            Ok((requeued, failed)) => tracing::warn!(
+                target: "quartet::jobs",
+                requeued,
+                failed,
+                "jobs of a silent worker taken back"
+            ),
+            Err(e) => tracing::warn!(target: "quartet::jobs", error = %e, "rescuing jobs failed"),
+        }
     }
     let keep = chrono::Duration::days(i64::try_from(settings.keep_finished_days).unwrap_or(7));
     if let Err(e) = store::purge(&core.db, now - keep).await {
@@ -254,7 +256,7 @@ async fn database_loop(
             // Every slot was filled: wait for one to free up.
             tokio::select! {
                 Some(_) = running.join_next() => report.finished += 1,
-                _ = heartbeat.tick() => maintenance(&core, &id).await,
+                _ = heartbeat.tick() => maintenance(&core, &id, true).await,
                 _ = stop.changed() => {}
             }
             continue;
@@ -264,7 +266,7 @@ async fn database_loop(
         }
         tokio::select! {
             Some(_) = running.join_next() => report.finished += 1,
-            _ = heartbeat.tick() => maintenance(&core, &id).await,
+            _ = heartbeat.tick() => maintenance(&core, &id, true).await,
             () = core.job_signal.woken() => {
                 // The enqueuing transaction may not be committed yet: look again shortly too.
                 tokio::time::sleep(Duration::from_millis(20)).await;
