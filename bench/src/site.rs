@@ -1,0 +1,231 @@
+//! The site under test: a data folder seeded with the benchmark data set, and the
+//! `quartet serve` process started on it with the production profile.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use sqlx::Connection;
+
+use crate::machine::ProcessStats;
+use crate::report::ServerStats;
+
+/// The PostgreSQL schema the harness owns (dropped and made again at each run; the SQL in
+/// `reset_schema` names it too).
+const PG_SCHEMA: &str = "quartet_bench";
+/// A key for this throw-away site only; never used anywhere else.
+const BENCH_SECRET_KEY: &str = "bench-only-not-a-secret-bench-only-not-a-secret-0123456789";
+
+/// Where the site keeps its rows.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// A fresh SQLite file in the work folder.
+    Sqlite,
+    /// The schema `quartet_bench` of this database.
+    Postgres(String),
+}
+
+impl Database {
+    /// `sqlite` or `postgresql`, as in the reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Database::Sqlite => "sqlite",
+            Database::Postgres(_) => "postgresql",
+        }
+    }
+}
+
+/// A seeded site, ready to serve.
+pub struct Site {
+    binary: PathBuf,
+    database: Database,
+    dir: PathBuf,
+    /// The database server's version.
+    pub database_version: String,
+    /// Time `quartet seed` took.
+    pub seed_seconds: f64,
+}
+
+impl Site {
+    /// Makes the data folder (and the PostgreSQL schema), migrates and seeds.
+    pub async fn prepare(binary: &Path, database: &Database, work: &Path) -> anyhow::Result<Site> {
+        let dir = work.join(database.name());
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let database_version = match database {
+            Database::Sqlite => String::new(),
+            Database::Postgres(url) => reset_schema(url).await?,
+        };
+        let mut site =
+            Site { binary: binary.to_owned(), database: database.clone(), dir, database_version, seed_seconds: 0.0 };
+        site.quartet(&["migrate"])?;
+        let started = Instant::now();
+        site.quartet(&[&["seed"][..], &crate::SEED[..]].concat())?;
+        site.seed_seconds = started.elapsed().as_secs_f64();
+        if let Database::Sqlite = database {
+            site.database_version = sqlite_version(&site.dir.join("quartet.sqlite3")).await?;
+        }
+        Ok(site)
+    }
+
+    /// The site's work folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Which database.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// The settings of a production deployment on loopback: debug off, no request log, plain
+    /// HTTP (no TLS proxy in front), the host `127.0.0.1` allowed.
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("QUARTET_PROFILE", "production")
+            .env("QUARTET_SECRET_KEY", BENCH_SECRET_KEY)
+            .env("QUARTET_DATA_DIR", self.dir.join("data"))
+            .env("QUARTET_ALLOWED_HOSTS", "127.0.0.1")
+            .env("QUARTET_SECURITY_SSL_REDIRECT", "false")
+            .env("QUARTET_LOG_REQUESTS", "false")
+            .env("QUARTET_LOG_FILTER", "warn")
+            .env("QUARTET_EMAIL_BACKEND", "file");
+        match &self.database {
+            Database::Sqlite => {
+                command.env("QUARTET_DATABASE_URL", format!("sqlite://{}", self.dir.join("quartet.sqlite3").display()))
+            }
+            Database::Postgres(url) => {
+                command.env("QUARTET_DATABASE_URL", url).env("QUARTET_DATABASE_SCHEMA", PG_SCHEMA)
+            }
+        };
+        command
+    }
+
+    /// Runs a `quartet` command to completion; its output is kept only when it fails.
+    fn quartet(&self, args: &[&str]) -> anyhow::Result<()> {
+        let output =
+            self.command().args(args).output().with_context(|| format!("cannot run {}", self.binary.display()))?;
+        if !output.status.success() {
+            bail!(
+                "`quartet {}` failed ({}):\n{}{}",
+                args.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts `quartet serve` on a free loopback port and waits until `/healthz` answers.
+    pub async fn serve(&self) -> anyhow::Result<Server> {
+        let port = free_port()?;
+        let log = std::fs::File::create(self.log_path()).context("cannot create the server log")?;
+        let child = self
+            .command()
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start quartet serve")?;
+        let server = Server { pid: child.id(), child, base: format!("http://127.0.0.1:{port}") };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(response) = client.get(format!("{}/healthz", server.base)).send().await
+                && response.status().is_success()
+            {
+                return Ok(server);
+            }
+            if Instant::now() > deadline {
+                bail!("quartet serve did not answer /healthz within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("serve.log")
+    }
+
+    /// The last lines the server wrote.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+/// A running `quartet serve`.
+pub struct Server {
+    child: Child,
+    /// Its process id.
+    pub pid: u32,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+}
+
+impl Server {
+    /// The process's CPU time and memory now.
+    pub fn sample(&self) -> anyhow::Result<ProcessStats> {
+        ProcessStats::read(self.pid)
+    }
+
+    /// The whole run's figures: peak memory and CPU seconds.
+    pub fn stats(&self) -> anyhow::Result<ServerStats> {
+        let now = self.sample()?;
+        Ok(ServerStats { peak_rss_mib: now.peak_rss_mib, rss_mib: now.rss_mib, cpu_seconds: now.cpu_seconds })
+    }
+
+    /// SIGTERM, then the graceful stop.
+    pub async fn stop(mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(40);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Drops and makes the harness's schema; returns the server's version.
+async fn reset_schema(url: &str) -> anyhow::Result<String> {
+    let mut connection = sqlx::PgConnection::connect(url).await.context("cannot connect to PostgreSQL")?;
+    sqlx::raw_sql("DROP SCHEMA IF EXISTS quartet_bench CASCADE; CREATE SCHEMA quartet_bench")
+        .execute(&mut connection)
+        .await
+        .context("cannot make the schema quartet_bench")?;
+    let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&mut connection).await?;
+    connection.close().await?;
+    Ok(format!("PostgreSQL {version}"))
+}
+
+async fn sqlite_version(file: &Path) -> anyhow::Result<String> {
+    let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", file.display())).await?;
+    let version: String = sqlx::query_scalar("SELECT sqlite_version()").fetch_one(&mut connection).await?;
+    connection.close().await?;
+    Ok(format!("SQLite {version}"))
+}
