@@ -77,6 +77,10 @@ struct RunArgs {
     /// Folder of the reports.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
+    /// The server's `cache.backend`: `memory` (the default) or `none`, to measure every page
+    /// made from the database.
+    #[arg(long, default_value = "memory", value_parser = ["memory", "none"])]
+    cache: String,
 }
 
 #[tokio::main]
@@ -123,7 +127,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let work = tempfile::Builder::new().prefix("quartet-bench-").tempdir().context("cannot make a work folder")?;
     for database in databases {
         eprintln!("== {}: seeding {}", database.name(), SEED.join(" "));
-        let site = Site::prepare(&binary, &database, work.path()).await?;
+        let site = Site::prepare(&binary, &database, &args.cache, work.path()).await?;
         let run = measure(&site, &args).await;
         let log = site.log_tail();
         let run = run.with_context(|| format!("{} run failed; server log ends:\n{log}", database.name()))?;
@@ -175,6 +179,7 @@ impl RunArgs {
             duration_seconds: self.duration,
             warmup_seconds: self.warmup,
             seed: SEED.join(" "),
+            cache: self.cache.clone(),
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct LoadSettings {
     pub warmup_seconds: u64,
     /// The `quartet seed` arguments.
     pub seed: String,
+    /// The server's cache backend (`memory` or `none`).
+    pub cache: String,
 }
 
 /// The run on one database.
@@ -197,7 +199,7 @@ impl Report {
             "- Load: {}, {} connections, {} threads, {} s per endpoint after {} s warm-up; server and load generator share the machine",
             v.load_generator, s.connections, s.threads, s.duration_seconds, s.warmup_seconds
         );
-        let _ = writeln!(out, "- Data: `quartet seed {}`", s.seed);
+        let _ = writeln!(out, "- Data: `quartet seed {}`; cache backend `{}`", s.seed, s.cache);
         for run in &self.runs {
             let _ = writeln!(out, "\n## {} ({})\n", run.database, run.database_version);
             out.push_str("| endpoint | path | req/s | p50 ms | p99 ms | non-2xx | socket errors | bytes/response | server CPU s |\n");
@@ -325,6 +327,7 @@ mod tests {
             duration_seconds: 20,
             warmup_seconds: 5,
             seed: crate::SEED.join(" "),
+            cache: "memory".into(),
         };
         let mut report = Report::new(machine, versions, settings);
         report.runs.push(DatabaseRun {

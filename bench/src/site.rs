@@ -40,6 +40,7 @@ impl Database {
 pub struct Site {
     binary: PathBuf,
     database: Database,
+    cache: String,
     dir: PathBuf,
     /// The database server's version.
     pub database_version: String,
@@ -49,15 +50,21 @@ pub struct Site {
 
 impl Site {
     /// Makes the data folder (and the PostgreSQL schema), migrates and seeds.
-    pub async fn prepare(binary: &Path, database: &Database, work: &Path) -> anyhow::Result<Site> {
+    pub async fn prepare(binary: &Path, database: &Database, cache: &str, work: &Path) -> anyhow::Result<Site> {
         let dir = work.join(database.name());
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let database_version = match database {
             Database::Sqlite => String::new(),
             Database::Postgres(url) => reset_schema(url).await?,
         };
-        let mut site =
-            Site { binary: binary.to_owned(), database: database.clone(), dir, database_version, seed_seconds: 0.0 };
+        let mut site = Site {
+            binary: binary.to_owned(),
+            database: database.clone(),
+            cache: cache.to_owned(),
+            dir,
+            database_version,
+            seed_seconds: 0.0,
+        };
         site.quartet(&["migrate"])?;
         let started = Instant::now();
         site.quartet(&[&["seed"][..], &crate::SEED[..]].concat())?;
@@ -79,7 +86,7 @@ impl Site {
     }
 
     /// The settings of a production deployment on loopback: debug off, no request log, plain
-    /// HTTP (no TLS proxy in front), the host `127.0.0.1` allowed.
+    /// HTTP (no TLS proxy in front), the host `127.0.0.1` allowed, the cache chosen.
     fn command(&self) -> Command {
         let mut command = Command::new(&self.binary);
         command
@@ -93,7 +100,8 @@ impl Site {
             .env("QUARTET_SECURITY_SSL_REDIRECT", "false")
             .env("QUARTET_LOG_REQUESTS", "false")
             .env("QUARTET_LOG_FILTER", "warn")
-            .env("QUARTET_EMAIL_BACKEND", "file");
+            .env("QUARTET_EMAIL_BACKEND", "file")
+            .env("QUARTET_CACHE_BACKEND", &self.cache);
         match &self.database {
             Database::Sqlite => {
                 command.env("QUARTET_DATABASE_URL", format!("sqlite://{}", self.dir.join("quartet.sqlite3").display()))

@@ -111,9 +111,9 @@ impl App for BlogApp {
         let mut entries: Vec<SitemapEntry> = queries::sitemap_posts(&core.db)
             .await?
             .into_iter()
-            .map(|p| SitemapEntry {
-                path: p.path(),
-                lastmod: Some(p.updated),
+            .map(|(path, updated)| SitemapEntry {
+                path,
+                lastmod: Some(updated),
                 changefreq: Some("weekly"),
                 priority: Some(0.9),
             })

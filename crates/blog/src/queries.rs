@@ -199,19 +199,29 @@ pub async fn sidebar(db: &Db) -> Result<Sidebar, DbErr> {
         .into_model::<PostLink>()
         .all(db)
         .await?;
-    // Only active comments count (the reference counted hidden ones too).
-    let sql = "SELECT p.id AS id, p.title AS title, p.slug AS slug, p.publish AS publish, COUNT(c.id) AS total \
-               FROM blog_post p LEFT JOIN blog_comment c ON c.post_id = p.id AND c.active = ? \
-               WHERE p.status = ? GROUP BY p.id, p.title, p.slug, p.publish \
-               ORDER BY total DESC, p.publish DESC LIMIT 5";
+    // Only active comments count (the reference counted hidden ones too). The ranking reads
+    // only the indexes (status, publish, id) of posts and (post, active) of comments; the
+    // five winners' rows are read last.
+    let sql = "SELECT p.id AS id, p.title AS title, p.slug AS slug, p.publish AS publish, top.total AS total \
+               FROM (SELECT p.id AS id, p.publish AS publish, COUNT(c.id) AS total \
+                     FROM blog_post p LEFT JOIN blog_comment c ON c.post_id = p.id AND c.active = ? \
+                     WHERE p.status = ? GROUP BY p.id, p.publish \
+                     ORDER BY total DESC, p.publish DESC LIMIT 5) top \
+               JOIN blog_post p ON p.id = top.id ORDER BY top.total DESC, top.publish DESC";
     let most_commented =
         PostLink::find_by_statement(statement(db, sql, vec![true.into(), status::PUBLISHED.into()])).all(db).await?;
     Ok(Sidebar { total_posts, latest, most_commented })
 }
 
-/// Published posts and their last change, for the sitemap.
-pub async fn sitemap_posts(db: &Db) -> Result<Vec<post::Model>, DbErr> {
-    published().all(db).await
+/// Published posts' paths and last changes, for the sitemap (bodies are not read).
+pub async fn sitemap_posts(db: &Db) -> Result<Vec<(String, DateTime<Utc>)>, DbErr> {
+    let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = published()
+        .select_only()
+        .columns([post::Column::Slug, post::Column::Publish, post::Column::Updated])
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(slug, publish, updated)| (crate::models::post_path(publish, &slug), updated)).collect())
 }
 
 /// Tags used by at least one published post, with the newest change among those posts.

@@ -255,7 +255,7 @@ async fn sqlite_text(db: &Db, terms: &[String]) -> Result<Vec<Ranked>, DbErr> {
     let all_words = terms.iter().map(|t| fts_string(t)).collect::<Vec<_>>().join(" ");
     let sql = format!(
         "SELECT p.id AS id, bm25(blog_post_fts, 10.0, 1.0) AS score FROM blog_post_fts \
-         JOIN blog_post p ON p.id = blog_post_fts.rowid \
+         CROSS JOIN blog_post p ON p.id = blog_post_fts.rowid \
          WHERE blog_post_fts MATCH ? AND p.status = 'PB' ORDER BY score, p.publish DESC LIMIT {MAX_RESULTS}"
     );
     let rows = ScoreRow::find_by_statement(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [all_words.into()]))
@@ -280,7 +280,7 @@ async fn sqlite_candidates(db: &Db, terms: &[&String]) -> Result<Vec<TitleRow>, 
     let any_gram = grams.iter().map(|g| fts_string(g)).collect::<Vec<_>>().join(" OR ");
     let sql = format!(
         "SELECT p.id AS id, p.title AS title FROM blog_post_trigram \
-         JOIN blog_post p ON p.id = blog_post_trigram.rowid \
+         CROSS JOIN blog_post p ON p.id = blog_post_trigram.rowid \
          WHERE blog_post_trigram MATCH ? AND p.status = 'PB' ORDER BY rank LIMIT {MAX_CANDIDATES}"
     );
     TitleRow::find_by_statement(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [any_gram.into()])).all(db).await

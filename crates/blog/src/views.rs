@@ -28,7 +28,28 @@ pub const RESULTS_PER_PAGE: u64 = 10;
 /// Words of a post shown in lists (`truncatewords_html:30`).
 const EXCERPT_WORDS: usize = 30;
 
+/// The cache namespace of the blog's data (bumped by comments and admin changes).
+pub const CACHE: &str = "blog";
+
+/// A copy of the value cached under `key` in the blog's namespace, made by `load` when missing
+/// or stale.
+async fn cached<T, F, Fut>(core: &quartet_core::state::CoreState, key: String, load: F) -> Result<T>
+where
+    T: Clone + Send + Sync + 'static,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let key = core.cache.key(CACHE, key);
+    Ok(T::clone(&*core.cache.get_or_load(&key, load).await?))
+}
+
+/// The sidebar, from the cache.
+async fn sidebar(core: &quartet_core::state::CoreState) -> Result<Sidebar> {
+    cached(core, "sidebar".into(), || async { Ok(queries::sidebar(&core.db).await?) }).await
+}
+
 /// A post as a list shows it.
+#[derive(Clone)]
 pub struct PostCard {
     /// The post.
     pub post: post::Model,
@@ -93,20 +114,28 @@ pub async fn post_list_by_tag(
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
-    let tag = queries::tag_by_slug(&ctx.core().db, &slug).await?.ok_or(Error::NotFound)?;
+    let core = ctx.core();
+    let tag = cached(core, format!("tag:{slug}"), || async { Ok(queries::tag_by_slug(&core.db, &slug).await?) })
+        .await?
+        .ok_or(Error::NotFound)?;
     list(ctx, Some(tag), query).await
 }
 
 async fn list(ctx: PageContext, tag: Option<tag::Model>, query: Option<String>) -> Result<Response> {
-    let db = &ctx.core().db;
+    let core = ctx.core();
+    let db = &core.db;
     let tag_id = tag.as_ref().map(|t| t.id);
-    let count = queries::count_published(db, tag_id).await?;
+    let count =
+        cached(core, format!("count:{tag_id:?}"), || async { Ok(queries::count_published(db, tag_id).await?) }).await?;
     let page = Paginator::new(count, POSTS_PER_PAGE)
         .get_page(query_param(query.as_deref(), "page").as_deref())
         .with_query(query.as_deref());
-    let posts = queries::published_page(db, tag_id, page.offset(), page.limit()).await?;
-    let posts = cards(&ctx, posts, Some(EXCERPT_WORDS)).await?;
-    let sidebar = queries::sidebar(db).await?;
+    let posts = cached(core, format!("list:{tag_id:?}:{}:{}", page.number, ctx.lang()), || async {
+        let posts = queries::published_page(db, tag_id, page.offset(), page.limit()).await?;
+        cards(&ctx, posts, Some(EXCERPT_WORDS)).await
+    })
+    .await?;
+    let sidebar = sidebar(core).await?;
     render(&ListPage { ctx, sidebar, posts, page, tag })
 }
 
@@ -120,6 +149,7 @@ pub static COMMENT_FORM: &[FieldSpec] = &[
 ];
 
 /// A comment as the page shows it.
+#[derive(Clone)]
 pub struct CommentView {
     /// The comment.
     pub comment: comment::Model,
@@ -163,9 +193,37 @@ pub async fn post_detail(
     ctx: PageContext,
     Path((year, month, day, slug)): Path<(String, String, String, String)>,
 ) -> Result<Response> {
-    let db = &ctx.core().db;
+    let core = ctx.core();
     let date = parse_date(&year, &month, &day).ok_or(Error::NotFound)?;
-    let post = queries::published_on(db, date, &slug).await?.ok_or(Error::NotFound)?;
+    let shown = cached(core, format!("post:{date}:{}:{slug}", ctx.lang()), || async {
+        let Some(post) = queries::published_on(&core.db, date, &slug).await? else {
+            return Ok(None);
+        };
+        shown_post(&ctx, post).await.map(Some)
+    })
+    .await?
+    .ok_or(Error::NotFound)?;
+    let favourite = match &ctx.user {
+        Some(user) => Some(queries::is_favourite(&core.db, user.id, shown.post.post.id).await?),
+        None => None,
+    };
+    let fields = BoundForm::new(COMMENT_FORM).fields(&ctx.tr());
+    let sidebar = sidebar(core).await?;
+    let ShownPost { post, body, comments, similar } = shown;
+    render(&DetailPage { ctx, sidebar, post, body, comments, fields, similar, favourite })
+}
+
+/// What a post's page shows of the post, the same for every visitor.
+#[derive(Clone)]
+struct ShownPost {
+    post: PostCard,
+    body: String,
+    comments: Vec<CommentView>,
+    similar: Vec<PostCard>,
+}
+
+async fn shown_post(ctx: &PageContext, post: post::Model) -> Result<ShownPost> {
+    let db = &ctx.core().db;
     let comments = queries::active_comments(db, post.id)
         .await?
         .into_iter()
@@ -178,17 +236,11 @@ pub async fn post_detail(
         })
         .collect();
     let similar = queries::similar_posts(db, &post, 4).await?;
-    let favourite = match &ctx.user {
-        Some(user) => Some(queries::is_favourite(db, user.id, post.id).await?),
-        None => None,
-    };
     let body = markdown::to_html(&post.body);
-    let fields = BoundForm::new(COMMENT_FORM).fields(&ctx.tr());
     // The post and its similar posts get their tags and authors together.
-    let mut similar = cards(&ctx, std::iter::once(post).chain(similar).collect(), None).await?;
+    let mut similar = cards(ctx, std::iter::once(post).chain(similar).collect(), None).await?;
     let post = similar.remove(0);
-    let sidebar = queries::sidebar(db).await?;
-    render(&DetailPage { ctx, sidebar, post, body, comments, fields, similar, favourite })
+    Ok(ShownPost { post, body, comments, similar })
 }
 
 // ---------------------------------------------------------------- comment
@@ -210,7 +262,7 @@ pub async fn post_comment(ctx: PageContext, Path(id): Path<String>, data: FormDa
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let tr = ctx.tr();
     let form = BoundForm::bind(COMMENT_FORM, &data, &tr);
-    let sidebar = queries::sidebar(&core.db).await?;
+    let sidebar = sidebar(&core).await?;
     if !form.is_valid() {
         let fields = form.fields(&tr);
         return render(&CommentPage { ctx, sidebar, post, added: None, fields });
@@ -228,6 +280,7 @@ pub async fn post_comment(ctx: PageContext, Path(id): Path<String>, data: FormDa
     }
     .insert(&core.db)
     .await?;
+    core.cache.bump(CACHE);
     tracing::info!(target: "quartet::blog", post_id = post.id, comment_id = added.id, "comment added");
     render(&CommentPage { ctx, sidebar, post, added: Some(added), fields: Vec::new() })
 }
@@ -254,9 +307,9 @@ struct SharePage {
 
 /// `GET /blog/<id>/share/`: the form to recommend a published post by e-mail.
 pub async fn post_share_form(ctx: PageContext, Path(id): Path<String>) -> Result<Response> {
-    let db = &ctx.core().db;
-    let post = queries::published_post(db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
-    let sidebar = queries::sidebar(db).await?;
+    let core = ctx.core();
+    let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
+    let sidebar = sidebar(core).await?;
     let fields = BoundForm::new(SHARE_FORM).fields(&ctx.tr());
     render(&SharePage { ctx, sidebar, post, fields, sent_to: None })
 }
@@ -312,7 +365,7 @@ pub async fn post_share_submit(
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let tr = ctx.tr();
     let form = BoundForm::bind(SHARE_FORM, &data, &tr);
-    let sidebar = queries::sidebar(&core.db).await?;
+    let sidebar = sidebar(&core).await?;
     if !form.is_valid() {
         let fields = form.fields(&tr);
         return render(&SharePage { ctx, sidebar, post, fields, sent_to: None });
@@ -334,6 +387,7 @@ pub async fn post_share_submit(
 // ---------------------------------------------------------------- search
 
 /// A search result.
+#[derive(Clone)]
 pub struct Hit {
     /// The post.
     pub card: PostCard,
@@ -356,8 +410,9 @@ struct SearchPage {
 
 /// `/blog/search/?query=…`: ranked results with snippets, ten per page.
 pub async fn post_search(ctx: PageContext, RawQuery(raw): RawQuery) -> Result<Response> {
-    let db = &ctx.core().db;
-    let sidebar = queries::sidebar(db).await?;
+    let core = ctx.core();
+    let db = &core.db;
+    let sidebar = sidebar(core).await?;
     let Some(query) = query_param(raw.as_deref(), "query") else {
         return render(&SearchPage { ctx, sidebar, query: None, hits: Vec::new(), page: None, error: None });
     };
@@ -373,22 +428,28 @@ pub async fn post_search(ctx: PageContext, RawQuery(raw): RawQuery) -> Result<Re
         let error = Some(ctx.t(problem).to_owned());
         return render(&SearchPage { ctx, sidebar, query: None, hits: Vec::new(), page: None, error });
     }
-    let ranked = search::ranked(db, &query).await?;
+    // Popular searches come from the cache: the ranking, then each page's results.
+    let ranked = core.cache.key(CACHE, format!("search:{query}"));
+    let ranked = core.cache.get_or_load(&ranked, || search::ranked(db, &query)).await?;
     let page = Paginator::new(ranked.len() as u64, RESULTS_PER_PAGE)
         .get_page(query_param(raw.as_deref(), "page").as_deref())
         .with_query(raw.as_deref());
-    let ids: Vec<i64> = ranked.iter().skip(page.offset() as usize).take(page.limit() as usize).map(|r| r.id).collect();
-    let posts = queries::published_by_ids(db, &ids).await?;
-    let terms = search::words(&query);
-    let hits = cards(&ctx, posts, None)
-        .await?
-        .into_iter()
-        .map(|card| Hit {
-            title: search::highlight(&card.post.title, &terms),
-            snippet: search::snippet(&card.post.body, &terms, 30),
-            card,
-        })
-        .collect();
+    let hits = cached(core, format!("hits:{}:{}:{query}", page.number, ctx.lang()), || async {
+        let ids: Vec<i64> =
+            ranked.iter().skip(page.offset() as usize).take(page.limit() as usize).map(|r| r.id).collect();
+        let posts = queries::published_by_ids(db, &ids).await?;
+        let terms = search::words(&query);
+        Ok(cards(&ctx, posts, None)
+            .await?
+            .into_iter()
+            .map(|card| Hit {
+                title: search::highlight(&card.post.title, &terms),
+                snippet: search::snippet(&card.post.body, &terms, 30),
+                card,
+            })
+            .collect())
+    })
+    .await?;
     render(&SearchPage { ctx, sidebar, query: Some(query), hits, page: Some(page), error: None })
 }
 
@@ -456,16 +517,17 @@ struct FavouritesPage {
 
 /// `/blog/favourites/`: the signed-in user's favourite posts.
 pub async fn favourites(LoginRequired(user): LoginRequired, ctx: PageContext) -> Result<Response> {
-    let db = &ctx.core().db;
-    let posts = queries::favourites_of(db, user.id).await?;
+    let core = ctx.core();
+    let posts = queries::favourites_of(&core.db, user.id).await?;
     let posts = cards(&ctx, posts, Some(EXCERPT_WORDS)).await?;
-    let sidebar = queries::sidebar(db).await?;
+    let sidebar = sidebar(core).await?;
     render(&FavouritesPage { ctx, sidebar, posts })
 }
 
 // ---------------------------------------------------------------- feed
 
 /// An item of the RSS feed.
+#[derive(Clone)]
 pub struct FeedItem {
     /// Title.
     pub title: String,
@@ -491,16 +553,21 @@ struct Feed {
 pub async fn post_feed(ctx: PageContext, host: RequestHost) -> Result<Response> {
     use sea_orm::QuerySelect;
     let core = ctx.core();
-    let posts = queries::published().limit(5).all(&core.db).await?;
-    let items = posts
-        .iter()
-        .map(|p| FeedItem {
-            title: p.title.clone(),
-            link: host.absolute(core, &p.path()),
-            description: markdown::to_html_truncated(&p.body, EXCERPT_WORDS),
-            pub_date: p.publish.to_rfc2822(),
-        })
-        .collect();
+    // Cached with paths; the links are made absolute for the host asked.
+    let items: Vec<FeedItem> = cached(core, "feed".into(), || async {
+        let posts = queries::published().limit(5).all(&core.db).await?;
+        Ok(posts
+            .iter()
+            .map(|p| FeedItem {
+                title: p.title.clone(),
+                link: p.path(),
+                description: markdown::to_html_truncated(&p.body, EXCERPT_WORDS),
+                pub_date: p.publish.to_rfc2822(),
+            })
+            .collect())
+    })
+    .await?;
+    let items = items.into_iter().map(|item| FeedItem { link: host.absolute(core, &item.link), ..item }).collect();
     let feed = Feed {
         title: ctx.t("My blog").to_owned(),
         link: host.absolute(core, &core.url("blog:post_list")),

@@ -2,26 +2,10 @@
 //! tags typed as text, one slug per publish date, comment moderation.
 
 use quartet_blog::models::{post, tag, tagged_post};
-use quartet_core::auth::app::NewUser;
-use quartet_testkit::{TestClient, TestSite, dbtest};
+use quartet_testkit::dbtest;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::{NewPost, add_comment, add_post, at, author, blog_site};
-
-async fn superuser(site: &TestSite) -> TestClient {
-    site.create(NewUser {
-        username: "boss".into(),
-        email: "boss@example.com".into(),
-        password: Some("correct-horse-battery".into()),
-        is_staff: true,
-        is_superuser: true,
-        ..NewUser::default()
-    })
-    .await;
-    let client = site.client();
-    assert_eq!(client.login("boss", "correct-horse-battery").await.status, 303);
-    client
-}
+use crate::support::{NewPost, add_comment, add_post, at, author, blog_site, superuser};
 
 fn post_form<'a>(
     title: &'a str,

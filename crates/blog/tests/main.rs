@@ -5,5 +5,6 @@ mod admin;
 mod browser;
 mod feeds;
 mod pages;
+mod queries;
 mod search;
 mod support;

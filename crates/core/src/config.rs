@@ -142,6 +142,8 @@ pub struct Settings {
     pub apps: AppsSettings,
     /// Background jobs: the queue and its workers.
     pub jobs: JobSettings,
+    /// The cache of data pages are made from.
+    pub cache: CacheSettings,
 }
 
 /// The site's name and public address.
@@ -415,6 +417,29 @@ pub struct JobSettings {
     pub keep_finished_days: u64,
 }
 
+/// Where cached data lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheBackendKind {
+    /// In this process's memory, bounded (Django's `LocMemCache`).
+    Memory,
+    /// No cache: every page is made from the database (Django's `DummyCache`).
+    None,
+}
+
+/// The cache of data pages are made from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// `memory` (default) or `none`.
+    pub backend: CacheBackendKind,
+    /// Most entries kept; the least used go first.
+    pub max_entries: u64,
+    /// Seconds an entry lives at most (Django's `TIMEOUT`). Changes made through this process
+    /// are seen at once; other instances see them within this time.
+    pub timeout_seconds: u64,
+}
+
 /// Installed applications that are switched off.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -529,6 +554,7 @@ impl Settings {
                 shutdown_grace_seconds: 30,
                 keep_finished_days: 7,
             },
+            cache: CacheSettings { backend: CacheBackendKind::Memory, max_entries: 10_000, timeout_seconds: 60 },
         }
     }
 
@@ -681,6 +707,12 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "jobs.queues",
                 format!("`{queue}` is not a queue name (letters, digits, - and _)"),
+            ));
+        }
+        if self.cache.max_entries == 0 || self.cache.timeout_seconds == 0 {
+            return Err(ConfigError::invalid(
+                "cache.timeout_seconds",
+                "cache.max_entries and cache.timeout_seconds must be above 0 (use cache.backend = \"none\" for no cache)",
             ));
         }
         if jobs.concurrency == 0 || jobs.concurrency > 1000 {
@@ -964,6 +996,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("invalid value for `session.cookie_age_seconds`"), "{err}");
+        let err = Settings::from_sources(None, &env(&[("QUARTET_CACHE_BACKEND", "redis-ish")])).unwrap_err();
+        assert!(err.to_string().starts_with("invalid value for `cache.backend`"), "{err}");
+        let err = Settings::from_sources(None, &env(&[("QUARTET_CACHE_TIMEOUT_SECONDS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("cache.backend = \"none\""), "{err}");
+        let s = Settings::from_sources(None, &env(&[("QUARTET_CACHE_BACKEND", "none")])).unwrap();
+        assert_eq!(s.cache.backend, CacheBackendKind::None);
     }
 
     #[test]

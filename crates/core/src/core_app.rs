@@ -197,10 +197,13 @@ async fn home(ctx: PageContext) -> Result<Response> {
     let offer_demo = core.settings.debug && site_is_empty(&core).await?;
     let mut sections = Vec::new();
     for app in &core.registry.installed {
-        if let Some(section) = app.home(&core, ctx.lang()).await.map_err(Error::Internal)?
+        // Each app's section is cached in the app's namespace.
+        let key = core.cache.key(app.label(), format!("home:{}", ctx.lang()));
+        let section = core.cache.get_or_load(&key, || app.home(&core, ctx.lang())).await.map_err(Error::Internal)?;
+        if let Some(section) = section.as_ref()
             && !section.items.is_empty()
         {
-            sections.push(section);
+            sections.push(section.clone());
         }
     }
     render(&HomePage { ctx, offer_demo, sections })
@@ -223,8 +226,9 @@ struct SitemapUrl {
 async fn sitemap(State(core): State<CoreState>, host: crate::http::host::RequestHost) -> Result<Response> {
     let mut urls = Vec::new();
     for app in &core.registry.installed {
-        let entries = app.sitemap(&core).await.map_err(Error::Internal)?;
-        urls.extend(entries.into_iter().map(|e| SitemapUrl {
+        let key = core.cache.key(app.label(), "sitemap");
+        let entries = core.cache.get_or_load(&key, || app.sitemap(&core)).await.map_err(Error::Internal)?;
+        urls.extend(entries.iter().map(|e| SitemapUrl {
             loc: host.absolute(&core, &e.path),
             lastmod: e.lastmod.map(|t| t.format("%Y-%m-%d").to_string()),
             changefreq: e.changefreq,
@@ -240,6 +244,7 @@ pub async fn seed_all(core: &CoreState, options: &SeedOptions) -> anyhow::Result
     let mut report = SeedReport::default();
     for app in &core.registry.installed {
         let part = app.seed(core, options).await.map_err(|e| anyhow::anyhow!("seeding {}: {e}", app.label()))?;
+        core.cache.bump(app.label());
         report.created.extend(part.created);
         report.notes.extend(part.notes);
     }

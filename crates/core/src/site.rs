@@ -126,7 +126,8 @@ impl SiteBuilder {
             }
         }
 
-        let db = crate::db::connect(&settings).await?;
+        let mut db = crate::db::connect(&settings).await?;
+        let queries = crate::db::QueryCount::attach(&mut db);
         let mailer = match self.mailer {
             Some(m) => m,
             None => crate::mail::from_settings(&settings)?,
@@ -210,6 +211,8 @@ impl SiteBuilder {
             registry: Arc::new(registry),
             urls: OnceLock::new(),
             job_signal: crate::jobs::new_signal(),
+            cache: crate::cache::Cache::new(&settings.cache),
+            queries,
             settings,
             db,
             mailer,

@@ -27,6 +27,10 @@ pub struct CoreInner {
     pub settings: Settings,
     /// The database pool.
     pub db: Db,
+    /// Statements run on `db` since start-up (tests assert how many a page needs).
+    pub queries: crate::db::QueryCount,
+    /// The cache of data pages are made from.
+    pub cache: crate::cache::Cache,
     /// The time source (a manual clock in tests).
     pub clock: Arc<dyn Clock>,
     /// Outgoing e-mail.

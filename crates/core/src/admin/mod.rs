@@ -40,6 +40,27 @@ use crate::urls::{Routes, RoutesBuilder};
 #[derive(Debug, Clone, Copy)]
 pub struct AdminApp;
 
+/// After a change made through the admin (a POST that did not fail), the cached data of the
+/// app in the path (`/admin/blog/…` → `blog`) is stale. Runs after the handler, so after its
+/// transaction committed.
+async fn forget_cached(
+    axum::extract::State(core): axum::extract::State<CoreState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let changes = !request.method().is_safe();
+    let app = request.uri().path().strip_prefix("/admin/").and_then(|rest| rest.split('/').next()).map(str::to_owned);
+    let response = next.run(request).await;
+    if changes
+        && !response.status().is_client_error()
+        && !response.status().is_server_error()
+        && let Some(app) = app.filter(|a| !a.is_empty())
+    {
+        core.cache.bump(&app);
+    }
+    response
+}
+
 #[async_trait::async_trait]
 impl App for AdminApp {
     fn label(&self) -> &'static str {
@@ -51,7 +72,7 @@ impl App for AdminApp {
     }
 
     fn routes(&self, core: &CoreState) -> Routes {
-        RoutesBuilder::<CoreState>::new()
+        let mut routes = RoutesBuilder::<CoreState>::new()
             .route("admin:index", "/admin/", get(views::index))
             .route("admin:login", "/admin/login/", get(views::login_form).post(views::login_submit))
             .route("admin:logout", "/admin/logout/", post(views::logout))
@@ -73,7 +94,9 @@ impl App for AdminApp {
                 "/admin/{app}/{model}/{pk}/delete/",
                 get(views::delete_form).post(views::delete_submit),
             )
-            .with_state(core.clone())
+            .with_state(core.clone());
+        routes.router = routes.router.layer(axum::middleware::from_fn_with_state(core.clone(), forget_cached));
+        routes
     }
 
     fn migrations(&self) -> Vec<Box<dyn Migration>> {

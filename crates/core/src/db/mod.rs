@@ -19,6 +19,27 @@ use crate::config::Settings;
 /// The connection pool; cheap to clone.
 pub type Db = DatabaseConnection;
 
+/// How many statements a pool has run; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct QueryCount(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl QueryCount {
+    /// Counts every statement `db` runs from now on (in transactions too).
+    pub fn attach(db: &mut Db) -> QueryCount {
+        let count = QueryCount::default();
+        let counter = count.0.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        count
+    }
+
+    /// Statements run so far.
+    pub fn total(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Opens the pool configured by `settings`, creating the SQLite file and its folder if needed.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
     let url = settings.database_url();

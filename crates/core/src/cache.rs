@@ -1,0 +1,147 @@
+//! The cache of data that pages are made from (Django's low-level cache API).
+//!
+//! Values are kept in this process's memory, bounded by `cache.max_entries` and living at
+//! most `cache.timeout_seconds`. Keys are grouped in namespaces (an app's label): a change to
+//! an app's data bumps its namespace's version, so every key made with the old version is
+//! never read again and ages out. Changes made by another process (another instance, `quartet
+//! seed`) are seen when the entries expire.
+//!
+//! ```ignore
+//! let key = core.cache.key("blog", format!("list:{page}"));
+//! let posts = core.cache.get_or_load(&key, || load_posts(db, page)).await?;
+//! core.cache.bump("blog"); // after a write
+//! ```
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::config::{CacheBackendKind, CacheSettings};
+
+type Value = Arc<dyn Any + Send + Sync>;
+
+/// The cache; cheap to share through `CoreState`.
+pub struct Cache {
+    store: Option<moka::sync::Cache<String, Value>>,
+    versions: Mutex<HashMap<String, u64>>,
+}
+
+impl Cache {
+    /// A cache configured by `settings`.
+    pub fn new(settings: &CacheSettings) -> Cache {
+        let store = match settings.backend {
+            CacheBackendKind::Memory => Some(
+                moka::sync::Cache::builder()
+                    .max_capacity(settings.max_entries)
+                    .time_to_live(Duration::from_secs(settings.timeout_seconds))
+                    .build(),
+            ),
+            CacheBackendKind::None => None,
+        };
+        Cache { store, versions: Mutex::new(HashMap::new()) }
+    }
+
+    /// The current version of `namespace`'s data.
+    pub fn version(&self, namespace: &str) -> u64 {
+        self.versions.lock().map(|v| v.get(namespace).copied().unwrap_or(0)).unwrap_or(0)
+    }
+
+    /// Marks every entry of `namespace` as stale (call after changing its data).
+    pub fn bump(&self, namespace: &str) {
+        if let Ok(mut versions) = self.versions.lock() {
+            *versions.entry(namespace.to_owned()).or_insert(0) += 1;
+        }
+    }
+
+    /// A key in `namespace` at its current version: `blog:3:list:1`.
+    pub fn key(&self, namespace: &str, rest: impl Display) -> String {
+        format!("{namespace}:{}:{rest}", self.version(namespace))
+    }
+
+    /// The value kept under `key`, if any and of type `T`.
+    pub fn get<T: Send + Sync + 'static>(&self, key: &str) -> Option<Arc<T>> {
+        self.store.as_ref()?.get(key).and_then(|value| value.downcast::<T>().ok())
+    }
+
+    /// Keeps `value` under `key`.
+    pub fn set<T: Send + Sync + 'static>(&self, key: String, value: Arc<T>) {
+        if let Some(store) = &self.store {
+            store.insert(key, value);
+        }
+    }
+
+    /// The value under `key`, made by `load` and kept when missing. Errors are not kept.
+    pub async fn get_or_load<T, E, F, Fut>(&self, key: &str, load: F) -> Result<Arc<T>, E>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        if let Some(found) = self.get::<T>(key) {
+            return Ok(found);
+        }
+        let value = Arc::new(load().await?);
+        self.set(key.to_owned(), value.clone());
+        Ok(value)
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        if let Some(store) = &self.store {
+            store.invalidate_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory() -> Cache {
+        Cache::new(&CacheSettings { backend: CacheBackendKind::Memory, max_entries: 100, timeout_seconds: 60 })
+    }
+
+    #[tokio::test]
+    async fn values_are_loaded_once_until_their_namespace_changes() {
+        let cache = memory();
+        let loads = std::sync::atomic::AtomicU32::new(0);
+        let load = || async {
+            loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok::<_, ()>(vec![1, 2, 3])
+        };
+        let key = cache.key("blog", "list:1");
+        assert_eq!(key, "blog:0:list:1");
+        assert_eq!(*cache.get_or_load(&key, load).await.unwrap(), vec![1, 2, 3]);
+        assert_eq!(*cache.get_or_load(&key, load).await.unwrap(), vec![1, 2, 3]);
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        cache.bump("blog");
+        cache.bump("shop");
+        assert_eq!(cache.version("blog"), 1);
+        let key = cache.key("blog", "list:1");
+        assert_eq!(key, "blog:1:list:1");
+        cache.get_or_load(&key, load).await.unwrap();
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_kept_and_types_do_not_mix() {
+        let cache = memory();
+        assert_eq!(cache.get_or_load("k", || async { Err::<u32, _>("down") }).await.unwrap_err(), "down");
+        assert_eq!(*cache.get_or_load("k", || async { Ok::<u32, ()>(7) }).await.unwrap(), 7);
+        assert!(cache.get::<String>("k").is_none(), "a u32 is not a String");
+        cache.clear();
+        assert!(cache.get::<u32>("k").is_none());
+    }
+
+    #[tokio::test]
+    async fn the_none_backend_keeps_nothing() {
+        let cache = Cache::new(&CacheSettings { backend: CacheBackendKind::None, max_entries: 1, timeout_seconds: 1 });
+        cache.set("k".into(), Arc::new(1u8));
+        assert!(cache.get::<u8>("k").is_none());
+        assert_eq!(*cache.get_or_load("k", || async { Ok::<u8, ()>(2) }).await.unwrap(), 2);
+    }
+}
