@@ -205,3 +205,7 @@ pub mod favourite {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+quartet_core::weigh_fields!(post::Model { id, title, slug, author_id, body, publish, created, updated, status });
+quartet_core::weigh_fields!(comment::Model { id, post_id, name, email, body, created, updated, active });
+quartet_core::weigh_fields!(tag::Model { id, name, slug });

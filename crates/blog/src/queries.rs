@@ -188,6 +188,9 @@ pub struct Sidebar {
     pub most_commented: Vec<PostLink>,
 }
 
+quartet_core::weigh_fields!(PostLink { id, title, slug, publish, total });
+quartet_core::weigh_fields!(Sidebar { total_posts, latest, most_commented });
+
 /// Loads the sidebar in three queries.
 pub async fn sidebar(db: &Db) -> Result<Sidebar, DbErr> {
     let total_posts = count_published(db, None).await?;

@@ -170,6 +170,8 @@ pub fn snippet(markdown_body: &str, terms: &[String], length: usize) -> String {
     html
 }
 
+quartet_core::weigh_fields!(Ranked { id, score });
+
 #[derive(Debug, FromQueryResult)]
 struct ScoreRow {
     id: i64,

@@ -35,7 +35,7 @@ pub const CACHE: &str = "blog";
 /// or stale.
 async fn cached<T, F, Fut>(core: &quartet_core::state::CoreState, key: String, load: F) -> Result<T>
 where
-    T: Clone + Send + Sync + 'static,
+    T: quartet_core::cache::Weigh + Clone + Send + Sync + 'static,
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
@@ -84,6 +84,12 @@ async fn cards(ctx: &PageContext, posts: Vec<post::Model>, excerpt_words: Option
         })
         .collect())
 }
+
+quartet_core::weigh_fields!(PostCard { post, url, tags, author, published, excerpt });
+quartet_core::weigh_fields!(CommentView { comment, number, created, paragraphs });
+quartet_core::weigh_fields!(ShownPost { post, body, comments, similar });
+quartet_core::weigh_fields!(Hit { card, title, snippet });
+quartet_core::weigh_fields!(FeedItem { title, link, description, pub_date });
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     let query = query?;

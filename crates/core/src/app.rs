@@ -135,6 +135,10 @@ pub struct SitemapEntry {
     pub priority: Option<f32>,
 }
 
+crate::weigh_fields!(HomeSection { title, route, items });
+crate::weigh_fields!(HomeItem { title, path, meta });
+crate::weigh_fields!(SitemapEntry { path, lastmod, changefreq, priority });
+
 /// A file shipped with an app.
 #[derive(Debug, Clone)]
 pub struct StaticFile {

@@ -1,7 +1,8 @@
 //! The cache of data that pages are made from (Django's low-level cache API).
 //!
-//! Values are kept in this process's memory, bounded by `cache.max_entries` and living at
-//! most `cache.timeout_seconds`. Keys are grouped in namespaces (an app's label): a change to
+//! Values are kept in this process's memory, bounded by `cache.max_bytes` (each value says
+//! about how much it holds, [`Weigh`]) and living at most `cache.timeout_seconds`. Keys made
+//! from what visitors type (a search) cannot grow the cache past that bound. Keys are grouped in namespaces (an app's label): a change to
 //! an app's data bumps its namespace's version, so every key made with the old version is
 //! never read again and ages out. Changes made by another process (another instance, `quartet
 //! seed`) are seen when the entries expire.
@@ -21,11 +22,75 @@ use std::time::Duration;
 
 use crate::config::{CacheBackendKind, CacheSettings};
 
-type Value = Arc<dyn Any + Send + Sync>;
+/// A kept value and what it weighs.
+#[derive(Clone)]
+struct Entry {
+    value: Arc<dyn Any + Send + Sync>,
+    bytes: u32,
+}
+
+/// About how many bytes a value holds, its own size and the heap data it owns, so that the
+/// cache is bounded by memory.
+pub trait Weigh {
+    /// The bytes.
+    fn weigh(&self) -> usize;
+}
+
+macro_rules! weigh_by_size {
+    ($($t:ty),*) => {$(
+        impl Weigh for $t {
+            fn weigh(&self) -> usize {
+                std::mem::size_of::<$t>()
+            }
+        }
+    )*};
+}
+
+weigh_by_size!(bool, u8, u16, u32, u64, usize, i16, i32, i64, f32, f64, chrono::DateTime<chrono::Utc>, &'static str);
+
+impl Weigh for String {
+    fn weigh(&self) -> usize {
+        std::mem::size_of::<String>() + self.capacity()
+    }
+}
+
+impl<T: Weigh> Weigh for Vec<T> {
+    fn weigh(&self) -> usize {
+        std::mem::size_of::<Vec<T>>()
+            + (self.capacity() - self.len()) * std::mem::size_of::<T>()
+            + self.iter().map(Weigh::weigh).sum::<usize>()
+    }
+}
+
+impl<T: Weigh> Weigh for Option<T> {
+    fn weigh(&self) -> usize {
+        std::mem::size_of::<Option<T>>()
+            + self.as_ref().map_or(0, |v| v.weigh().saturating_sub(std::mem::size_of::<T>()))
+    }
+}
+
+impl<A: Weigh, B: Weigh> Weigh for (A, B) {
+    fn weigh(&self) -> usize {
+        self.0.weigh() + self.1.weigh()
+    }
+}
+
+/// Implements [`Weigh`] for a struct as the sum of its fields' weights:
+/// `weigh_fields!(Card { title, tags })`.
+#[macro_export]
+macro_rules! weigh_fields {
+    ($t:ty { $($field:ident),* $(,)? }) => {
+        impl $crate::cache::Weigh for $t {
+            fn weigh(&self) -> usize {
+                0 $(+ $crate::cache::Weigh::weigh(&self.$field))*
+            }
+        }
+    };
+}
 
 /// The cache; cheap to share through `CoreState`.
 pub struct Cache {
-    store: Option<moka::sync::Cache<String, Value>>,
+    store: Option<moka::sync::Cache<String, Entry>>,
     versions: Mutex<HashMap<String, u64>>,
 }
 
@@ -35,7 +100,8 @@ impl Cache {
         let store = match settings.backend {
             CacheBackendKind::Memory => Some(
                 moka::sync::Cache::builder()
-                    .max_capacity(settings.max_entries)
+                    .max_capacity(settings.max_bytes)
+                    .weigher(|key: &String, entry: &Entry| entry.bytes.saturating_add(key.len() as u32))
                     .time_to_live(Duration::from_secs(settings.timeout_seconds))
                     .build(),
             ),
@@ -63,20 +129,21 @@ impl Cache {
 
     /// The value kept under `key`, if any and of type `T`.
     pub fn get<T: Send + Sync + 'static>(&self, key: &str) -> Option<Arc<T>> {
-        self.store.as_ref()?.get(key).and_then(|value| value.downcast::<T>().ok())
+        self.store.as_ref()?.get(key).and_then(|entry| entry.value.downcast::<T>().ok())
     }
 
     /// Keeps `value` under `key`.
-    pub fn set<T: Send + Sync + 'static>(&self, key: String, value: Arc<T>) {
+    pub fn set<T: Weigh + Send + Sync + 'static>(&self, key: String, value: Arc<T>) {
         if let Some(store) = &self.store {
-            store.insert(key, value);
+            let bytes = u32::try_from(value.weigh()).unwrap_or(u32::MAX);
+            store.insert(key, Entry { value, bytes });
         }
     }
 
     /// The value under `key`, made by `load` and kept when missing. Errors are not kept.
     pub async fn get_or_load<T, E, F, Fut>(&self, key: &str, load: F) -> Result<Arc<T>, E>
     where
-        T: Send + Sync + 'static,
+        T: Weigh + Send + Sync + 'static,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
@@ -101,7 +168,7 @@ mod tests {
     use super::*;
 
     fn memory() -> Cache {
-        Cache::new(&CacheSettings { backend: CacheBackendKind::Memory, max_entries: 100, timeout_seconds: 60 })
+        Cache::new(&CacheSettings { backend: CacheBackendKind::Memory, max_bytes: 1 << 20, timeout_seconds: 60 })
     }
 
     #[tokio::test]
@@ -132,14 +199,30 @@ mod tests {
         let cache = memory();
         assert_eq!(cache.get_or_load("k", || async { Err::<u32, _>("down") }).await.unwrap_err(), "down");
         assert_eq!(*cache.get_or_load("k", || async { Ok::<u32, ()>(7) }).await.unwrap(), 7);
-        assert!(cache.get::<String>("k").is_none(), "a u32 is not a String");
+        assert!(cache.get::<u64>("k").is_none(), "a u32 is not a u64");
         cache.clear();
         assert!(cache.get::<u32>("k").is_none());
     }
 
+    #[test]
+    fn memory_is_bounded_by_what_values_weigh() {
+        let cache =
+            Cache::new(&CacheSettings { backend: CacheBackendKind::Memory, max_bytes: 100_000, timeout_seconds: 60 });
+        let value = "x".repeat(1000);
+        assert!(value.weigh() >= 1000);
+        assert_eq!(vec![value.clone(), value.clone()].weigh(), std::mem::size_of::<Vec<String>>() + 2 * value.weigh());
+        for i in 0..1000 {
+            cache.set(format!("search:{i}"), Arc::new(value.clone()));
+        }
+        let store = cache.store.as_ref().unwrap();
+        store.run_pending_tasks();
+        assert!(store.weighted_size() <= 100_000, "{} bytes kept", store.weighted_size());
+        assert!(store.entry_count() < 100, "{} entries kept", store.entry_count());
+    }
+
     #[tokio::test]
     async fn the_none_backend_keeps_nothing() {
-        let cache = Cache::new(&CacheSettings { backend: CacheBackendKind::None, max_entries: 1, timeout_seconds: 1 });
+        let cache = Cache::new(&CacheSettings { backend: CacheBackendKind::None, max_bytes: 1, timeout_seconds: 1 });
         cache.set("k".into(), Arc::new(1u8));
         assert!(cache.get::<u8>("k").is_none());
         assert_eq!(*cache.get_or_load("k", || async { Ok::<u8, ()>(2) }).await.unwrap(), 2);

@@ -434,7 +434,7 @@ pub struct CacheSettings {
     /// `memory` (default) or `none`.
     pub backend: CacheBackendKind,
     /// Most entries kept; the least used go first.
-    pub max_entries: u64,
+    pub max_bytes: u64,
     /// Seconds an entry lives at most (Django's `TIMEOUT`). Changes made through this process
     /// are seen at once; other instances see them within this time.
     pub timeout_seconds: u64,
@@ -554,7 +554,11 @@ impl Settings {
                 shutdown_grace_seconds: 30,
                 keep_finished_days: 7,
             },
-            cache: CacheSettings { backend: CacheBackendKind::Memory, max_entries: 10_000, timeout_seconds: 60 },
+            cache: CacheSettings {
+                backend: CacheBackendKind::Memory,
+                max_bytes: 32 * 1024 * 1024,
+                timeout_seconds: 60,
+            },
         }
     }
 
@@ -709,10 +713,10 @@ impl Settings {
                 format!("`{queue}` is not a queue name (letters, digits, - and _)"),
             ));
         }
-        if self.cache.max_entries == 0 || self.cache.timeout_seconds == 0 {
+        if self.cache.max_bytes == 0 || self.cache.timeout_seconds == 0 {
             return Err(ConfigError::invalid(
                 "cache.timeout_seconds",
-                "cache.max_entries and cache.timeout_seconds must be above 0 (use cache.backend = \"none\" for no cache)",
+                "cache.max_bytes and cache.timeout_seconds must be above 0 (use cache.backend = \"none\" for no cache)",
             ));
         }
         if jobs.concurrency == 0 || jobs.concurrency > 1000 {
