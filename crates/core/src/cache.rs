@@ -92,6 +92,9 @@ macro_rules! weigh_fields {
 pub struct Cache {
     store: Option<moka::sync::Cache<String, Entry>>,
     versions: Mutex<HashMap<String, u64>>,
+    /// One gate per key being loaded, so that many requests missing the same key at once
+    /// (after it expired or went stale) run one load and share its result.
+    loading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Cache {
@@ -107,19 +110,18 @@ impl Cache {
             ),
             CacheBackendKind::None => None,
         };
-        Cache { store, versions: Mutex::new(HashMap::new()) }
+        Cache { store, versions: Mutex::new(HashMap::new()), loading: Mutex::new(HashMap::new()) }
     }
 
     /// The current version of `namespace`'s data.
     pub fn version(&self, namespace: &str) -> u64 {
-        self.versions.lock().map(|v| v.get(namespace).copied().unwrap_or(0)).unwrap_or(0)
+        self.versions.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(namespace).copied().unwrap_or(0)
     }
 
     /// Marks every entry of `namespace` as stale (call after changing its data).
     pub fn bump(&self, namespace: &str) {
-        if let Ok(mut versions) = self.versions.lock() {
-            *versions.entry(namespace.to_owned()).or_insert(0) += 1;
-        }
+        let mut versions = self.versions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *versions.entry(namespace.to_owned()).or_insert(0) += 1;
     }
 
     /// A key in `namespace` at its current version: `blog:3:list:1`.
@@ -141,6 +143,8 @@ impl Cache {
     }
 
     /// The value under `key`, made by `load` and kept when missing. Errors are not kept.
+    /// Callers missing the same key at the same time wait for one load instead of each running
+    /// their own.
     pub async fn get_or_load<T, E, F, Fut>(&self, key: &str, load: F) -> Result<Arc<T>, E>
     where
         T: Weigh + Send + Sync + 'static,
@@ -150,9 +154,36 @@ impl Cache {
         if let Some(found) = self.get::<T>(key) {
             return Ok(found);
         }
-        let value = Arc::new(load().await?);
-        self.set(key.to_owned(), value.clone());
-        Ok(value)
+        if self.store.is_none() {
+            return Ok(Arc::new(load().await?));
+        }
+        let gate = self.gate(key);
+        let result = async {
+            let _turn = gate.lock().await;
+            if let Some(found) = self.get::<T>(key) {
+                return Ok(found);
+            }
+            let value = Arc::new(load().await?);
+            self.set(key.to_owned(), value.clone());
+            Ok(value)
+        }
+        .await;
+        self.close_gate(key, gate);
+        result
+    }
+
+    fn gate(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut loading = self.loading.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        loading.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Forgets the gate of `key` once no other caller holds it.
+    fn close_gate(&self, key: &str, gate: Arc<tokio::sync::Mutex<()>>) {
+        let mut loading = self.loading.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Held by the map and by us only.
+        if Arc::strong_count(&gate) == 2 {
+            loading.remove(key);
+        }
     }
 
     /// Forgets everything.
@@ -202,6 +233,32 @@ mod tests {
         assert!(cache.get::<u64>("k").is_none(), "a u32 is not a u64");
         cache.clear();
         assert!(cache.get::<u32>("k").is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_callers_missing_one_key_share_one_load() {
+        let cache = Arc::new(memory());
+        let loads = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let mut callers = Vec::new();
+        for _ in 0..32 {
+            let (cache, loads) = (cache.clone(), loads.clone());
+            callers.push(tokio::spawn(async move {
+                let value = cache
+                    .get_or_load("page", || async {
+                        loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        Ok::<_, ()>(42u64)
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(*value, 42);
+            }));
+        }
+        for caller in callers {
+            caller.await.unwrap();
+        }
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(cache.loading.lock().unwrap().is_empty(), "gates are forgotten after the load");
     }
 
     #[test]
