@@ -241,6 +241,11 @@ pub fn comparison(before: &Report, after: &Report) -> String {
     if before.machine != after.machine {
         out.push_str("\nThe machines differ; ratios compare the machines as much as the code.\n");
     }
+    if before.settings != after.settings {
+        let describe =
+            |s: &LoadSettings| format!("{} connections, {} s, cache {}", s.connections, s.duration_seconds, s.cache);
+        let _ = writeln!(out, "\nThe loads differ: {} → {}.", describe(&before.settings), describe(&after.settings));
+    }
     for run in &after.runs {
         let Some(old) = before.runs.iter().find(|r| r.database == run.database) else {
             let _ = writeln!(out, "\n{}: not in the earlier report.", run.database);
@@ -361,9 +366,18 @@ mod tests {
         let after =
             report("bbbbbbb", vec![endpoint("blog-list", 10_000.0, 10.0), endpoint("search", 2_000.0, 30.0)], 40.0);
         let text = comparison(&before, &after);
+        assert!(!text.contains("The loads differ"), "{text}");
         assert!(text.contains("| blog-list | 5000 | 10000 | ×2.00 | 20.00 | 10.00 | ×0.50 |"), "{text}");
         assert!(text.contains("| search | – | 2000 | new |"), "{text}");
         assert!(text.contains("80.0 → 40.0 MiB (×0.50)"), "{text}");
+
+        let mut uncached = before.clone();
+        uncached.settings.cache = "none".into();
+        let text = comparison(&uncached, &after);
+        assert!(
+            text.contains("The loads differ: 64 connections, 20 s, cache none → 64 connections, 20 s, cache memory."),
+            "{text}"
+        );
     }
 
     #[test]
