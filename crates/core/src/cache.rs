@@ -1,11 +1,12 @@
 //! The cache of data that pages are made from (Django's low-level cache API).
 //!
 //! Values are kept in this process's memory, bounded by `cache.max_bytes` (each value says
-//! about how much it holds, [`Weigh`]) and living at most `cache.timeout_seconds`. Keys made
-//! from what visitors type (a search) cannot grow the cache past that bound. Keys are grouped in namespaces (an app's label): a change to
-//! an app's data bumps its namespace's version, so every key made with the old version is
-//! never read again and ages out. Changes made by another process (another instance, `quartet
-//! seed`) are seen when the entries expire.
+//! about how much it holds, [`Weigh`]) and living at most `cache.timeout_seconds`, so keys
+//! made from what visitors type (a search) cannot grow the cache past that bound. Keys are
+//! grouped in namespaces (an app's label): a change to an app's data bumps its namespace's
+//! version, so every key made with the old version is never read again and ages out. Bump
+//! after the change is committed. Changes made by another process (another instance,
+//! `quartet seed`) are seen when the entries expire.
 //!
 //! ```ignore
 //! let key = core.cache.key("blog", format!("list:{page}"));
