@@ -399,6 +399,24 @@ dbtest! { using blog_site();
     }
 }
 
+dbtest! { using blog_site();
+    async fn demo_data_shows_at_once_on_pages_already_cached(site) {
+        let client = site.client();
+        let home = client.get("/").await;
+        assert_eq!(home.status, 200);
+        assert!(home.texts(".home-section").is_empty());
+        let list = client.get("/blog/").await;
+        assert_eq!(list.status, 200);
+        assert!(list.texts(".post-card").is_empty());
+        let sitemap = client.get("/sitemap.xml").await;
+        assert_eq!((sitemap.status, sitemap.body.matches("<url>").count()), (200, 0));
+        assert_eq!(client.post_form("/demo/", &[]).await.location(), Some("/"));
+        assert_eq!(client.get("/").await.texts(".home-section li a").len(), 3);
+        assert_eq!(titles(&client.get("/blog/").await).len(), 3);
+        assert!(client.get("/sitemap.xml").await.body.matches("<url>").count() > 10);
+    }
+}
+
 dbtest! { using blog_site().settings(|s| s.jobs.backend = quartet_core::config::JobBackendKind::Database);
     async fn the_share_e_mail_waits_in_the_job_queue_and_is_sent_once(site) {
         let post = add_post(&site, NewPost::published("Good read", at(0))).await;
