@@ -39,8 +39,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let key = core.cache.key(CACHE, key);
-    Ok(T::clone(&*core.cache.get_or_load(&key, load).await?))
+    Ok(T::clone(&*core.cache.get_or_load_in(CACHE, key, load).await?))
 }
 
 /// The sidebar, from the cache.
@@ -435,8 +434,7 @@ pub async fn post_search(ctx: PageContext, RawQuery(raw): RawQuery) -> Result<Re
         return render(&SearchPage { ctx, sidebar, query: None, hits: Vec::new(), page: None, error });
     }
     // Popular searches come from the cache: the ranking, then each page's results.
-    let ranked = core.cache.key(CACHE, format!("search:{query}"));
-    let ranked = core.cache.get_or_load(&ranked, || search::ranked(db, &query)).await?;
+    let ranked = core.cache.get_or_load_in(CACHE, format!("search:{query}"), || search::ranked(db, &query)).await?;
     let page = Paginator::new(ranked.len() as u64, RESULTS_PER_PAGE)
         .get_page(query_param(raw.as_deref(), "page").as_deref())
         .with_query(raw.as_deref());

@@ -114,8 +114,7 @@ pub async fn superuser(site: &TestSite) -> quartet_testkit::TestClient {
 /// Writes a comment.
 pub async fn add_comment(site: &TestSite, post: i64, name: &str, body: &str, active: bool) -> comment::Model {
     let now = site.core.now();
-    site.core.cache.bump(quartet_blog::views::CACHE);
-    comment::ActiveModel {
+    let saved = comment::ActiveModel {
         post_id: Set(post),
         name: Set(name.to_owned()),
         email: Set(format!("{}@example.com", name.to_lowercase())),
@@ -127,7 +126,9 @@ pub async fn add_comment(site: &TestSite, post: i64, name: &str, body: &str, act
     }
     .insert(&site.core.db)
     .await
-    .unwrap()
+    .unwrap();
+    site.core.cache.bump(quartet_blog::views::CACHE);
+    saved
 }
 
 /// Post titles shown on a list page, in order.

@@ -9,8 +9,7 @@
 //! `quartet seed`) are seen when the entries expire.
 //!
 //! ```ignore
-//! let key = core.cache.key("blog", format!("list:{page}"));
-//! let posts = core.cache.get_or_load(&key, || load_posts(db, page)).await?;
+//! let posts = core.cache.get_or_load_in("blog", format!("list:{page}"), || load_posts(db, page)).await?;
 //! core.cache.bump("blog"); // after a write
 //! ```
 
@@ -171,6 +170,17 @@ impl Cache {
         .await;
         self.close_gate(key, gate);
         result
+    }
+
+    /// [`Cache::get_or_load`] with the key `rest` in `namespace` at its current version.
+    pub async fn get_or_load_in<T, E, F, Fut>(&self, namespace: &str, rest: impl Display, load: F) -> Result<Arc<T>, E>
+    where
+        T: Weigh + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let key = self.key(namespace, rest);
+        self.get_or_load(&key, load).await
     }
 
     fn gate(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {

@@ -198,8 +198,11 @@ async fn home(ctx: PageContext) -> Result<Response> {
     let mut sections = Vec::new();
     for app in &core.registry.installed {
         // Each app's section is cached in the app's namespace.
-        let key = core.cache.key(app.label(), format!("home:{}", ctx.lang()));
-        let section = core.cache.get_or_load(&key, || app.home(&core, ctx.lang())).await.map_err(Error::Internal)?;
+        let section = core
+            .cache
+            .get_or_load_in(app.label(), format!("home:{}", ctx.lang()), || app.home(&core, ctx.lang()))
+            .await
+            .map_err(Error::Internal)?;
         if let Some(section) = section.as_ref()
             && !section.items.is_empty()
         {
@@ -226,8 +229,8 @@ struct SitemapUrl {
 async fn sitemap(State(core): State<CoreState>, host: crate::http::host::RequestHost) -> Result<Response> {
     let mut urls = Vec::new();
     for app in &core.registry.installed {
-        let key = core.cache.key(app.label(), "sitemap");
-        let entries = core.cache.get_or_load(&key, || app.sitemap(&core)).await.map_err(Error::Internal)?;
+        let entries =
+            core.cache.get_or_load_in(app.label(), "sitemap", || app.sitemap(&core)).await.map_err(Error::Internal)?;
         urls.extend(entries.iter().map(|e| SitemapUrl {
             loc: host.absolute(&core, &e.path),
             lastmod: e.lastmod.map(|t| t.format("%Y-%m-%d").to_string()),

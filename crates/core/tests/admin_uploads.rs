@@ -29,7 +29,10 @@ dbtest! {
         let saved = root.post_multipart(&url, upload).await;
         assert_eq!(saved.status, 303, "{}", saved.body);
         let photo = profile::Entity::find_by_id(stored.id).one(&site.core.db).await.unwrap().unwrap().photo;
-        assert!(photo.starts_with("users/") && photo.ends_with(".png") && !photo.contains("me"), "{photo}");
+        // The uploaded name ("../../me.png") is not kept: a random 20-character stem instead.
+        let stem = photo.rsplit('/').next().and_then(|name| name.strip_suffix(".png")).unwrap_or_default();
+        assert!(photo.starts_with("users/") && !photo.contains(".."), "{photo}");
+        assert!(stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{photo}");
         assert!(site.core.settings.media_root().join(&photo).is_file());
         let page = root.get(&url).await;
         assert_eq!(page.attrs(".file-current a", "href"), [format!("/media/{photo}")]);
