@@ -3,7 +3,13 @@
 //! delay queues, the dead-letter queue, a graceful stop, and queue depths on the monitoring page
 //! (reliability.md J1–J6 as far as one test process can show them).
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
+
+use futures_util::FutureExt;
+use lapin::options::QueueDeleteOptions;
+use lapin::{Connection, ConnectionProperties};
 
 use quartet_core::config::{JobBackendKind, Secret};
 use quartet_core::jobs::amqp::queue_depths;
@@ -38,11 +44,38 @@ fn worker(site: &TestSite, concurrency: usize) -> Background {
     Background::start(&site.core, Some(WorkerOptions { queues: vec!["default".into()], concurrency }))
 }
 
+/// Runs a test's body, then deletes the queues it declared, also when it failed: a broker that
+/// lives across runs would otherwise keep two durable queues per job queue and test, run after
+/// run (retry queues expire by themselves).
+async fn with_own_queues(site: &TestSite, body: impl Future<Output = ()>) {
+    let outcome = AssertUnwindSafe(body).catch_unwind().await;
+    if let Err(error) = delete_queues(site).await {
+        eprintln!("could not delete the test's queues: {error}");
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn delete_queues(site: &TestSite) -> lapin::Result<()> {
+    let jobs = &site.core.settings.jobs;
+    let connection = Connection::connect(jobs.amqp_url.expose(), ConnectionProperties::default()).await?;
+    let channel = connection.create_channel().await?;
+    for queue in site.core.job_queues() {
+        for name in [format!("{}.{queue}", jobs.amqp_prefix), format!("{}.{queue}.dead", jobs.amqp_prefix)] {
+            channel.queue_delete(name.as_str().into(), QueueDeleteOptions::default()).await?;
+        }
+    }
+    connection.close(200, "done".into()).await
+}
+
 macro_rules! broker_test {
     (async fn $name:ident($site:ident) $body:block) => {
         dbtest! {
             using match broker_site() { Some(builder) => builder, None => return };
-            async fn $name($site) $body
+            async fn $name($site) {
+                with_own_queues(&$site, async $body).await
+            }
         }
     };
 }
