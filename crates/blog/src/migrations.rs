@@ -6,7 +6,7 @@ use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, ForeignKeyCrea
 
 /// The migrations, oldest first.
 pub fn all() -> Vec<Box<dyn Migration>> {
-    vec![Box::new(Initial), Box::new(Search), Box::new(ListIndex)]
+    vec![Box::new(Initial), Box::new(Search), Box::new(ListIndex), Box::new(FlatSearchTriggers)]
 }
 
 fn foreign_key(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
@@ -135,28 +135,76 @@ impl Migration for Initial {
 struct Search;
 
 /// The characters the trigram index treats as word breaks, besides spaces.
-pub(crate) const WORD_BREAKS: &[char] = &[
+pub const WORD_BREAKS: &[char] = &[
     ',', '.', ':', ';', '!', '?', '(', ')', '[', ']', '{', '}', '"', '\'', '`', '-', '_', '/', '\\', '&', '+', '*',
     '#', '<', '>', '|', '=', '~', '@', '$', '%', '^', '\n', '\t', '\r',
 ];
 
-/// SQL that writes `expr` the way [`crate::search::trigram_words`] does in Rust: lower case,
-/// punctuation as spaces, each word padded with two spaces before and one after (as `pg_trgm`
-/// pads words), so word starts and ends are trigrams of their own.
-fn padded_words_sql(expr: &str) -> String {
+/// Nested calls per SQL expression stored in the schema. SQLite before 3.46 (Debian 12's
+/// `sqlite3` 3.40, Python's `sqlite3`) cannot open a database whose schema nests ~30 calls:
+/// "malformed database schema ... parser stack overflow".
+const CALLS_PER_STEP: usize = 8;
+
+/// SQL expressions that, applied in turn, write `expr` the way [`crate::search::trigram_words`]
+/// does in Rust ([`crate::search::words`], [`crate::search::trigrams`]): lower case, punctuation as spaces, each word padded with two spaces before and
+/// one after (as `pg_trgm` pads words), so word starts and ends are trigrams of their own. The
+/// first reads `expr`; each later one reads the `words` column the previous one wrote. No step
+/// nests more than [`CALLS_PER_STEP`] calls.
+fn padded_words_steps(expr: &str) -> Vec<String> {
+    let mut steps = Vec::new();
     let mut sql = format!("lower({expr})");
-    for c in WORD_BREAKS {
+    for (i, c) in WORD_BREAKS.iter().enumerate() {
+        if i > 0 && i % CALLS_PER_STEP == 0 {
+            steps.push(std::mem::replace(&mut sql, "words".to_owned()));
+        }
         let literal = match c {
-            '\'' => "''".to_owned(),
+            '\'' => "''''".to_owned(),
             '\n' => "char(10)".to_owned(),
             '\t' => "char(9)".to_owned(),
             '\r' => "char(13)".to_owned(),
-            other => other.to_string(),
+            other => format!("'{other}'"),
         };
-        let literal = if literal.starts_with("char(") { literal } else { format!("'{literal}'") };
         sql = format!("replace({sql}, {literal}, ' ')");
     }
-    format!("'  ' || replace({sql}, ' ', '   ') || ' '")
+    steps.push(sql);
+    steps.push("'  ' || replace(words, ' ', '   ') || ' '".to_owned());
+    steps
+}
+
+/// Statements that write the trigram words of the post `id` from `title`: one insert, then an
+/// update per further step of [`padded_words_steps`].
+fn trigram_statements(id: &str, title: &str) -> String {
+    let steps = padded_words_steps(title);
+    let mut sql = format!("INSERT INTO blog_post_trigram(rowid, words) VALUES ({id}, {}); ", steps[0]);
+    for step in &steps[1..] {
+        sql += &format!("UPDATE blog_post_trigram SET words = {step} WHERE rowid = {id}; ");
+    }
+    sql
+}
+
+/// The SQLite triggers that keep both search indexes current (see [`Search`]).
+async fn create_search_triggers(s: &Schema<'_>) -> Result<(), DbErr> {
+    let insert_words = trigram_statements("new.id", "new.title");
+    s.sql(&format!(
+        "CREATE TRIGGER blog_post_search_insert AFTER INSERT ON blog_post BEGIN \
+         INSERT INTO blog_post_fts(rowid, title, body) VALUES (new.id, new.title, new.body); \
+         {insert_words}END"
+    ))
+    .await?;
+    s.sql(
+        "CREATE TRIGGER blog_post_search_delete AFTER DELETE ON blog_post BEGIN \
+         INSERT INTO blog_post_fts(blog_post_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); \
+         DELETE FROM blog_post_trigram WHERE rowid = old.id; END",
+    )
+    .await?;
+    s.sql(&format!(
+        "CREATE TRIGGER blog_post_search_update AFTER UPDATE OF title, body ON blog_post BEGIN \
+         INSERT INTO blog_post_fts(blog_post_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); \
+         INSERT INTO blog_post_fts(rowid, title, body) VALUES (new.id, new.title, new.body); \
+         DELETE FROM blog_post_trigram WHERE rowid = old.id; \
+         {insert_words}END"
+    ))
+    .await
 }
 
 #[async_trait::async_trait]
@@ -185,34 +233,14 @@ impl Migration for Search {
         )
         .await?;
         s.sql("CREATE VIRTUAL TABLE blog_post_trigram USING fts5(words, tokenize='trigram')").await?;
-        let new_words = padded_words_sql("new.title");
-        s.sql(&format!(
-            "CREATE TRIGGER blog_post_search_insert AFTER INSERT ON blog_post BEGIN \
-             INSERT INTO blog_post_fts(rowid, title, body) VALUES (new.id, new.title, new.body); \
-             INSERT INTO blog_post_trigram(rowid, words) VALUES (new.id, {new_words}); END"
-        ))
-        .await?;
-        s.sql(
-            "CREATE TRIGGER blog_post_search_delete AFTER DELETE ON blog_post BEGIN \
-             INSERT INTO blog_post_fts(blog_post_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); \
-             DELETE FROM blog_post_trigram WHERE rowid = old.id; END",
-        )
-        .await?;
-        s.sql(&format!(
-            "CREATE TRIGGER blog_post_search_update AFTER UPDATE OF title, body ON blog_post BEGIN \
-             INSERT INTO blog_post_fts(blog_post_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body); \
-             INSERT INTO blog_post_fts(rowid, title, body) VALUES (new.id, new.title, new.body); \
-             DELETE FROM blog_post_trigram WHERE rowid = old.id; \
-             INSERT INTO blog_post_trigram(rowid, words) VALUES (new.id, {new_words}); END"
-        ))
-        .await?;
+        create_search_triggers(s).await?;
         // Rows written before this migration.
         s.sql("INSERT INTO blog_post_fts(blog_post_fts) VALUES ('rebuild')").await?;
-        s.sql(&format!(
-            "INSERT INTO blog_post_trigram(rowid, words) SELECT id, {} FROM blog_post",
-            padded_words_sql("title")
-        ))
-        .await?;
+        let steps = padded_words_steps("title");
+        s.sql(&format!("INSERT INTO blog_post_trigram(rowid, words) SELECT id, {} FROM blog_post", steps[0])).await?;
+        for step in &steps[1..] {
+            s.sql(&format!("UPDATE blog_post_trigram SET words = {step}")).await?;
+        }
         Ok(())
     }
 }
@@ -237,5 +265,27 @@ impl Migration for ListIndex {
                 .col("id"),
         )
         .await
+    }
+}
+
+/// SQLite: the search triggers again, in steps. Databases migrated before this wrote them as
+/// one expression nesting 37 calls, which SQLite before 3.46 cannot parse, so Debian's
+/// `sqlite3` could not open a Quartet database (see [`CALLS_PER_STEP`]). The words are unchanged.
+struct FlatSearchTriggers;
+
+#[async_trait::async_trait]
+impl Migration for FlatSearchTriggers {
+    fn name(&self) -> &'static str {
+        "0004_flat_search_triggers"
+    }
+
+    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+        if s.is_postgres() {
+            return Ok(());
+        }
+        for trigger in ["blog_post_search_insert", "blog_post_search_delete", "blog_post_search_update"] {
+            s.sql(&format!("DROP TRIGGER IF EXISTS {trigger}")).await?;
+        }
+        create_search_triggers(s).await
     }
 }

@@ -94,3 +94,70 @@ fn percent_encode(text: &str) -> String {
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
+
+/// The deepest nesting of parentheses in `sql`, outside string literals.
+fn nesting(sql: &str) -> usize {
+    let (mut depth, mut deepest, mut quoted) = (0usize, 0usize, false);
+    for c in sql.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+async fn rows(site: &quartet_testkit::TestSite, sql: &str) -> Vec<sea_orm::QueryResult> {
+    use sea_orm::ConnectionTrait;
+    let db = &site.core.db;
+    db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_schema_nests_little_enough_for_older_sqlite_to_open_it() {
+    // SQLite before 3.46 (Debian 12's sqlite3 and Python's sqlite3 module) refuses a whole
+    // database whose schema nests ~30 calls deep: "parser stack overflow". The search triggers
+    // once nested 37.
+    let site = blog_site().start(quartet_testkit::Backend::Sqlite).await;
+    let schema = rows(&site, "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL").await;
+    assert!(schema.len() > 10, "the schema is read");
+    for row in &schema {
+        let (name, sql): (String, String) = (row.try_get("", "name").unwrap(), row.try_get("", "sql").unwrap());
+        assert!(nesting(&sql) <= 12, "{name} nests {} deep: {sql}", nesting(&sql));
+    }
+    assert_eq!(nesting("replace(replace('(', ')', ''), 'a', 'b')"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trigram_words_are_written_on_insert_and_rewritten_on_update() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+    let site = blog_site().start(quartet_testkit::Backend::Sqlite).await;
+    let breaks: String = quartet_blog::migrations::WORD_BREAKS.iter().collect();
+    let post = add_post(&site, NewPost::published(&format!("Alpha{breaks}BETA gamma"), at(0))).await;
+    let words = |id: i64| {
+        let site = &site;
+        async move {
+            let found = rows(site, &format!("SELECT words FROM blog_post_trigram WHERE rowid = {id}")).await;
+            found.first().map(|row| row.try_get::<String>("", "words").unwrap())
+        }
+    };
+    let written = words(post.id).await.expect("the insert trigger wrote the words");
+    assert!(written.starts_with("  alpha ") && written.ends_with("   gamma "), "{written:?}");
+    assert!(written.contains(" beta "), "{written:?}");
+    assert!(written.chars().all(|c| c == ' ' || c.is_ascii_lowercase()), "no break is left: {written:?}");
+
+    let mut changed = post.clone().into_active_model();
+    changed.title = Set("Mango smoothies".to_owned());
+    let changed = changed.update(&site.core.db).await.unwrap();
+    assert_eq!(words(changed.id).await.as_deref(), Some("  mango   smoothies "));
+    site.core.cache.bump(quartet_blog::views::CACHE);
+    let page = site.client().get("/blog/search/?query=mangoo").await;
+    assert_eq!(result_titles(&page), ["Mango smoothies"]);
+    let page = site.client().get("/blog/search/?query=alpah").await;
+    assert!(result_titles(&page).is_empty(), "the old title's words are gone");
+}
