@@ -45,7 +45,20 @@ enum Command {
         before: PathBuf,
         /// The later report.
         after: PathBuf,
+        #[command(flatten)]
+        check: CheckArgs,
     },
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Fail (exit 1) when the later report has errors, a p99 over --max-p99-ms, or a page below
+    /// 80% of the earlier requests per second or over 125% of its p99.
+    #[arg(long)]
+    check: bool,
+    /// The p99 ceiling of --check, in milliseconds.
+    #[arg(long, default_value_t = 100.0)]
+    max_p99_ms: f64,
 }
 
 #[derive(Args)]
@@ -59,12 +72,24 @@ struct RunArgs {
     /// Skip SQLite (with --postgres).
     #[arg(long)]
     no_sqlite: bool,
+    /// `techempower`: a 5 s primer at 8 connections, 15 s warm-up and 30 s of load at 256
+    /// connections per endpoint (reliability.md L1), instead of --duration, --warmup,
+    /// --connections and --primer.
+    #[arg(long, default_value = "standard", value_parser = ["standard", "techempower"],
+          conflicts_with_all = ["duration", "warmup", "connections", "primer"])]
+    profile: String,
     /// Seconds of load per endpoint.
     #[arg(long, default_value_t = 20)]
     duration: u64,
     /// Seconds of warm-up load per endpoint before measuring.
     #[arg(long, default_value_t = 5)]
     warmup: u64,
+    /// Seconds of light load per endpoint before the warm-up (0: none).
+    #[arg(long, default_value_t = 0)]
+    primer: u64,
+    /// Connections of the primer.
+    #[arg(long, default_value_t = 8)]
+    primer_connections: u32,
     /// Open connections.
     #[arg(long, default_value_t = 64)]
     connections: u32,
@@ -81,13 +106,20 @@ struct RunArgs {
     /// made from the database.
     #[arg(long, default_value = "memory", value_parser = ["memory", "none"])]
     cache: String,
+    /// After the run, compare with this earlier report (a stored baseline) as `compare --check`
+    /// does, and fail when the run falls short of it.
+    #[arg(long)]
+    check_against: Option<PathBuf>,
+    #[arg(long, default_value_t = 100.0, requires = "check_against")]
+    /// The p99 ceiling of --check-against, in milliseconds.
+    max_p99_ms: f64,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Run(args) => finish(run(args).await),
-        Command::Compare { before, after } => finish(compare(&before, &after)),
+        Command::Run(args) => finish(run(args.with_profile()).await),
+        Command::Compare { before, after, check } => finish(compare(&before, &after, &check)),
     }
 }
 
@@ -108,6 +140,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     if args.threads > args.connections {
         bail!("--threads ({}) cannot exceed --connections ({})", args.threads, args.connections);
     }
+    if args.primer > 0 && args.primer_connections == 0 {
+        bail!("--primer-connections must be at least 1");
+    }
+    // Read the baseline first: a run of many minutes should not end in "cannot read".
+    let baseline = args.check_against.as_deref().map(Report::read).transpose()?;
     let binary = std::fs::canonicalize(&args.quartet)
         .with_context(|| format!("the quartet binary {} is missing; bench/run builds it", args.quartet.display()))?;
     let wrk = machine::wrk_version().context("wrk is needed: apt-get install wrk")?;
@@ -136,7 +173,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let (json, markdown) = report.write(&args.out)?;
     println!("{}", report.markdown());
     eprintln!("Wrote {} and {}.", markdown.display(), json.display());
-    Ok(())
+    match baseline {
+        Some(baseline) => check(&baseline, &report, args.max_p99_ms),
+        None => Ok(()),
+    }
 }
 
 async fn measure(site: &Site, args: &RunArgs) -> anyhow::Result<DatabaseRun> {
@@ -144,13 +184,26 @@ async fn measure(site: &Site, args: &RunArgs) -> anyhow::Result<DatabaseRun> {
     let endpoints = endpoints::discover(&server.base).await?;
     let mut run = DatabaseRun::new(site, &server);
     for endpoint in endpoints.into_iter().filter(|e| args.only.is_empty() || args.only.contains(&e.name)) {
-        eprintln!("-- {} {} ({} s warm-up, {} s load)", endpoint.name, endpoint.path, args.warmup, args.duration);
+        eprintln!(
+            "-- {} {} ({} s primer, {} s warm-up, {} s load)",
+            endpoint.name, endpoint.path, args.primer, args.warmup, args.duration
+        );
         let load = load::Load {
             url: format!("{}{}", server.base, endpoint.path),
             connections: args.connections,
             threads: args.threads,
             duration: Duration::from_secs(args.duration),
         };
+        if args.primer > 0 {
+            let connections = args.primer_connections;
+            let primer = load::Load {
+                connections,
+                threads: args.threads.min(connections),
+                duration: Duration::from_secs(args.primer),
+                ..load.clone()
+            };
+            primer.run(&server, site.dir()).await?;
+        }
         if args.warmup > 0 {
             load::Load { duration: Duration::from_secs(args.warmup), ..load.clone() }.run(&server, site.dir()).await?;
         }
@@ -163,14 +216,47 @@ async fn measure(site: &Site, args: &RunArgs) -> anyhow::Result<DatabaseRun> {
     Ok(run)
 }
 
-fn compare(before: &std::path::Path, after: &std::path::Path) -> anyhow::Result<()> {
+fn compare(before: &std::path::Path, after: &std::path::Path, args: &CheckArgs) -> anyhow::Result<()> {
     let before = Report::read(before)?;
     let after = Report::read(after)?;
-    print!("{}", report::comparison(&before, &after));
-    Ok(())
+    if args.check {
+        check(&before, &after, args.max_p99_ms)
+    } else {
+        print!("{}", report::comparison(&before, &after));
+        Ok(())
+    }
+}
+
+/// Prints the comparison, then each shortfall of `after` against `before`; fails if any.
+fn check(before: &Report, after: &Report, max_p99_ms: f64) -> anyhow::Result<()> {
+    print!("{}", report::comparison(before, after));
+    let shortfalls = report::shortfalls(before, after, max_p99_ms);
+    if shortfalls.is_empty() {
+        println!(
+            "\nCheck passed: no errors, every p99 ≤ {max_p99_ms} ms, every page ≥ {:.0}% of the earlier req/s and ≤ {:.0}% of its p99.",
+            report::RPS_FLOOR * 100.0,
+            report::P99_CEILING * 100.0
+        );
+        return Ok(());
+    }
+    println!("\nCheck failed:");
+    for shortfall in &shortfalls {
+        println!("- {shortfall}");
+    }
+    bail!("{} shortfall(s) against {}", shortfalls.len(), before.versions.commit)
 }
 
 impl RunArgs {
+    /// The arguments with their profile's load applied.
+    fn with_profile(self) -> RunArgs {
+        match self.profile.as_str() {
+            "techempower" => {
+                RunArgs { primer: 5, primer_connections: 8, warmup: 15, duration: 30, connections: 256, ..self }
+            }
+            _ => self,
+        }
+    }
+
     fn settings(&self) -> report::LoadSettings {
         report::LoadSettings {
             tool: "wrk".into(),
@@ -178,6 +264,8 @@ impl RunArgs {
             threads: self.threads,
             duration_seconds: self.duration,
             warmup_seconds: self.warmup,
+            primer_seconds: self.primer,
+            primer_connections: if self.primer > 0 { self.primer_connections } else { 0 },
             seed: SEED.join(" "),
             cache: self.cache.clone(),
         }

@@ -44,6 +44,12 @@ pub struct LoadSettings {
     pub duration_seconds: u64,
     /// Unmeasured warm-up seconds per endpoint.
     pub warmup_seconds: u64,
+    /// Unmeasured seconds of light load per endpoint before the warm-up (0: none).
+    #[serde(default)]
+    pub primer_seconds: u64,
+    /// Connections of that light load.
+    #[serde(default)]
+    pub primer_connections: u32,
     /// The `quartet seed` arguments.
     pub seed: String,
     /// The server's cache backend (`memory` or `none`).
@@ -194,9 +200,14 @@ impl Report {
         let mut out = format!("# Quartet benchmark, {}\n\n", self.started);
         let _ = writeln!(out, "- Machine: {} cores ({}), {} MiB, {}", m.cores, m.cpu, m.memory_mib, m.kernel);
         let _ = writeln!(out, "- Quartet: {} (commit {}), built with {}", v.quartet, v.commit, v.rustc);
+        let primer = if s.primer_seconds > 0 {
+            format!("{} s primer at {} connections, then ", s.primer_seconds, s.primer_connections)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "- Load: {}, {} connections, {} threads, {} s per endpoint after {} s warm-up; server and load generator share the machine",
+            "- Load: {}, {} connections, {} threads, {} s per endpoint after {primer}{} s warm-up; server and load generator share the machine",
             v.load_generator, s.connections, s.threads, s.duration_seconds, s.warmup_seconds
         );
         let _ = writeln!(out, "- Data: `quartet seed {}`; cache backend `{}`", s.seed, s.cache);
@@ -242,8 +253,11 @@ pub fn comparison(before: &Report, after: &Report) -> String {
         out.push_str("\nThe machines differ; ratios compare the machines as much as the code.\n");
     }
     if before.settings != after.settings {
-        let describe =
-            |s: &LoadSettings| format!("{} connections, {} s, cache {}", s.connections, s.duration_seconds, s.cache);
+        let describe = |s: &LoadSettings| {
+            let primer =
+                if s.primer_seconds > 0 { format!(" after a {} s primer", s.primer_seconds) } else { String::new() };
+            format!("{} connections, {} s{primer}, cache {}", s.connections, s.duration_seconds, s.cache)
+        };
         let _ = writeln!(out, "\nThe loads differ: {} → {}.", describe(&before.settings), describe(&after.settings));
     }
     for run in &after.runs {
@@ -292,6 +306,60 @@ pub fn comparison(before: &Report, after: &Report) -> String {
     out
 }
 
+/// What `compare --check` holds a later run to (reliability.md L1): no errors, p99 within a
+/// ceiling, and against the earlier report at least 80% of its requests per second and at most
+/// 125% of its p99.
+pub const RPS_FLOOR: f64 = 0.80;
+/// See [`RPS_FLOOR`].
+pub const P99_CEILING: f64 = 1.25;
+
+/// Each way `after` falls short of `before` (see [`RPS_FLOOR`]); empty when it does not. A page
+/// or database of `before` that `after` did not measure is a shortfall too.
+pub fn shortfalls(before: &Report, after: &Report, max_p99_ms: f64) -> Vec<String> {
+    let mut out = Vec::new();
+    for old in &before.runs {
+        let Some(run) = after.runs.iter().find(|r| r.database == old.database) else {
+            out.push(format!("{}: not measured", old.database));
+            continue;
+        };
+        for o in &old.endpoints {
+            if !run.endpoints.iter().any(|e| e.name == o.name) {
+                out.push(format!("{} {}: not measured", run.database, o.name));
+            }
+        }
+    }
+    for run in &after.runs {
+        let old = before.runs.iter().find(|r| r.database == run.database);
+        for e in &run.endpoints {
+            let page = format!("{} {}", run.database, e.name);
+            if e.non_2xx + e.socket_errors > 0 {
+                out.push(format!("{page}: {} non-2xx and {} socket errors", e.non_2xx, e.socket_errors));
+            }
+            if e.p99_ms > max_p99_ms {
+                out.push(format!("{page}: p99 {:.2} ms is over {max_p99_ms} ms", e.p99_ms));
+            }
+            let Some(o) = old.and_then(|old| old.endpoints.iter().find(|o| o.name == e.name)) else { continue };
+            if e.requests_per_second < o.requests_per_second * RPS_FLOOR {
+                out.push(format!(
+                    "{page}: {:.0} req/s is below {:.0}% of the earlier {:.0}",
+                    e.requests_per_second,
+                    RPS_FLOOR * 100.0,
+                    o.requests_per_second
+                ));
+            }
+            if e.p99_ms > o.p99_ms * P99_CEILING {
+                out.push(format!(
+                    "{page}: p99 {:.2} ms is over {:.0}% of the earlier {:.2} ms",
+                    e.p99_ms,
+                    P99_CEILING * 100.0,
+                    o.p99_ms
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn ratio(after: f64, before: f64) -> String {
     if before > 0.0 { format!("×{:.2}", after / before) } else { "–".into() }
 }
@@ -331,6 +399,8 @@ mod tests {
             threads: 2,
             duration_seconds: 20,
             warmup_seconds: 5,
+            primer_seconds: 0,
+            primer_connections: 0,
             seed: crate::SEED.join(" "),
             cache: "memory".into(),
         };
@@ -378,6 +448,45 @@ mod tests {
             text.contains("The loads differ: 64 connections, 20 s, cache none → 64 connections, 20 s, cache memory."),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_check_names_each_shortfall_and_passes_a_run_within_the_limits() {
+        let before =
+            report("aaaaaaa", vec![endpoint("blog-list", 10_000.0, 20.0), endpoint("search", 4_000.0, 8.0)], 80.0);
+        // 80% of the requests and 125% of the p99 are still within the limits.
+        let within =
+            report("bbbbbbb", vec![endpoint("blog-list", 8_000.0, 25.0), endpoint("search", 5_000.0, 1.0)], 80.0);
+        assert_eq!(shortfalls(&before, &within, 100.0), Vec::<String>::new());
+
+        let mut worse = report("ccccccc", vec![endpoint("blog-list", 7_999.0, 25.1)], 80.0);
+        worse.runs[0].endpoints[0].non_2xx = 3;
+        assert_eq!(
+            shortfalls(&before, &worse, 25.0),
+            [
+                "sqlite search: not measured",
+                "sqlite blog-list: 3 non-2xx and 0 socket errors",
+                "sqlite blog-list: p99 25.10 ms is over 25 ms",
+                "sqlite blog-list: 7999 req/s is below 80% of the earlier 10000",
+                "sqlite blog-list: p99 25.10 ms is over 125% of the earlier 20.00 ms",
+            ]
+        );
+        let mut elsewhere = within.clone();
+        elsewhere.runs[0].database = "postgresql".into();
+        assert_eq!(shortfalls(&before, &elsewhere, 100.0), ["sqlite: not measured"]);
+    }
+
+    #[test]
+    fn reports_without_a_primer_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = report("abc1234", vec![endpoint("healthz", 80_000.0, 2.0)], 60.0);
+        let mut json: serde_json::Value = serde_json::to_value(&report).unwrap();
+        let settings = json["settings"].as_object_mut().unwrap();
+        settings.remove("primer_seconds");
+        settings.remove("primer_connections");
+        let path = dir.path().join("old.json");
+        std::fs::write(&path, json.to_string()).unwrap();
+        assert_eq!(Report::read(&path).unwrap(), report);
     }
 
     #[test]

@@ -45,7 +45,7 @@ fn a_short_run_reports_every_page_without_errors() {
         .map(|e| e.unwrap().path())
         .find(|p| p.extension().is_some_and(|e| e == "json"))
         .expect("a JSON report");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let run = &report["runs"][0];
     assert_eq!(run["database"], "sqlite");
     let pages: Vec<&str> = run["endpoints"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
@@ -58,6 +58,31 @@ fn a_short_run_reports_every_page_without_errors() {
     }
     assert!(run["server"]["peak_rss_mib"].as_f64().unwrap() > 1.0);
     assert!(run["server"]["cpu_seconds"].as_f64().unwrap() > 0.0);
+
+    // The run checked against itself passes; against a baseline twice as fast it fails.
+    let compare = |baseline: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_quartet-bench"))
+            .arg("compare")
+            .args([baseline, json.as_path()])
+            .args(["--check", "--max-p99-ms", "60000"])
+            .output()
+            .unwrap()
+    };
+    let same = compare(&json);
+    let stdout = String::from_utf8_lossy(&same.stdout);
+    assert!(same.status.success(), "{stdout}");
+    assert!(stdout.contains("Check passed"), "{stdout}");
+    let mut faster = report.clone();
+    let list = faster["runs"][0]["endpoints"].as_array_mut().unwrap().iter_mut().find(|e| e["name"] == "blog-list");
+    let list = list.unwrap();
+    list["requests_per_second"] = serde_json::json!(list["requests_per_second"].as_f64().unwrap() * 2.0);
+    let baseline = out.path().join("baseline.json");
+    std::fs::write(&baseline, faster.to_string()).unwrap();
+    let slower = compare(&baseline);
+    let stdout = String::from_utf8_lossy(&slower.stdout);
+    assert_eq!(slower.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("- sqlite blog-list: ") && stdout.contains("is below 80% of the earlier"), "{stdout}");
+    assert!(String::from_utf8_lossy(&slower.stderr).contains("1 shortfall(s)"));
 }
 
 #[test]
@@ -75,6 +100,12 @@ fn bad_arguments_get_a_message_and_a_failing_exit() {
     assert!(message.contains("the quartet binary /no/such/quartet is missing"), "{message}");
     let message = bench(&["run", "--quartet", "/bin/true", "--cache", "redis"]);
     assert!(message.contains("invalid value 'redis'"), "{message}");
+    let message = bench(&["run", "--quartet", "/bin/true", "--profile", "techempower", "--connections", "8"]);
+    assert!(message.contains("cannot be used with"), "{message}");
+    let message = bench(&["run", "--quartet", "/bin/true", "--profile", "tpc"]);
+    assert!(message.contains("invalid value 'tpc'"), "{message}");
+    let message = bench(&["run", "--quartet", "/bin/true", "--check-against", "/no/such/baseline.json"]);
+    assert!(message.contains("cannot read /no/such/baseline.json"), "{message}");
     let message = bench(&["compare", "/no/such/a.json", "/no/such/b.json"]);
     assert!(message.contains("cannot read /no/such/a.json"), "{message}");
 }
