@@ -67,5 +67,15 @@ dbtest! { using blog_site();
                 (site.url("/blog/tag/web/"), "2026-03-08".into(), "weekly".into(), "0.6".into()),
             ]
         );
+
+        // The sitemap is kept whole per host: another allowed host gets its own links.
+        let other = site.url("/").replace("127.0.0.1", "localhost");
+        let host = other.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let client = site.client();
+        let page = client.send(client.request(reqwest::Method::GET, "/sitemap.xml").header("host", host)).await;
+        let doc = roxmltree::Document::parse(&page.body).unwrap();
+        let locs: Vec<String> = children(doc.root_element(), "url").iter().map(|u| child_text(*u, "loc")).collect();
+        assert_eq!(locs.len(), 4);
+        assert!(locs.iter().all(|loc| loc.starts_with(&other)), "{locs:?}");
     }
 }

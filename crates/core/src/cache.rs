@@ -54,6 +54,12 @@ impl Weigh for String {
     }
 }
 
+impl Weigh for bytes::Bytes {
+    fn weigh(&self) -> usize {
+        std::mem::size_of::<bytes::Bytes>() + self.len()
+    }
+}
+
 impl<T: Weigh> Weigh for Vec<T> {
     fn weigh(&self) -> usize {
         std::mem::size_of::<Vec<T>>()

@@ -225,21 +225,32 @@ struct SitemapUrl {
     priority: Option<String>,
 }
 
-/// `/sitemap.xml`: every installed app's pages, with absolute URLs.
+/// `/sitemap.xml`: every installed app's pages, with absolute URLs. The XML is kept whole per
+/// link base and per version of every app's cache namespace, so a change in any app makes it
+/// anew (the sitemap of 1,000 posts is ~190 KB: made per request, it took most of the CPU).
 async fn sitemap(State(core): State<CoreState>, host: crate::http::host::RequestHost) -> Result<Response> {
+    let (scheme, domain) = host.link_base(&core);
+    let versions: Vec<String> =
+        core.registry.installed.iter().map(|app| core.cache.version(app.label()).to_string()).collect();
+    let key = format!("sitemap.xml:{scheme}://{domain}:{}", versions.join("."));
+    let body = core.cache.get_or_load(&key, || sitemap_xml(&core, &host)).await?;
+    let body = bytes::Bytes::clone(&body);
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response())
+}
+
+async fn sitemap_xml(core: &CoreState, host: &crate::http::host::RequestHost) -> Result<bytes::Bytes> {
     let mut urls = Vec::new();
     for app in &core.registry.installed {
         let entries =
-            core.cache.get_or_load_in(app.label(), "sitemap", || app.sitemap(&core)).await.map_err(Error::Internal)?;
+            core.cache.get_or_load_in(app.label(), "sitemap", || app.sitemap(core)).await.map_err(Error::Internal)?;
         urls.extend(entries.iter().map(|e| SitemapUrl {
-            loc: host.absolute(&core, &e.path),
+            loc: host.absolute(core, &e.path),
             lastmod: e.lastmod.map(|t| t.format("%Y-%m-%d").to_string()),
             changefreq: e.changefreq,
             priority: e.priority.map(|p| format!("{p:.1}")),
         }));
     }
-    let body = SitemapXml { urls }.render()?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response())
+    Ok(SitemapXml { urls }.render()?.into())
 }
 
 /// Runs every installed app's seeder in installed order.
