@@ -73,14 +73,18 @@ struct RunArgs {
     #[arg(long)]
     no_sqlite: bool,
     /// `techempower`: a 5 s primer at 8 connections, 15 s warm-up and 30 s of load at 256
-    /// connections per endpoint (reliability.md L1), instead of --duration, --warmup,
-    /// --connections and --primer.
+    /// connections per endpoint (reliability.md L1), the 30 s as 3 rounds of 10 s, instead of
+    /// --duration, --warmup, --connections, --primer and --rounds.
     #[arg(long, default_value = "standard", value_parser = ["standard", "techempower"],
-          conflicts_with_all = ["duration", "warmup", "connections", "primer"])]
+          conflicts_with_all = ["duration", "warmup", "connections", "primer", "rounds"])]
     profile: String,
-    /// Seconds of load per endpoint.
+    /// Seconds of load per endpoint (per round).
     #[arg(long, default_value_t = 20)]
     duration: u64,
+    /// Measured rounds per endpoint, taken in turn over all endpoints; the report shows the
+    /// median round, so a slow or fast moment of a shared machine does not decide a page.
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
     /// Seconds of warm-up load per endpoint before measuring.
     #[arg(long, default_value_t = 5)]
     warmup: u64,
@@ -134,8 +138,8 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
-    if args.connections == 0 || args.threads == 0 || args.duration == 0 {
-        bail!("--connections, --threads and --duration must be at least 1");
+    if args.connections == 0 || args.threads == 0 || args.duration == 0 || args.rounds == 0 {
+        bail!("--connections, --threads, --duration and --rounds must be at least 1");
     }
     if args.threads > args.connections {
         bail!("--threads ({}) cannot exceed --connections ({})", args.threads, args.connections);
@@ -181,39 +185,59 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 
 async fn measure(site: &Site, args: &RunArgs) -> anyhow::Result<DatabaseRun> {
     let server = site.serve().await?;
-    let endpoints = endpoints::discover(&server.base).await?;
+    let endpoints: Vec<_> = endpoints::discover(&server.base)
+        .await?
+        .into_iter()
+        .filter(|e| args.only.is_empty() || args.only.contains(&e.name))
+        .collect();
     let mut run = DatabaseRun::new(site, &server);
-    for endpoint in endpoints.into_iter().filter(|e| args.only.is_empty() || args.only.contains(&e.name)) {
-        eprintln!(
-            "-- {} {} ({} s primer, {} s warm-up, {} s load)",
-            endpoint.name, endpoint.path, args.primer, args.warmup, args.duration
-        );
-        let load = load::Load {
-            url: format!("{}{}", server.base, endpoint.path),
-            connections: args.connections,
-            threads: args.threads,
-            duration: Duration::from_secs(args.duration),
-        };
-        if args.primer > 0 {
-            let connections = args.primer_connections;
-            let primer = load::Load {
-                connections,
-                threads: args.threads.min(connections),
-                duration: Duration::from_secs(args.primer),
-                ..load.clone()
+    let mut rounds = vec![Vec::new(); endpoints.len()];
+    for round in 1..=args.rounds {
+        for (endpoint, measured) in endpoints.iter().zip(&mut rounds) {
+            let load = load::Load {
+                url: format!("{}{}", server.base, endpoint.path),
+                connections: args.connections,
+                threads: args.threads,
+                duration: Duration::from_secs(args.duration),
             };
-            primer.run(&server, site.dir()).await?;
+            if round == 1 {
+                eprintln!(
+                    "-- {} {} ({} s primer, {} s warm-up, {} × {} s load)",
+                    endpoint.name, endpoint.path, args.primer, args.warmup, args.rounds, args.duration
+                );
+                warm_up(&load, args, &server, site).await?;
+            } else {
+                eprintln!("-- {} round {round} of {}", endpoint.name, args.rounds);
+            }
+            let figures = load.run(&server, site.dir()).await?;
+            eprintln!("   {}", figures.summary());
+            measured.push(figures);
         }
-        if args.warmup > 0 {
-            load::Load { duration: Duration::from_secs(args.warmup), ..load.clone() }.run(&server, site.dir()).await?;
-        }
-        let measured = load.run(&server, site.dir()).await?;
-        eprintln!("   {}", measured.summary());
-        run.endpoints.push(report::EndpointResult::new(&endpoint, measured));
+    }
+    for (endpoint, measured) in endpoints.iter().zip(&rounds) {
+        run.endpoints.push(report::EndpointResult::from_rounds(endpoint, measured));
     }
     run.server = server.stats()?;
     server.stop().await;
     Ok(run)
+}
+
+/// The unmeasured loads before an endpoint's first round: the primer, then the warm-up.
+async fn warm_up(load: &load::Load, args: &RunArgs, server: &site::Server, site: &Site) -> anyhow::Result<()> {
+    if args.primer > 0 {
+        let connections = args.primer_connections;
+        let primer = load::Load {
+            connections,
+            threads: args.threads.min(connections),
+            duration: Duration::from_secs(args.primer),
+            ..load.clone()
+        };
+        primer.run(server, site.dir()).await?;
+    }
+    if args.warmup > 0 {
+        load::Load { duration: Duration::from_secs(args.warmup), ..load.clone() }.run(server, site.dir()).await?;
+    }
+    Ok(())
 }
 
 fn compare(before: &std::path::Path, after: &std::path::Path, args: &CheckArgs) -> anyhow::Result<()> {
@@ -251,7 +275,8 @@ impl RunArgs {
     fn with_profile(self) -> RunArgs {
         match self.profile.as_str() {
             "techempower" => {
-                RunArgs { primer: 5, primer_connections: 8, warmup: 15, duration: 30, connections: 256, ..self }
+                let profile = RunArgs { primer: 5, primer_connections: 8, warmup: 15, connections: 256, ..self };
+                RunArgs { duration: 10, rounds: 3, ..profile }
             }
             _ => self,
         }
@@ -266,6 +291,7 @@ impl RunArgs {
             warmup_seconds: self.warmup,
             primer_seconds: self.primer,
             primer_connections: if self.primer > 0 { self.primer_connections } else { 0 },
+            rounds: self.rounds,
             seed: SEED.join(" "),
             cache: self.cache.clone(),
         }

@@ -50,6 +50,10 @@ pub struct LoadSettings {
     /// Connections of that light load.
     #[serde(default)]
     pub primer_connections: u32,
+    /// Measured rounds per endpoint, each of `duration_seconds`, taken in turn over all
+    /// endpoints; the report shows the median round (older reports: 1).
+    #[serde(default = "one")]
+    pub rounds: u32,
     /// The `quartet seed` arguments.
     pub seed: String,
     /// The server's cache backend (`memory` or `none`).
@@ -107,8 +111,11 @@ pub struct EndpointResult {
     pub server_cpu_seconds: f64,
     /// The most resident memory seen during the measured load.
     pub server_rss_mib: f64,
-    /// wrk's raw figures.
+    /// wrk's raw figures (of the median round).
     pub wrk: WrkFigures,
+    /// Requests per second of each round, in the order run (one round: empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds_rps: Vec<f64>,
 }
 
 impl EndpointResult {
@@ -127,7 +134,23 @@ impl EndpointResult {
             server_cpu_seconds: round(measured.server_cpu_seconds, 2),
             server_rss_mib: round(measured.server_rss_mib, 1),
             wrk: w,
+            rounds_rps: Vec::new(),
         }
+    }
+
+    /// The figures of `endpoint` loaded in several rounds: those of the median round by
+    /// requests per second, so that a slow or fast moment of a shared machine does not decide
+    /// them; errors are those of every round.
+    pub fn from_rounds(endpoint: &Endpoint, rounds: &[Measured]) -> EndpointResult {
+        let mut by_rate: Vec<&Measured> = rounds.iter().collect();
+        by_rate.sort_by(|a, b| a.wrk.requests_per_second().total_cmp(&b.wrk.requests_per_second()));
+        let mut result = EndpointResult::new(endpoint, *by_rate[by_rate.len() / 2]);
+        if rounds.len() > 1 {
+            result.non_2xx = rounds.iter().map(|m| m.wrk.non_2xx).sum();
+            result.socket_errors = rounds.iter().map(|m| m.wrk.socket_errors()).sum();
+            result.rounds_rps = rounds.iter().map(|m| round(m.wrk.requests_per_second(), 1)).collect();
+        }
+        result
     }
 }
 
@@ -147,6 +170,10 @@ impl DatabaseRun {
     fn errors(&self) -> u64 {
         self.endpoints.iter().map(|e| e.non_2xx + e.socket_errors).sum()
     }
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn round(value: f64, places: i32) -> f64 {
@@ -205,10 +232,15 @@ impl Report {
         } else {
             String::new()
         };
+        let measured = if s.rounds > 1 {
+            format!("the median of {} rounds of {} s taken in turn over the endpoints", s.rounds, s.duration_seconds)
+        } else {
+            format!("{} s", s.duration_seconds)
+        };
         let _ = writeln!(
             out,
-            "- Load: {}, {} connections, {} threads, {} s per endpoint after {primer}{} s warm-up; server and load generator share the machine",
-            v.load_generator, s.connections, s.threads, s.duration_seconds, s.warmup_seconds
+            "- Load: {}, {} connections, {} threads, {measured} per endpoint after {primer}{} s warm-up; server and load generator share the machine",
+            v.load_generator, s.connections, s.threads, s.warmup_seconds
         );
         let _ = writeln!(out, "- Data: `quartet seed {}`; cache backend `{}`", s.seed, s.cache);
         for run in &self.runs {
@@ -216,9 +248,16 @@ impl Report {
             out.push_str("| endpoint | path | req/s | p50 ms | p99 ms | non-2xx | socket errors | bytes/response | server CPU s |\n");
             out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
             for e in &run.endpoints {
+                let spread = match (
+                    e.rounds_rps.iter().copied().reduce(f64::min),
+                    e.rounds_rps.iter().copied().reduce(f64::max),
+                ) {
+                    (Some(low), Some(high)) => format!(" ({low:.0}–{high:.0})"),
+                    _ => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "| {} | `{}` | {:.0} | {:.2} | {:.2} | {} | {} | {} | {:.1} |",
+                    "| {} | `{}` | {:.0}{spread} | {:.2} | {:.2} | {} | {} | {} | {:.1} |",
                     e.name,
                     e.path,
                     e.requests_per_second,
@@ -401,6 +440,7 @@ mod tests {
             warmup_seconds: 5,
             primer_seconds: 0,
             primer_connections: 0,
+            rounds: 1,
             seed: crate::SEED.join(" "),
             cache: "memory".into(),
         };
@@ -477,6 +517,35 @@ mod tests {
     }
 
     #[test]
+    fn rounds_report_the_median_round_and_every_rounds_errors() {
+        let measured = |rps: f64, p99_ms: f64, non_2xx: u64| {
+            let mut m = endpoint("x", rps, p99_ms);
+            m.wrk.non_2xx = non_2xx;
+            Measured { wrk: m.wrk, server_cpu_seconds: 30.0, server_rss_mib: 40.0 }
+        };
+        let page = Endpoint { name: "tag".into(), path: "/tag/".into() };
+        let rounds = [measured(30_000.0, 12.0, 0), measured(20_000.0, 30.0, 2), measured(40_000.0, 9.0, 0)];
+        let result = EndpointResult::from_rounds(&page, &rounds);
+        assert_eq!((result.requests_per_second, result.p99_ms), (30_000.0, 12.0));
+        assert_eq!(result.non_2xx, 2, "an error in any round counts");
+        assert_eq!(result.rounds_rps, [30_000.0, 20_000.0, 40_000.0]);
+        let mut report = report("abc1234", vec![result], 60.0);
+        report.settings.rounds = 3;
+        let text = report.markdown();
+        assert!(text.contains("| tag | `/tag/` | 30000 (20000–40000) |"), "{text}");
+        assert!(text.contains("the median of 3 rounds of 20 s"), "{text}");
+
+        let single = EndpointResult::from_rounds(&page, &rounds[..1]);
+        assert!(single.rounds_rps.is_empty());
+        assert!(endpoint_row_has_no_spread(&single));
+    }
+
+    fn endpoint_row_has_no_spread(e: &EndpointResult) -> bool {
+        let text = report("abc1234", vec![e.clone()], 60.0).markdown();
+        text.contains("| tag | `/tag/` | 30000 | ")
+    }
+
+    #[test]
     fn reports_without_a_primer_still_read() {
         let dir = tempfile::tempdir().unwrap();
         let report = report("abc1234", vec![endpoint("healthz", 80_000.0, 2.0)], 60.0);
@@ -484,6 +553,7 @@ mod tests {
         let settings = json["settings"].as_object_mut().unwrap();
         settings.remove("primer_seconds");
         settings.remove("primer_connections");
+        settings.remove("rounds");
         let path = dir.path().join("old.json");
         std::fs::write(&path, json.to_string()).unwrap();
         assert_eq!(Report::read(&path).unwrap(), report);

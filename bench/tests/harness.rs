@@ -1,5 +1,5 @@
 //! The harness end to end, briefly: the debug `quartet` binary that `cargo test` builds is
-//! seeded, served and loaded for one second per page with four connections, and the JSON
+//! seeded, served and loaded for two rounds of one second per page with four connections, and the JSON
 //! report must list every page with requests and no errors. Needs wrk; without it the test is
 //! skipped, except under `CI=true` where it fails.
 
@@ -30,7 +30,7 @@ fn a_short_run_reports_every_page_without_errors() {
     let run = Command::new(env!("CARGO_BIN_EXE_quartet-bench"))
         .args(["run", "--quartet"])
         .arg(&binary)
-        .args(["--duration", "1", "--warmup", "0", "--connections", "4", "--threads", "1", "--out"])
+        .args(["--duration", "1", "--rounds", "2", "--warmup", "0", "--connections", "4", "--threads", "1", "--out"])
         .arg(out.path())
         .env_remove("QUARTET_BENCH_DATABASE_URL")
         .output()
@@ -55,6 +55,7 @@ fn a_short_run_reports_every_page_without_errors() {
         assert_eq!(page["non_2xx"], 0, "{page}");
         assert_eq!(page["socket_errors"], 0, "{page}");
         assert!(page["bytes_per_response"].as_u64().unwrap() > 100, "{page}");
+        assert_eq!(page["rounds_rps"].as_array().unwrap().len(), 2, "{page}");
     }
     assert!(run["server"]["peak_rss_mib"].as_f64().unwrap() > 1.0);
     assert!(run["server"]["cpu_seconds"].as_f64().unwrap() > 0.0);
@@ -93,7 +94,9 @@ fn bad_arguments_get_a_message_and_a_failing_exit() {
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let message = bench(&["run", "--quartet", "/bin/true", "--connections", "0"]);
-    assert!(message.contains("--connections, --threads and --duration must be at least 1"), "{message}");
+    assert!(message.contains("--connections, --threads, --duration and --rounds must be at least 1"), "{message}");
+    let message = bench(&["run", "--quartet", "/bin/true", "--rounds", "0"]);
+    assert!(message.contains("--rounds must be at least 1"), "{message}");
     let message = bench(&["run", "--quartet", "/bin/true", "--threads", "8", "--connections", "4"]);
     assert!(message.contains("cannot exceed --connections"), "{message}");
     let message = bench(&["run", "--quartet", "/no/such/quartet"]);
