@@ -114,8 +114,8 @@ struct RunArgs {
     /// does, and fail when the run falls short of it.
     #[arg(long)]
     check_against: Option<PathBuf>,
-    #[arg(long, default_value_t = 100.0, requires = "check_against")]
     /// The p99 ceiling of --check-against, in milliseconds.
+    #[arg(long, default_value_t = 100.0, requires = "check_against")]
     max_p99_ms: f64,
 }
 

@@ -295,7 +295,8 @@ pub fn comparison(before: &Report, after: &Report) -> String {
         let describe = |s: &LoadSettings| {
             let primer =
                 if s.primer_seconds > 0 { format!(" after a {} s primer", s.primer_seconds) } else { String::new() };
-            format!("{} connections, {} s{primer}, cache {}", s.connections, s.duration_seconds, s.cache)
+            let rounds = if s.rounds > 1 { format!(" × {} rounds", s.rounds) } else { String::new() };
+            format!("{} connections, {} s{rounds}{primer}, cache {}", s.connections, s.duration_seconds, s.cache)
         };
         let _ = writeln!(out, "\nThe loads differ: {} → {}.", describe(&before.settings), describe(&after.settings));
     }
@@ -488,6 +489,10 @@ mod tests {
             text.contains("The loads differ: 64 connections, 20 s, cache none → 64 connections, 20 s, cache memory."),
             "{text}"
         );
+        let mut rounds = after.clone();
+        rounds.settings.rounds = 3;
+        let text = comparison(&before, &rounds);
+        assert!(text.contains("→ 64 connections, 20 s × 3 rounds, cache memory."), "{text}");
     }
 
     #[test]
