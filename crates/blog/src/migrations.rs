@@ -145,11 +145,11 @@ pub const WORD_BREAKS: &[char] = &[
 /// "malformed database schema ... parser stack overflow".
 const CALLS_PER_STEP: usize = 8;
 
-/// SQL expressions that, applied in turn, write `expr` the way [`crate::search::trigram_words`]
-/// does in Rust ([`crate::search::words`], [`crate::search::trigrams`]): lower case, punctuation as spaces, each word padded with two spaces before and
-/// one after (as `pg_trgm` pads words), so word starts and ends are trigrams of their own. The
-/// first reads `expr`; each later one reads the `words` column the previous one wrote. No step
-/// nests more than [`CALLS_PER_STEP`] calls.
+/// SQL expressions that, applied in turn, write `expr` as [`crate::search::words`] and
+/// [`crate::search::trigrams`] see it in Rust: lower case, punctuation as spaces, each word
+/// padded with two spaces before and one after (as `pg_trgm` pads words), so word starts and
+/// ends are trigrams of their own. The first reads `expr`; each later one reads the `words`
+/// column the previous one wrote. No step nests more than [`CALLS_PER_STEP`] calls.
 fn padded_words_steps(expr: &str) -> Vec<String> {
     let mut steps = Vec::new();
     let mut sql = format!("lower({expr})");
@@ -171,20 +171,26 @@ fn padded_words_steps(expr: &str) -> Vec<String> {
     steps
 }
 
-/// Statements that write the trigram words of the post `id` from `title`: one insert, then an
-/// update per further step of [`padded_words_steps`].
-fn trigram_statements(id: &str, title: &str) -> String {
+/// Statements that write trigram words from `title`: `insert`, given the first step of
+/// [`padded_words_steps`], then an update per further step of the rows that `filter` picks
+/// (`""`: every row).
+fn trigram_writes(title: &str, insert: impl Fn(&str) -> String, filter: &str) -> Vec<String> {
     let steps = padded_words_steps(title);
-    let mut sql = format!("INSERT INTO blog_post_trigram(rowid, words) VALUES ({id}, {}); ", steps[0]);
-    for step in &steps[1..] {
-        sql += &format!("UPDATE blog_post_trigram SET words = {step} WHERE rowid = {id}; ");
-    }
-    sql
+    let mut statements = vec![insert(&steps[0])];
+    statements.extend(steps[1..].iter().map(|step| format!("UPDATE blog_post_trigram SET words = {step}{filter}")));
+    statements
 }
 
 /// The SQLite triggers that keep both search indexes current (see [`Search`]).
 async fn create_search_triggers(s: &Schema<'_>) -> Result<(), DbErr> {
-    let insert_words = trigram_statements("new.id", "new.title");
+    let insert_words: String = trigram_writes(
+        "new.title",
+        |words| format!("INSERT INTO blog_post_trigram(rowid, words) VALUES (new.id, {words})"),
+        " WHERE rowid = new.id",
+    )
+    .iter()
+    .map(|statement| format!("{statement}; "))
+    .collect();
     s.sql(&format!(
         "CREATE TRIGGER blog_post_search_insert AFTER INSERT ON blog_post BEGIN \
          INSERT INTO blog_post_fts(rowid, title, body) VALUES (new.id, new.title, new.body); \
@@ -236,10 +242,10 @@ impl Migration for Search {
         create_search_triggers(s).await?;
         // Rows written before this migration.
         s.sql("INSERT INTO blog_post_fts(blog_post_fts) VALUES ('rebuild')").await?;
-        let steps = padded_words_steps("title");
-        s.sql(&format!("INSERT INTO blog_post_trigram(rowid, words) SELECT id, {} FROM blog_post", steps[0])).await?;
-        for step in &steps[1..] {
-            s.sql(&format!("UPDATE blog_post_trigram SET words = {step}")).await?;
+        let insert =
+            |words: &str| format!("INSERT INTO blog_post_trigram(rowid, words) SELECT id, {words} FROM blog_post");
+        for statement in trigram_writes("title", insert, "") {
+            s.sql(&statement).await?;
         }
         Ok(())
     }

@@ -57,16 +57,16 @@ async fn with_own_queues(site: &TestSite, body: impl Future<Output = ()>) {
     }
 }
 
-async fn delete_queues(site: &TestSite) -> lapin::Result<()> {
-    let jobs = &site.core.settings.jobs;
-    let connection = Connection::connect(jobs.amqp_url.expose(), ConnectionProperties::default()).await?;
+/// Deletes the site's queues, named as the monitoring page names them ([`queue_depths`]).
+async fn delete_queues(site: &TestSite) -> anyhow::Result<()> {
+    let queues = queue_depths(&site.core).await?;
+    let connection =
+        Connection::connect(site.core.settings.jobs.amqp_url.expose(), ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
-    for queue in site.core.job_queues() {
-        for name in [format!("{}.{queue}", jobs.amqp_prefix), format!("{}.{queue}.dead", jobs.amqp_prefix)] {
-            channel.queue_delete(name.as_str().into(), QueueDeleteOptions::default()).await?;
-        }
+    for queue in queues {
+        channel.queue_delete(queue.name.as_str().into(), QueueDeleteOptions::default()).await?;
     }
-    connection.close(200, "done".into()).await
+    Ok(connection.close(200, "done".into()).await?)
 }
 
 macro_rules! broker_test {
