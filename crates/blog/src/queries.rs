@@ -119,13 +119,24 @@ pub async fn tag_by_slug(db: &Db, slug: &str) -> Result<Option<tag::Model>, DbEr
 }
 
 /// A post's active comments, oldest first.
-pub async fn active_comments(db: &Db, post: i64) -> Result<Vec<comment::Model>, DbErr> {
+pub async fn active_comments(db: &Db, post: i64, offset: u64, limit: u64) -> Result<Vec<comment::Model>, DbErr> {
     comment::Entity::find()
         .filter(comment::Column::PostId.eq(post))
         .filter(comment::Column::Active.eq(true))
         .order_by_asc(comment::Column::Created)
         .order_by_asc(comment::Column::Id)
+        .offset(offset)
+        .limit(limit)
         .all(db)
+        .await
+}
+
+/// How many active comments `post` has.
+pub async fn count_active_comments(db: &Db, post: i64) -> Result<u64, DbErr> {
+    comment::Entity::find()
+        .filter(comment::Column::PostId.eq(post))
+        .filter(comment::Column::Active.eq(true))
+        .count(db)
         .await
 }
 

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use quartet_core::auth::LoginRequired;
 use quartet_core::forms::{BoundForm, FieldKind, FieldSpec, FormData, FormField};
+use quartet_core::http::ClientIp;
 use quartet_core::http::host::RequestHost;
 use quartet_core::mail::Email;
 use quartet_core::pagination::{Page, Paginator};
@@ -28,8 +29,16 @@ pub const RESULTS_PER_PAGE: u64 = 10;
 /// Words of a post shown in lists (`truncatewords_html:30`).
 const EXCERPT_WORDS: usize = 30;
 
-/// The cache namespace of the blog's data (bumped by comments and admin changes).
+/// The cache namespace of the blog's data (bumped by admin changes and demo data).
 pub const CACHE: &str = "blog";
+/// The cache namespace of the sidebar (its "most commented" list changes with every comment).
+pub const SIDEBAR_CACHE: &str = "blog.sidebar";
+
+/// The cache namespace of one post's comments: a comment makes only its own post's comment
+/// pages (and the sidebar) be made again, never the other posts' pages.
+pub fn comments_cache(post_id: i64) -> String {
+    format!("blog.comments.{post_id}")
+}
 
 /// A copy of the value cached under `key` in the blog's namespace, made by `load` when missing
 /// or stale.
@@ -44,7 +53,8 @@ where
 
 /// The sidebar, from the cache.
 async fn sidebar(core: &quartet_core::state::CoreState) -> Result<Sidebar> {
-    cached(core, "sidebar".into(), || async { Ok(queries::sidebar(&core.db).await?) }).await
+    let key = format!("sidebar:{}", core.cache.version(SIDEBAR_CACHE));
+    cached(core, key, || async { Ok(queries::sidebar(&core.db).await?) }).await
 }
 
 /// A post as a list shows it.
@@ -86,7 +96,8 @@ async fn cards(ctx: &PageContext, posts: Vec<post::Model>, excerpt_words: Option
 
 quartet_core::weigh_fields!(PostCard { post, url, tags, author, published, excerpt });
 quartet_core::weigh_fields!(CommentView { comment, number, created, paragraphs });
-quartet_core::weigh_fields!(ShownPost { post, body, comments, similar });
+quartet_core::weigh_fields!(ShownPost { post, body, similar });
+quartet_core::weigh_fields!(CommentsPage { views, count });
 quartet_core::weigh_fields!(Hit { card, title, snippet });
 quartet_core::weigh_fields!(FeedItem { title, link, description, pub_date });
 
@@ -183,9 +194,28 @@ struct DetailPage {
     post: PostCard,
     body: String,
     comments: Vec<CommentView>,
+    comment_count: u64,
+    page: Page,
     fields: Vec<FormField>,
     similar: Vec<PostCard>,
     favourite: Option<bool>,
+}
+
+/// One page of a post's active comments, oldest first.
+#[derive(Clone)]
+struct CommentsPage {
+    views: Vec<CommentView>,
+    count: u64,
+}
+
+/// The comment form's fields, the body limited to `blog.comment_max_length`.
+fn comment_fields(ctx: &PageContext, form: &BoundForm) -> Vec<FormField> {
+    let max = ctx.core().settings.blog.comment_max_length;
+    let mut fields = form.fields(&ctx.tr());
+    for field in fields.iter_mut().filter(|f| f.name == "body") {
+        field.max_length = Some(max);
+    }
+    fields
 }
 
 fn parse_date(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
@@ -197,6 +227,7 @@ fn parse_date(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
 pub async fn post_detail(
     ctx: PageContext,
     Path((year, month, day, slug)): Path<(String, String, String, String)>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let core = ctx.core();
     let date = parse_date(&year, &month, &day).ok_or(Error::NotFound)?;
@@ -212,40 +243,66 @@ pub async fn post_detail(
         Some(user) => Some(queries::is_favourite(&core.db, user.id, shown.post.post.id).await?),
         None => None,
     };
-    let fields = BoundForm::new(COMMENT_FORM).fields(&ctx.tr());
+    let post_id = shown.post.post.id;
+    let version = core.cache.version(&comments_cache(post_id));
+    let count = cached(core, format!("comments-count:{post_id}:{version}"), || async {
+        Ok(queries::count_active_comments(&core.db, post_id).await?)
+    })
+    .await?;
+    let per_page = core.settings.blog.comments_per_page as u64;
+    let page = Paginator::new(count, per_page)
+        .get_page(query_param(query.as_deref(), "page").as_deref())
+        .with_query(query.as_deref());
+    let comments = cached(core, format!("comments:{post_id}:{version}:{}:{}", page.number, ctx.lang()), || async {
+        let rows = queries::active_comments(&core.db, post_id, page.offset(), page.limit()).await?;
+        let first = page.offset() as usize + 1;
+        let views = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, comment)| CommentView {
+                number: first + i,
+                created: format_datetime(comment.created, ctx.lang()),
+                paragraphs: paragraphs(&comment.body),
+                comment,
+            })
+            .collect();
+        Ok(CommentsPage { views, count })
+    })
+    .await?;
+    let fields = comment_fields(&ctx, &BoundForm::new(COMMENT_FORM));
     let sidebar = sidebar(core).await?;
-    let ShownPost { post, body, comments, similar } = shown;
-    render(&DetailPage { ctx, sidebar, post, body, comments, fields, similar, favourite })
+    let ShownPost { post, body, similar } = shown;
+    let CommentsPage { views, count } = comments;
+    render(&DetailPage {
+        ctx,
+        sidebar,
+        post,
+        body,
+        comments: views,
+        comment_count: count,
+        page,
+        fields,
+        similar,
+        favourite,
+    })
 }
 
-/// What a post's page shows of the post, the same for every visitor.
+/// What a post's page shows of the post (not its comments), the same for every visitor.
 #[derive(Clone)]
 struct ShownPost {
     post: PostCard,
     body: String,
-    comments: Vec<CommentView>,
     similar: Vec<PostCard>,
 }
 
 async fn shown_post(ctx: &PageContext, post: post::Model) -> Result<ShownPost> {
     let db = &ctx.core().db;
-    let comments = queries::active_comments(db, post.id)
-        .await?
-        .into_iter()
-        .enumerate()
-        .map(|(i, comment)| CommentView {
-            number: i + 1,
-            created: format_datetime(comment.created, ctx.lang()),
-            paragraphs: paragraphs(&comment.body),
-            comment,
-        })
-        .collect();
     let similar = queries::similar_posts(db, &post, 4).await?;
     let body = markdown::to_html(&post.body);
     // The post and its similar posts get their tags and authors together.
     let mut similar = cards(ctx, std::iter::once(post).chain(similar).collect(), None).await?;
     let post = similar.remove(0);
-    Ok(ShownPost { post, body, comments, similar })
+    Ok(ShownPost { post, body, similar })
 }
 
 // ---------------------------------------------------------------- comment
@@ -260,17 +317,49 @@ struct CommentPage {
     fields: Vec<FormField>,
 }
 
+/// Adds Django's "at most N characters" error to `name` if its value is longer than `max`.
+fn limit_length(form: &mut BoundForm, name: &str, max: usize, tr: &quartet_core::templates::Tr) {
+    let length = form.value(name).chars().count();
+    if length > max && !form.has_error(name) {
+        let message = tr.n(
+            "Ensure this value has at most {n} character (it has {length}).",
+            "Ensure this value has at most {n} characters (it has {length}).",
+            max as u64,
+            &[("length", &length)],
+        );
+        form.add_error(name, message);
+    }
+}
+
 /// `POST /blog/<id>/comment/`: adds a comment (405 for other methods). Shows "Your comment has
-/// been added." or the form with its errors.
-pub async fn post_comment(ctx: PageContext, Path(id): Path<String>, data: FormData) -> Result<Response> {
+/// been added." or the form with its errors. The body holds at most `blog.comment_max_length`
+/// characters, and one address may post `blog.comments_per_ip_per_hour` comments an hour.
+pub async fn post_comment(
+    ctx: PageContext,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    data: FormData,
+) -> Result<Response> {
     let core = ctx.core().clone();
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let tr = ctx.tr();
-    let form = BoundForm::bind(COMMENT_FORM, &data, &tr);
+    let settings = &core.settings.blog;
+    let mut form = BoundForm::bind(COMMENT_FORM, &data, &tr);
+    limit_length(&mut form, "body", settings.comment_max_length, &tr);
     let sidebar = sidebar(&core).await?;
     if !form.is_valid() {
-        let fields = form.fields(&tr);
+        let fields = comment_fields(&ctx, &form);
         return render(&CommentPage { ctx, sidebar, post, added: None, fields });
+    }
+    let key = format!("blog:comment:ip:{}", ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string()));
+    if let Err(retry_after) =
+        core.limiter.take(&key, settings.comments_per_ip_per_hour, chrono::Duration::hours(1), core.now()).await?
+    {
+        tracing::warn!(target: "quartet::blog", %key, "comment refused: hourly limit reached");
+        return Err(Error::TooManyRequests {
+            retry_after,
+            message: "You have posted too many comments in the last hour. Please try again later.",
+        });
     }
     let now = core.now();
     let added = comment::ActiveModel {
@@ -285,7 +374,8 @@ pub async fn post_comment(ctx: PageContext, Path(id): Path<String>, data: FormDa
     }
     .insert(&core.db)
     .await?;
-    core.cache.bump(CACHE);
+    core.cache.bump(&comments_cache(post.id));
+    core.cache.bump(SIDEBAR_CACHE);
     tracing::info!(target: "quartet::blog", post_id = post.id, comment_id = added.id, "comment added");
     render(&CommentPage { ctx, sidebar, post, added: Some(added), fields: Vec::new() })
 }
@@ -310,12 +400,32 @@ struct SharePage {
     sent_to: Option<String>,
 }
 
+/// With `blog.share_requires_login`, anonymous visitors are sent to the sign-in page.
+fn share_login(ctx: &PageContext) -> Result<()> {
+    if ctx.core().settings.blog.share_requires_login && ctx.user.is_none() {
+        let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", &ctx.path).finish();
+        return Err(Error::LoginRequired(format!("{}?{query}", ctx.url("account:login"))));
+    }
+    Ok(())
+}
+
+/// The share form's fields, the comments limited to `blog.share_comment_max_length`.
+fn share_fields(ctx: &PageContext, form: &BoundForm) -> Vec<FormField> {
+    let max = ctx.core().settings.blog.share_comment_max_length;
+    let mut fields = form.fields(&ctx.tr());
+    for field in fields.iter_mut().filter(|f| f.name == "comments") {
+        field.max_length = Some(max);
+    }
+    fields
+}
+
 /// `GET /blog/<id>/share/`: the form to recommend a published post by e-mail.
 pub async fn post_share_form(ctx: PageContext, Path(id): Path<String>) -> Result<Response> {
+    share_login(&ctx)?;
     let core = ctx.core();
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let sidebar = sidebar(core).await?;
-    let fields = BoundForm::new(SHARE_FORM).fields(&ctx.tr());
+    let fields = share_fields(&ctx, &BoundForm::new(SHARE_FORM));
     render(&SharePage { ctx, sidebar, post, fields, sent_to: None })
 }
 
@@ -359,21 +469,46 @@ impl quartet_core::jobs::Job for SharePostJob {
     }
 }
 
-/// `POST /blog/<id>/share/`: validates the form and queues the e-mail.
+/// `POST /blog/<id>/share/`: validates the form and queues the e-mail. Each client address
+/// may send `blog.share_emails_per_ip_per_hour` e-mails an hour and each recipient receive
+/// `blog.share_emails_per_recipient_per_hour` (429 beyond, counted before the e-mail is queued).
 pub async fn post_share_submit(
     ctx: PageContext,
     host: RequestHost,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     data: FormData,
 ) -> Result<Response> {
+    share_login(&ctx)?;
     let core = ctx.core().clone();
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let tr = ctx.tr();
-    let form = BoundForm::bind(SHARE_FORM, &data, &tr);
+    let settings = &core.settings.blog;
+    let mut form = BoundForm::bind(SHARE_FORM, &data, &tr);
+    limit_length(&mut form, "comments", settings.share_comment_max_length, &tr);
     let sidebar = sidebar(&core).await?;
     if !form.is_valid() {
-        let fields = form.fields(&tr);
+        let fields = share_fields(&ctx, &form);
         return render(&SharePage { ctx, sidebar, post, fields, sent_to: None });
+    }
+    let (hour, now) = (chrono::Duration::hours(1), core.now());
+    let sender = format!("blog:share:ip:{}", ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string()));
+    if let Err(retry_after) = core.limiter.take(&sender, settings.share_emails_per_ip_per_hour, hour, now).await? {
+        tracing::warn!(target: "quartet::blog", key = %sender, "share refused: hourly limit of the address reached");
+        return Err(Error::TooManyRequests {
+            retry_after,
+            message: "You have shared too many posts by e-mail in the last hour. Please try again later.",
+        });
+    }
+    let recipient = format!("blog:share:to:{}", form.value("to").to_lowercase());
+    if let Err(retry_after) =
+        core.limiter.take(&recipient, settings.share_emails_per_recipient_per_hour, hour, now).await?
+    {
+        tracing::warn!(target: "quartet::blog", "share refused: hourly limit of the recipient reached");
+        return Err(Error::TooManyRequests {
+            retry_after,
+            message: "This address has received too many recommendations in the last hour. Please try again later.",
+        });
     }
     let job = SharePostJob {
         post_id: post.id,

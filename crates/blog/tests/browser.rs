@@ -76,3 +76,51 @@ async fn the_blog_fits_a_phone_screen() {
     }
     browser.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_approve_a_comment_from_the_list_with_save_in_chromium() {
+    use quartet_blog::models::comment;
+    use sea_orm::EntityTrait;
+
+    let Some(browser) = Browser::start().await else { return };
+    let site = blog_site().start(Backend::Sqlite).await;
+    let post = add_post(&site, NewPost::published("Moderated", at(0))).await;
+    let waiting = crate::support::add_comment(&site, post.id, "Zed", "Please approve me.", false).await;
+    crate::support::add_comment(&site, post.id, "Amy", "Already shown.", true).await;
+    site.create(quartet_core::auth::app::NewUser {
+        username: "mod".into(),
+        email: "mod@example.com".into(),
+        password: Some("correct-horse-battery".into()),
+        is_staff: true,
+        is_superuser: true,
+        ..Default::default()
+    })
+    .await;
+    let driver = &browser.driver;
+    driver.goto(site.url("/admin/blog/comment/")).await.unwrap();
+    driver.find(By::Id("id_username")).await.unwrap().send_keys("mod").await.unwrap();
+    driver.find(By::Id("id_password")).await.unwrap().send_keys("correct-horse-battery").await.unwrap();
+    browser.click_and_wait("main form button[type=submit]").await;
+
+    // Tick "Active" on the waiting comment's row; no action is chosen; press Save.
+    let rows = driver.find_all(By::Css("#result_list tbody tr")).await.unwrap();
+    let mut ticked = false;
+    for row in rows {
+        if row.text().await.unwrap().contains("Zed") {
+            row.find(By::Css("input[type=checkbox][name$='-active']")).await.unwrap().click().await.unwrap();
+            ticked = true;
+        }
+    }
+    assert!(ticked, "the waiting comment is listed with an Active box");
+    assert_eq!(
+        driver.find(By::Css("select[name=action]")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some("")
+    );
+    browser.click_and_wait("button[name=_save]").await;
+
+    let message = driver.query(By::Css(".messages li")).first().await.unwrap().text().await.unwrap();
+    assert!(message.contains("was changed successfully"), "{message}");
+    let saved = comment::Entity::find_by_id(waiting.id).one(&site.core.db).await.unwrap().unwrap();
+    assert!(saved.active, "the comment is active after Save");
+    browser.quit().await;
+}

@@ -13,8 +13,9 @@ const PAGES: &[(&str, u64, u64)] = &[
     ("/blog/?page=2", 7, 0),
     // the tag, then as the list
     ("/blog/tag/topic-1/", 8, 0),
-    // post, comments, similar ids, similar posts, tags + authors of all five; sidebar
-    ("/blog/2026/3/7/post-0/", 9, 0),
+    // post, similar ids, similar posts, tags + authors of all five; comment count, comments;
+    // sidebar
+    ("/blog/2026/3/7/post-0/", 10, 0),
     // sidebar; ranked matches, misspelling candidates; the page's posts, tags, authors
     ("/blog/search/?query=words", 8, 0),
     ("/blog/feed/", 1, 0),

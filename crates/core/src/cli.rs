@@ -327,6 +327,7 @@ async fn serve(
     bind: Option<SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
     let site = build_site(config, apps, false).await?;
+    crate::http::server::raise_descriptor_limit();
     let settings = &site.core.settings;
     if settings.database.auto_migrate {
         let applied = site.migrate(|app, name| tracing::info!("applying migration {app}.{name}")).await?;

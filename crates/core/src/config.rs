@@ -17,6 +17,9 @@ use serde_json::{Map, Value};
 /// Environment variables with the `QUARTET_` prefix that are not settings.
 const RESERVED_ENV_PREFIXES: &[&str] = &["QUARTET_CONFIG", "QUARTET_TEST_", "QUARTET_SUPERUSER_", "QUARTET_BENCH_"];
 
+/// The shortest secret key the production profile accepts (Django's check W009).
+pub const MIN_SECRET_KEY_LENGTH: usize = 50;
+
 /// The name of the settings file looked up in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "quartet.toml";
 
@@ -144,6 +147,8 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// The cache of data pages are made from.
     pub cache: CacheSettings,
+    /// The blog's limits (comments, share by e-mail).
+    pub blog: BlogSettings,
 }
 
 /// The site's name and public address.
@@ -164,10 +169,28 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
     pub shutdown_grace_seconds: u64,
-    /// Seconds a client has to send its request headers.
+    /// Seconds a client has to send its request headers, counted from the moment the
+    /// connection is accepted (a connection that sends nothing is closed after this) and, on a
+    /// kept-alive HTTP/1.1 connection, from the end of the previous response. Above 0.
     pub header_read_timeout_seconds: u64,
-    /// Seconds a request may take before it is answered with 503.
+    /// Seconds a client has to send a request body (form, upload); the request gets 408 after
+    /// that. Above 0 and below `request_timeout_seconds`.
+    pub body_read_timeout_seconds: u64,
+    /// Seconds a request may take before it is answered with 503. Above 0.
     pub request_timeout_seconds: u64,
+    /// Seconds an HTTP/2 connection may stay open with no request in progress before it is
+    /// closed. Above 0.
+    pub idle_timeout_seconds: u64,
+    /// Seconds between the pings sent on an HTTP/2 connection; a peer that does not answer
+    /// within as many seconds again is disconnected. Above 0.
+    pub http2_keepalive_seconds: u64,
+    /// Most connections open at once (all clients); more are closed at once when accepted.
+    /// Lowered at start to what the file-descriptor limit allows (the limit less 256).
+    pub max_connections: usize,
+    /// Most connections open at once from one client address; more are closed at once.
+    /// 0: no limit (behind a proxy every connection comes from the proxy's address, so the
+    /// limit is not applied when `trust_forwarded_for` is on).
+    pub max_connections_per_ip: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
 }
@@ -287,10 +310,18 @@ pub struct AuthSettings {
     pub hashing_concurrency: usize,
     /// Shortest accepted password.
     pub password_min_length: usize,
-    /// Failed sign-ins per account per hour before further attempts are refused.
+    /// Failed sign-ins per account and client address per hour; further attempts from that
+    /// address are refused before any password is hashed. Past the same number of failures for
+    /// the account from all addresses together, the account is protected (see
+    /// `login_protected_interval_seconds`).
     pub login_failures_per_account_per_hour: u32,
-    /// Failed sign-ins per client address per hour before further attempts are refused.
+    /// Failed sign-ins per client address per hour (all accounts); further attempts are
+    /// refused before any password is hashed.
     pub login_failures_per_ip_per_hour: u32,
+    /// While an account is protected, browsers that signed in to it before still get their
+    /// passwords checked; any other browser gets one check per account every this many
+    /// seconds (or resets the password by e-mail, which ends the protection).
+    pub login_protected_interval_seconds: u64,
     /// Password-reset e-mails per address per hour.
     pub password_reset_emails_per_hour: u32,
     /// Password-reset requests per client address per hour.
@@ -353,16 +384,36 @@ pub struct EmailSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UploadSettings {
-    /// Largest request body without files, in bytes (Django: 2,621,440).
+    /// Largest request body without files, in bytes, and largest total of the text fields of a
+    /// form with files (Django's `DATA_UPLOAD_MAX_MEMORY_SIZE`: 2,621,440). One byte more: 413.
     pub max_body_bytes: usize,
-    /// Largest multipart request body including files, in bytes.
+    /// Largest uploaded file, in bytes; a larger one is an error on its form field, and the
+    /// rest of the form is kept.
     pub max_upload_bytes: usize,
+    /// Largest request body of a form with files, in bytes, everything included; a larger one
+    /// gets 413 (refused before reading when its `Content-Length` says so). At least
+    /// `max_upload_bytes` + `max_body_bytes`.
+    pub max_request_bytes: usize,
+    /// Bytes of uploaded files one request keeps in memory; the rest of its files is written
+    /// to temporary files under `<data_dir>/tmp` as it arrives (Django's
+    /// `FILE_UPLOAD_MAX_MEMORY_SIZE`).
+    pub file_memory_bytes: usize,
+    /// Bytes of request bodies held in memory by all requests together; a request that would
+    /// go past it is answered 503 with `Retry-After` instead of waiting.
+    pub memory_budget_bytes: usize,
     /// Most form fields in one request (query string and body are counted apart).
     pub max_fields: usize,
     /// Most files in one request.
     pub max_files: usize,
-    /// Largest number of pixels of an uploaded image.
+    /// Largest number of pixels of an uploaded image (checked from its header, before decoding).
     pub max_image_pixels: u64,
+    /// Largest number of pixels of a profile photo.
+    pub max_photo_pixels: u64,
+    /// Images decoded and re-encoded at the same time (the rest wait their turn); 0 means one
+    /// per CPU.
+    pub image_concurrency: usize,
+    /// Requests with files one user may send per hour; further ones get 429.
+    pub uploads_per_user_per_hour: u32,
 }
 
 /// Languages.
@@ -440,6 +491,26 @@ pub struct CacheSettings {
     pub timeout_seconds: u64,
 }
 
+/// The blog's limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlogSettings {
+    /// Longest comment, in characters.
+    pub comment_max_length: usize,
+    /// Comments one client address may post per hour; further ones get 429.
+    pub comments_per_ip_per_hour: u32,
+    /// Comments shown on one page of a post (older ones on the following pages).
+    pub comments_per_page: usize,
+    /// Only signed-in users may share posts by e-mail.
+    pub share_requires_login: bool,
+    /// Share e-mails one client address may send per hour; further ones get 429.
+    pub share_emails_per_ip_per_hour: u32,
+    /// Share e-mails one recipient address may receive per hour; further ones get 429.
+    pub share_emails_per_recipient_per_hour: u32,
+    /// Longest comment of a share e-mail, in characters.
+    pub share_comment_max_length: usize,
+}
+
 /// Installed applications that are switched off.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -463,7 +534,12 @@ impl Settings {
                 bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
                 shutdown_grace_seconds: 30,
                 header_read_timeout_seconds: 30,
+                body_read_timeout_seconds: 30,
                 request_timeout_seconds: 60,
+                idle_timeout_seconds: 60,
+                http2_keepalive_seconds: 20,
+                max_connections: 10_000,
+                max_connections_per_ip: 512,
                 trust_forwarded_for: false,
             },
             log: LogSettings {
@@ -513,6 +589,7 @@ impl Settings {
                 password_min_length: 8,
                 login_failures_per_account_per_hour: 100,
                 login_failures_per_ip_per_hour: 300,
+                login_protected_interval_seconds: 10,
                 password_reset_emails_per_hour: 5,
                 password_reset_requests_per_ip_per_hour: 30,
                 password_reset_timeout_seconds: 259_200,
@@ -531,9 +608,15 @@ impl Settings {
             uploads: UploadSettings {
                 max_body_bytes: 2_621_440,
                 max_upload_bytes: 10 * 1024 * 1024,
+                max_request_bytes: 32 * 1024 * 1024,
+                file_memory_bytes: 1024 * 1024,
+                memory_budget_bytes: 64 * 1024 * 1024,
                 max_fields: 1000,
                 max_files: 100,
                 max_image_pixels: 40_000_000,
+                max_photo_pixels: 16_000_000,
+                image_concurrency: 0,
+                uploads_per_user_per_hour: 60,
             },
             i18n: I18nSettings {
                 default_language: "en".into(),
@@ -558,6 +641,15 @@ impl Settings {
                 backend: CacheBackendKind::Memory,
                 max_bytes: 32 * 1024 * 1024,
                 timeout_seconds: 60,
+            },
+            blog: BlogSettings {
+                comment_max_length: 3000,
+                comments_per_ip_per_hour: 20,
+                comments_per_page: 50,
+                share_requires_login: false,
+                share_emails_per_ip_per_hour: 10,
+                share_emails_per_recipient_per_hour: 3,
+                share_comment_max_length: 1000,
             },
         }
     }
@@ -627,6 +719,17 @@ impl Settings {
                     "must be set in production (QUARTET_SECRET_KEY); use at least 50 random characters",
                 ));
             }
+            let key = self.secret_key.expose();
+            let unique: std::collections::BTreeSet<char> = key.chars().collect();
+            if key.chars().count() < MIN_SECRET_KEY_LENGTH || unique.len() < 5 {
+                return Err(ConfigError::invalid(
+                    "secret_key",
+                    format!(
+                        "is too weak for production: use at least {MIN_SECRET_KEY_LENGTH} random characters with at least 5 different ones (it has {} characters)",
+                        key.chars().count()
+                    ),
+                ));
+            }
             if self.debug {
                 return Err(ConfigError::invalid("debug", "cannot be true in the production profile"));
             }
@@ -643,6 +746,30 @@ impl Settings {
             && !self.database.schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             return Err(ConfigError::invalid("database.schema", "letters, digits and _ only"));
+        }
+        let server = &self.server;
+        for (key, value) in [
+            ("server.header_read_timeout_seconds", server.header_read_timeout_seconds),
+            ("server.body_read_timeout_seconds", server.body_read_timeout_seconds),
+            ("server.request_timeout_seconds", server.request_timeout_seconds),
+            ("server.idle_timeout_seconds", server.idle_timeout_seconds),
+            ("server.http2_keepalive_seconds", server.http2_keepalive_seconds),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(
+                    key,
+                    "must be above 0 (a timeout of 0 would never end a stuck client)",
+                ));
+            }
+        }
+        if server.body_read_timeout_seconds >= server.request_timeout_seconds {
+            return Err(ConfigError::invalid(
+                "server.body_read_timeout_seconds",
+                "must be below server.request_timeout_seconds",
+            ));
+        }
+        if server.max_connections == 0 {
+            return Err(ConfigError::invalid("server.max_connections", "must be at least 1"));
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::invalid("database.max_connections", "must be at least 1"));
@@ -731,10 +858,26 @@ impl Settings {
                 "must be at least twice jobs.heartbeat_seconds",
             ));
         }
-        if self.uploads.max_upload_bytes < self.uploads.max_body_bytes {
+        let uploads = &self.uploads;
+        if uploads.max_body_bytes == 0 || uploads.max_upload_bytes == 0 {
+            return Err(ConfigError::invalid("uploads.max_body_bytes", "body and upload limits must be above 0"));
+        }
+        if uploads.max_request_bytes < uploads.max_upload_bytes.saturating_add(uploads.max_body_bytes) {
             return Err(ConfigError::invalid(
-                "uploads.max_upload_bytes",
-                "must not be smaller than uploads.max_body_bytes",
+                "uploads.max_request_bytes",
+                "must be at least uploads.max_upload_bytes + uploads.max_body_bytes",
+            ));
+        }
+        if uploads.memory_budget_bytes < uploads.max_body_bytes.saturating_add(uploads.file_memory_bytes) {
+            return Err(ConfigError::invalid(
+                "uploads.memory_budget_bytes",
+                "must be at least uploads.max_body_bytes + uploads.file_memory_bytes (one request's worth)",
+            ));
+        }
+        if self.blog.comment_max_length == 0 || self.blog.comments_per_page == 0 {
+            return Err(ConfigError::invalid(
+                "blog.comments_per_page",
+                "blog.comment_max_length and blog.comments_per_page must be above 0",
             ));
         }
         Ok(())
@@ -1012,12 +1155,45 @@ mod tests {
     fn production_requires_a_secret_key_and_turns_on_secure_defaults() {
         let err = Settings::from_sources(None, &env(&[("QUARTET_PROFILE", "production")])).unwrap_err();
         assert!(err.to_string().contains("secret_key"), "{err}");
-        let s = Settings::from_sources(None, &env(&[("QUARTET_PROFILE", "production"), ("QUARTET_SECRET_KEY", "k")]))
+        let err = Settings::from_sources(None, &env(&[("QUARTET_PROFILE", "production"), ("QUARTET_SECRET_KEY", "k")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("too weak"), "{err}");
+        let key = "an-obviously-fake-key-for-tests-0123456789-abcdefghijklmnop";
+        let short = &key[..MIN_SECRET_KEY_LENGTH - 1];
+        let err =
+            Settings::from_sources(None, &env(&[("QUARTET_PROFILE", "production"), ("QUARTET_SECRET_KEY", short)]))
+                .unwrap_err();
+        assert!(err.to_string().contains("49 characters"), "{err}");
+        let repeated = "a".repeat(60);
+        assert!(
+            Settings::from_sources(None, &env(&[("QUARTET_PROFILE", "production"), ("QUARTET_SECRET_KEY", &repeated)]))
+                .is_err()
+        );
+        let exact = &key[..MIN_SECRET_KEY_LENGTH];
+        let s = Settings::from_sources(None, &env(&[("QUARTET_PROFILE", "production"), ("QUARTET_SECRET_KEY", exact)]))
             .unwrap();
         assert!(!s.debug);
         assert!(s.session.cookie_secure && s.security.csrf_cookie_secure && s.security.ssl_redirect);
         assert_eq!(s.security.hsts_seconds, 31_536_000);
         assert!(!s.database.auto_migrate);
+    }
+
+    #[test]
+    fn timeouts_of_zero_are_refused() {
+        for key in [
+            "QUARTET_SERVER_REQUEST_TIMEOUT_SECONDS",
+            "QUARTET_SERVER_HEADER_READ_TIMEOUT_SECONDS",
+            "QUARTET_SERVER_BODY_READ_TIMEOUT_SECONDS",
+            "QUARTET_SERVER_IDLE_TIMEOUT_SECONDS",
+        ] {
+            let err = Settings::from_sources(None, &env(&[(key, "0")])).unwrap_err();
+            assert!(err.to_string().contains("must be above 0"), "{key}: {err}");
+        }
+        let err =
+            Settings::from_sources(None, &env(&[("QUARTET_SERVER_BODY_READ_TIMEOUT_SECONDS", "60")])).unwrap_err();
+        assert!(err.to_string().contains("below server.request_timeout_seconds"), "{err}");
+        let err = Settings::from_sources(None, &env(&[("QUARTET_UPLOADS_MAX_REQUEST_BYTES", "1000")])).unwrap_err();
+        assert!(err.to_string().starts_with("invalid value for `uploads.max_request_bytes`"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{FromRequest, Multipart, Request};
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request};
 use bytes::Bytes;
 use chrono::NaiveDate;
 
@@ -159,11 +161,25 @@ impl FormField {
     }
 }
 
-/// Submitted form data: every `name=value` pair in order.
+/// Submitted form data: every `name=value` pair in order, and the uploaded files.
+///
+/// Read by the request guard within the limits of [`crate::http::body`]; while it lives, the
+/// memory it holds is counted against `uploads.memory_budget_bytes`.
 #[derive(Debug, Clone, Default)]
 pub struct FormData {
     pairs: Vec<(String, String)>,
     files: Vec<UploadedFile>,
+    too_large: Vec<String>,
+    reservation: Option<Arc<crate::http::body::Reservation>>,
+}
+
+/// Where the bytes of an uploaded file are.
+#[derive(Debug, Clone)]
+pub enum FileContent {
+    /// Small files (within `uploads.file_memory_bytes` per request).
+    Memory(Bytes),
+    /// A temporary file under `<data_dir>/tmp`, deleted when the last clone is dropped.
+    Disk(Arc<tempfile::TempPath>),
 }
 
 /// A file from a multipart form.
@@ -175,14 +191,62 @@ pub struct UploadedFile {
     pub filename: String,
     /// The content type the client claimed (never trusted).
     pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its first bytes (up to 64), to check its type by its magic number.
+    pub head: Bytes,
     /// The content.
-    pub bytes: Bytes,
+    pub content: FileContent,
+}
+
+impl UploadedFile {
+    /// A file held in memory (tests, generated files).
+    pub fn in_memory(field: &str, filename: &str, bytes: Bytes) -> Self {
+        Self {
+            field: field.to_owned(),
+            filename: filename.to_owned(),
+            content_type: String::new(),
+            size: bytes.len() as u64,
+            head: bytes.slice(..bytes.len().min(64)),
+            content: FileContent::Memory(bytes),
+        }
+    }
+
+    /// The whole content (read from its temporary file if it is on disk).
+    pub async fn read(&self) -> std::io::Result<Bytes> {
+        match &self.content {
+            FileContent::Memory(bytes) => Ok(bytes.clone()),
+            FileContent::Disk(path) => tokio::fs::read(path.as_ref() as &std::path::Path).await.map(Bytes::from),
+        }
+    }
 }
 
 impl FormData {
     /// Data from pairs (tests, query strings).
     pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self { pairs: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(), files: Vec::new() }
+        Self { pairs: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(), ..Self::default() }
+    }
+
+    pub(crate) fn push_pair(&mut self, name: String, value: String) {
+        self.pairs.push((name, value));
+    }
+
+    pub(crate) fn push_file(&mut self, file: UploadedFile) {
+        self.files.push(file);
+    }
+
+    pub(crate) fn push_too_large(&mut self, field: String) {
+        self.too_large.push(field);
+    }
+
+    pub(crate) fn hold(&mut self, reservation: crate::http::body::Reservation) {
+        self.reservation = Some(Arc::new(reservation));
+    }
+
+    /// Whether a file sent in field `name` was larger than `uploads.max_upload_bytes` (and so
+    /// was not kept).
+    pub fn file_too_large(&self, name: &str) -> bool {
+        self.too_large.iter().any(|f| f == name)
     }
 
     /// Parses `application/x-www-form-urlencoded` bytes.
@@ -202,7 +266,7 @@ impl FormData {
 
     /// The uploaded file of field `name`, if a non-empty one was sent.
     pub fn file(&self, name: &str) -> Option<&UploadedFile> {
-        self.files.iter().find(|f| f.field == name && !f.bytes.is_empty())
+        self.files.iter().find(|f| f.field == name && f.size > 0)
     }
 
     /// The fields whose names start with `prefix`, with the prefix removed: one form of a
@@ -220,55 +284,37 @@ impl FormData {
                 f.field.strip_prefix(prefix).map(|name| UploadedFile { field: name.to_owned(), ..f.clone() })
             })
             .collect();
-        Self { pairs, files }
+        let too_large = self.too_large.iter().filter_map(|f| f.strip_prefix(prefix).map(ToOwned::to_owned)).collect();
+        Self { pairs, files, too_large, reservation: self.reservation.clone() }
     }
 
     /// Whether any field other than `ignored` has a non-empty value or file.
     pub fn has_values_besides(&self, ignored: &[&str]) -> bool {
         self.pairs.iter().any(|(k, v)| !v.trim().is_empty() && !ignored.contains(&k.as_str()))
-            || self.files.iter().any(|f| !f.bytes.is_empty() && !ignored.contains(&f.field.as_str()))
+            || self.files.iter().any(|f| f.size > 0 && !ignored.contains(&f.field.as_str()))
+            || self.too_large.iter().any(|f| !ignored.contains(&f.as_str()))
     }
 }
 
 impl<S: Send + Sync> FromRequest<S> for FormData {
     type Rejection = Error;
 
-    /// Reads a urlencoded or multipart body (already limited by the request guard).
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if content_type.starts_with("multipart/form-data") {
-            let mut multipart = Multipart::from_request(request, state)
-                .await
-                .map_err(|_| Error::bad_request("The multipart form data is malformed."))?;
-            let mut data = FormData::default();
-            while let Some(field) =
-                multipart.next_field().await.map_err(|_| Error::bad_request("The multipart form data is malformed."))?
-            {
-                let name = field.name().unwrap_or_default().to_owned();
-                let filename = field.file_name().map(ToOwned::to_owned);
-                let content_type = field.content_type().unwrap_or_default().to_owned();
-                let bytes =
-                    field.bytes().await.map_err(|_| Error::bad_request("The multipart form data is malformed."))?;
-                match filename {
-                    Some(filename) => data.files.push(UploadedFile { field: name, filename, content_type, bytes }),
-                    None => data.pairs.push((name, String::from_utf8_lossy(&bytes).into_owned())),
-                }
-            }
-            Ok(data)
-        } else if content_type.starts_with("application/x-www-form-urlencoded") || content_type.is_empty() {
-            let bytes = Bytes::from_request(request, state)
-                .await
-                .map_err(|_| Error::bad_request("The form data could not be read."))?;
-            Ok(Self::from_urlencoded(&bytes))
-        } else {
-            Err(Error::bad_request("Forms must be sent as application/x-www-form-urlencoded or multipart/form-data."))
+    /// The form the request guard read (within the limits of [`crate::http::body`]); for GET
+    /// and HEAD, the query string.
+    async fn from_request(mut request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(form) = request.extensions_mut().remove::<FormData>() {
+            return Ok(form);
         }
+        if !crate::http::guard::is_unsafe(request.method()) {
+            return Ok(Self::from_urlencoded(request.uri().query().unwrap_or("").as_bytes()));
+        }
+        Err(Error::bad_request("Forms must be sent as application/x-www-form-urlencoded or multipart/form-data."))
     }
+}
+
+/// The error of a form field whose file was over `uploads.max_upload_bytes`.
+pub fn file_too_large_message(tr: &Tr, limit: usize) -> String {
+    tr.f("The file is too large (at most {size}).", &[("size", &crate::error::human_size(limit as u64))])
 }
 
 /// Whether `value` looks like an e-mail address (Django's `EmailValidator`, simplified to the
@@ -410,7 +456,9 @@ impl BoundForm {
                 FieldKind::File => data.file(spec.name).is_some(),
                 _ => !value.is_empty(),
             };
-            if value.contains('\0') {
+            if spec.kind == FieldKind::File && data.file_too_large(spec.name) {
+                form.add_error(spec.name, file_too_large_message(tr, tr.core().settings.uploads.max_upload_bytes));
+            } else if value.contains('\0') {
                 // Django's `ProhibitNullCharactersValidator`: no database stores them as text.
                 form.add_error(spec.name, tr.t("Null characters are not allowed."));
             } else if spec.required && !present {

@@ -3,11 +3,17 @@
 //! An uploaded image must start with the magic bytes of JPEG, PNG, GIF or WebP; its size in
 //! pixels is read from the header and capped before it is decoded; it is then decoded and
 //! encoded again (which drops metadata and anything hidden in the file) under a random name the
-//! server chooses. Files are served from `/media/` with an exact content type, `nosniff`, a
+//! server chooses. Decoding runs on a small pool ([`ImagePool`], `uploads.image_concurrency`
+//! at a time), so many uploads at once wait their turn instead of each holding a decoded image
+//! in memory. Files are served from `/media/` with an exact content type, `nosniff`, a
 //! sandboxing CSP, and as attachments unless they are images.
 
 use std::io::Cursor;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::Semaphore;
 
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
@@ -24,9 +30,12 @@ pub enum UploadError {
     /// Not an image of an accepted type, or corrupt.
     #[error("Upload a valid image. The file you uploaded was either not an image or a corrupted image.")]
     NotAnImage,
-    /// More pixels than `uploads.max_image_pixels`.
-    #[error("The image is too large.")]
-    TooManyPixels,
+    /// More pixels than allowed for this use.
+    #[error("The image is too large (at most {megapixels} megapixels).")]
+    TooManyPixels {
+        /// The limit in millions of pixels.
+        megapixels: String,
+    },
     /// Writing the file failed.
     #[error("the file could not be stored: {0}")]
     Storage(#[from] std::io::Error),
@@ -47,26 +56,109 @@ pub fn sniff_image(bytes: &[u8]) -> Option<ImageFormat> {
     }
 }
 
-/// Checks, re-encodes and stores an image under `<folder>/<yyyy>/<mm>/<dd>/<random>.<ext>`;
-/// returns that relative path.
+impl UploadError {
+    /// The message for the user, translated.
+    pub fn message(&self, tr: &crate::templates::Tr) -> String {
+        match self {
+            Self::TooManyPixels { megapixels } => {
+                tr.f("The image is too large (at most {megapixels} megapixels).", &[("megapixels", megapixels)])
+            }
+            other => tr.t(&other.to_string()).to_owned(),
+        }
+    }
+}
+
+/// Image work (decode, re-encode, thumbnails) on the blocking pool, a few at a time.
+#[derive(Debug, Clone)]
+pub struct ImagePool {
+    permits: Arc<Semaphore>,
+    operations: Arc<AtomicU64>,
+}
+
+impl ImagePool {
+    /// A pool running `concurrency` jobs at a time (0: one per CPU).
+    pub fn new(concurrency: usize) -> Self {
+        let concurrency =
+            if concurrency == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { concurrency };
+        Self { permits: Arc::new(Semaphore::new(concurrency)), operations: Arc::default() }
+    }
+
+    /// Runs `work` on a blocking thread once a place is free; `load` runs first, inside the
+    /// place, so the input is only in memory while its turn lasts.
+    pub async fn run<I, T, L>(&self, load: L, work: impl FnOnce(I) -> T + Send + 'static) -> std::io::Result<T>
+    where
+        I: Send + 'static,
+        T: Send + 'static,
+        L: std::future::Future<Output = std::io::Result<I>>,
+    {
+        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        self.operations.fetch_add(1, Ordering::Relaxed);
+        let input = load.await?;
+        tokio::task::spawn_blocking(move || work(input)).await.map_err(std::io::Error::other)
+    }
+
+    /// Jobs run so far.
+    pub fn operations(&self) -> u64 {
+        self.operations.load(Ordering::Relaxed)
+    }
+}
+
+fn megapixels(pixels: u64) -> String {
+    let text = format!("{:.1}", pixels as f64 / 1_000_000.0);
+    text.strip_suffix(".0").unwrap_or(&text).to_owned()
+}
+
+/// Checks, re-encodes and stores an image under `<folder>/<yyyy>/<mm>/<dd>/<random>.<ext>`
+/// (at most `uploads.max_image_pixels`); returns that relative path.
 pub async fn store_image(core: &CoreState, bytes: &[u8], folder: &str) -> Result<String, UploadError> {
-    let format = sniff_image(bytes).ok_or(UploadError::NotAnImage)?;
-    let max_pixels = core.settings.uploads.max_image_pixels;
-    let input = bytes.to_vec();
-    let (encoded, extension) = tokio::task::spawn_blocking(move || reencode(&input, format, max_pixels))
-        .await
-        .map_err(|_| UploadError::NotAnImage)??;
+    let input = bytes::Bytes::copy_from_slice(bytes);
+    store_image_from(core, async move { Ok(input) }, folder, core.settings.uploads.max_image_pixels).await
+}
+
+/// Like [`store_image`] for an uploaded file, with its own pixel limit (profile photos have a
+/// lower one); the file is read into memory only when its turn in the image pool comes.
+pub async fn store_uploaded_image(
+    core: &CoreState,
+    file: &crate::forms::UploadedFile,
+    folder: &str,
+    max_pixels: u64,
+) -> Result<String, UploadError> {
+    if sniff_image(&file.head).is_none() {
+        return Err(UploadError::NotAnImage);
+    }
+    store_image_from(core, file.read(), folder, max_pixels).await
+}
+
+async fn store_image_from(
+    core: &CoreState,
+    load: impl std::future::Future<Output = std::io::Result<bytes::Bytes>>,
+    folder: &str,
+    max_pixels: u64,
+) -> Result<String, UploadError> {
+    let (encoded, extension) = core
+        .images
+        .run(load, move |input: bytes::Bytes| {
+            let format = sniff_image(&input).ok_or(UploadError::NotAnImage)?;
+            reencode(&input, format, max_pixels)
+        })
+        .await??;
     write_new(core, &encoded, folder, extension).await
 }
 
-/// Writes `bytes` under `<folder>/<yyyy>/<mm>/<dd>/<random>.<extension>`; returns that path.
-async fn write_new(core: &CoreState, bytes: &[u8], folder: &str, extension: &str) -> Result<String, UploadError> {
+/// A new random path `<folder>/<yyyy>/<mm>/<dd>/<random>.<extension>` and its file.
+fn new_path(core: &CoreState, folder: &str, extension: &str) -> (String, PathBuf) {
     let relative = format!(
         "{folder}/{}/{}.{extension}",
         core.now().format("%Y/%m/%d"),
         crate::crypto::random_string(20, crate::crypto::LOWER_ALNUM)
     );
     let target = core.settings.media_root().join(&relative);
+    (relative, target)
+}
+
+/// Writes `bytes` under `<folder>/<yyyy>/<mm>/<dd>/<random>.<extension>`; returns that path.
+async fn write_new(core: &CoreState, bytes: &[u8], folder: &str, extension: &str) -> Result<String, UploadError> {
+    let (relative, target) = new_path(core, folder, extension);
     if let Some(parent) = target.parent() {
         tokio::fs::create_dir_all(parent).await?;
     }
@@ -74,28 +166,38 @@ async fn write_new(core: &CoreState, bytes: &[u8], folder: &str, extension: &str
     Ok(relative)
 }
 
-/// Stores any file under `<folder>/<yyyy>/<mm>/<dd>/<random>.<ext>`, keeping only a short,
-/// plain extension of the client's name (the name itself is never used); returns that relative
-/// path. It is served as an attachment, never run or shown inline.
+/// Stores any uploaded file under `<folder>/<yyyy>/<mm>/<dd>/<random>.<ext>`, keeping only a
+/// short, plain extension of the client's name (the name itself is never used); returns that
+/// relative path. It is served as an attachment, never run or shown inline.
 pub async fn store_file(
     core: &CoreState,
-    bytes: &[u8],
+    file: &crate::forms::UploadedFile,
     folder: &str,
-    client_name: &str,
 ) -> Result<String, UploadError> {
-    let extension = client_name
+    let extension = file
+        .filename
         .rsplit_once('.')
         .map(|(_, ext)| ext.to_ascii_lowercase())
         .filter(|ext| (1..=8).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric()))
         .unwrap_or_else(|| "bin".to_owned());
-    write_new(core, bytes, folder, &extension).await
+    match &file.content {
+        crate::forms::FileContent::Memory(bytes) => write_new(core, bytes, folder, &extension).await,
+        crate::forms::FileContent::Disk(temp) => {
+            let (relative, target) = new_path(core, folder, &extension);
+            if let Some(parent) = target.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            tokio::fs::copy(temp.as_ref() as &Path, &target).await?;
+            Ok(relative)
+        }
+    }
 }
 
 fn reencode(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<(Vec<u8>, &'static str), UploadError> {
     let (width, height) =
         ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(|_| UploadError::NotAnImage)?;
     if u64::from(width) * u64::from(height) > max_pixels {
-        return Err(UploadError::TooManyPixels);
+        return Err(UploadError::TooManyPixels { megapixels: megapixels(max_pixels) });
     }
     let mut limits = Limits::default();
     limits.max_image_width = Some(width);
@@ -227,7 +329,9 @@ mod tests {
         let (out, ext) = reencode(png.get_ref(), ImageFormat::Png, 1000).unwrap();
         assert_eq!(ext, "png");
         assert_eq!(sniff_image(&out), Some(ImageFormat::Png));
-        assert!(matches!(reencode(png.get_ref(), ImageFormat::Png, 11), Err(UploadError::TooManyPixels)));
+        assert!(matches!(reencode(png.get_ref(), ImageFormat::Png, 11), Err(UploadError::TooManyPixels { .. })));
+        assert_eq!(megapixels(16_000_000), "16");
+        assert_eq!(megapixels(2_500_000), "2.5");
         assert!(matches!(
             reencode(b"\x89PNG\r\n\x1a\ntruncated", ImageFormat::Png, 1000),
             Err(UploadError::NotAnImage)

@@ -212,6 +212,8 @@ impl SiteBuilder {
             urls: OnceLock::new(),
             job_signal: crate::jobs::new_signal(),
             cache: crate::cache::Cache::new(&settings.cache),
+            bodies: crate::http::body::BodyBudget::new(settings.uploads.memory_budget_bytes),
+            images: crate::media::ImagePool::new(settings.uploads.image_concurrency),
             queries,
             settings,
             db,
@@ -221,14 +223,17 @@ impl SiteBuilder {
         });
 
         let mut pages = Router::new();
-        let (mut names, mut exempt) = (Vec::new(), Vec::new());
+        let (mut names, mut exempt, mut uploads) = (Vec::new(), Vec::new(), Vec::new());
         for app in &installed {
             let routes = app.routes(&core);
             names.extend(routes.names);
             exempt.extend(routes.csrf_exempt);
+            uploads.extend(routes.uploads);
             pages = pages.merge(routes.router);
         }
-        core.urls.set(UrlMap::new(names).with_csrf_exempt(exempt)).expect("routes are built once");
+        core.urls
+            .set(UrlMap::new(names).with_csrf_exempt(exempt).with_uploads(uploads))
+            .expect("routes are built once");
         let router = assemble(&core, pages);
         Ok(Site { core, router, migrator })
     }
@@ -237,6 +242,29 @@ impl SiteBuilder {
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     Error::internal(anyhow::anyhow!("a request handler panicked")).into_response()
+}
+
+/// An address no route has: 404, except that under `/admin/` a visitor who is not staff is sent
+/// to the admin sign-in page, as for the admin's own pages (so the answer tells nothing of
+/// which addresses exist).
+async fn not_found(core: CoreState, request: axum::extract::Request) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/admin/") {
+        let staff = match crate::session::from_cookie(&core, request.headers()) {
+            Some(session) => crate::auth::user_of_session(&core, &session)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|u| u.is_active && u.is_staff),
+            None => false,
+        };
+        if !staff {
+            let next = request.uri().path_and_query().map_or(path, |p| p.as_str());
+            let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
+            return Error::LoginRequired(format!("{}?{query}", core.url("admin:login"))).into_response();
+        }
+    }
+    Error::NotFound.into_response()
 }
 
 /// Puts the middleware stack around the apps' routes (order documented in `http`).
@@ -251,7 +279,10 @@ fn assemble(core: &CoreState, pages: Router) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz).with_state(core.clone()))
         .merge(pages)
-        .fallback(|| async { Error::NotFound })
+        .fallback({
+            let core = core.clone();
+            move |request: axum::extract::Request| not_found(core.clone(), request)
+        })
         .layer(from_fn_with_state(core.clone(), security::ssl_redirect))
         .layer(from_fn_with_state(core.clone(), host::layer))
         .layer(TimeoutLayer::with_status_code(

@@ -37,6 +37,10 @@ pub struct CoreInner {
     pub mailer: Arc<dyn Mailer>,
     /// Password hashing on a bounded blocking pool.
     pub hasher: PasswordHasher,
+    /// The memory request bodies may hold at once (`uploads.memory_budget_bytes`).
+    pub bodies: crate::http::body::BodyBudget,
+    /// Image decoding and encoding, a few at a time (`uploads.image_concurrency`).
+    pub images: crate::media::ImagePool,
     /// Counters for brute-force limits.
     pub limiter: RateLimiter,
     /// Where sessions are kept.

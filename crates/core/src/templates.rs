@@ -89,6 +89,11 @@ impl Tr {
         &self.lang
     }
 
+    /// The shared services.
+    pub fn core(&self) -> &CoreState {
+        &self.core
+    }
+
     /// Translates a message.
     pub fn t<'a>(&'a self, msgid: &'a str) -> &'a str {
         self.core.i18n.gettext(&self.lang, msgid)
@@ -199,6 +204,12 @@ impl PageContext {
             csrf: None,
             taken_messages: Mutex::new(None),
         }
+    }
+
+    /// The context of an error page: the user and CSRF state of the request that failed, no
+    /// flash messages (they wait for the next real page).
+    pub fn for_error(core: CoreState, path: String, lang: String, user: Option<User>, csrf: Csrf) -> Self {
+        Self { user, csrf: Some(csrf), ..Self::bare(core, path, lang) }
     }
 
     /// The same context with another signed-in user (after sign-in).

@@ -34,6 +34,7 @@ pub struct Routes {
     pub(crate) router: Router,
     pub(crate) names: Vec<(&'static str, &'static str)>,
     pub(crate) csrf_exempt: Vec<&'static str>,
+    pub(crate) uploads: Vec<&'static str>,
 }
 
 impl fmt::Debug for Routes {
@@ -47,6 +48,7 @@ pub struct RoutesBuilder<S> {
     router: Router<S>,
     names: Vec<(&'static str, &'static str)>,
     csrf_exempt: Vec<&'static str>,
+    uploads: Vec<&'static str>,
 }
 
 impl<S> fmt::Debug for RoutesBuilder<S> {
@@ -64,7 +66,7 @@ impl<S: Clone + Send + Sync + 'static> Default for RoutesBuilder<S> {
 impl<S: Clone + Send + Sync + 'static> RoutesBuilder<S> {
     /// No routes yet.
     pub fn new() -> Self {
-        Self { router: Router::new(), names: Vec::new(), csrf_exempt: Vec::new() }
+        Self { router: Router::new(), names: Vec::new(), csrf_exempt: Vec::new(), uploads: Vec::new() }
     }
 
     /// Adds a named route. `path` is absolute and uses axum's `{param}` syntax.
@@ -81,9 +83,21 @@ impl<S: Clone + Send + Sync + 'static> RoutesBuilder<S> {
         self.route(name, path, handler)
     }
 
+    /// Adds a named route whose forms may carry files (`multipart/form-data`), from signed-in
+    /// users only. Every other route refuses multipart bodies before reading them.
+    pub fn upload_route(mut self, name: &'static str, path: &'static str, handler: MethodRouter<S>) -> Self {
+        self.uploads.push(path);
+        self.route(name, path, handler)
+    }
+
     /// Applies the app's state.
     pub fn with_state(self, state: S) -> Routes {
-        Routes { router: self.router.with_state(state), names: self.names, csrf_exempt: self.csrf_exempt }
+        Routes {
+            router: self.router.with_state(state),
+            names: self.names,
+            csrf_exempt: self.csrf_exempt,
+            uploads: self.uploads,
+        }
     }
 }
 
@@ -93,6 +107,7 @@ pub struct UrlMap {
     patterns: HashMap<&'static str, &'static str>,
     matcher: matchit::Router<()>,
     csrf_exempt: Vec<&'static str>,
+    uploads: Vec<&'static str>,
 }
 
 impl fmt::Debug for UrlMap {
@@ -131,13 +146,24 @@ impl UrlMap {
             // Two names may share one path (an alias); the matcher needs it once.
             let _ = matcher.insert(path, ());
         }
-        Self { patterns, matcher, csrf_exempt: Vec::new() }
+        Self { patterns, matcher, csrf_exempt: Vec::new(), uploads: Vec::new() }
     }
 
     /// Records the route patterns that unsafe methods reach without a CSRF token.
     pub fn with_csrf_exempt(mut self, patterns: impl IntoIterator<Item = &'static str>) -> Self {
         self.csrf_exempt.extend(patterns);
         self
+    }
+
+    /// Records the route patterns whose forms may carry files.
+    pub fn with_uploads(mut self, patterns: impl IntoIterator<Item = &'static str>) -> Self {
+        self.uploads.extend(patterns);
+        self
+    }
+
+    /// Whether the route pattern takes files.
+    pub fn accepts_uploads(&self, pattern: &str) -> bool {
+        self.uploads.contains(&pattern)
     }
 
     /// Whether the route pattern is exempt from CSRF checks.

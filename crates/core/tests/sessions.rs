@@ -63,10 +63,9 @@ dbtest! {
     async fn signing_in_gives_the_session_a_new_key_and_keeps_its_data(site) {
         site.create_user("walt", PASSWORD).await;
         site.create_user("xena", PASSWORD).await;
-        let k1 = new_key();
         let mut data = Map::new();
         data.insert("cart".into(), serde_json::json!({"7": {"quantity": 2}}));
-        site.core.sessions.save(&k1, &data, site.core.now() + Duration::days(1)).await.unwrap();
+        let k1 = site.core.sessions.create(&data, site.core.now() + Duration::days(1)).await.unwrap();
         let client = site.client();
         client.set_cookie("sessionid", &k1);
         let csrf_before = client.csrf_token().await;

@@ -3,9 +3,11 @@
 use askama::Template;
 use axum::extract::RawQuery;
 use axum::response::Response;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use quartet_core::app::App;
+use quartet_core::forms::FormData;
 use quartet_core::pagination::{Page, Paginator};
+use quartet_core::session::Session;
 use quartet_core::state::CoreState;
 use quartet_core::templates::{PageContext, render};
 use quartet_core::urls::{Routes, RoutesBuilder};
@@ -13,7 +15,8 @@ use quartet_testkit::TestSiteBuilder;
 
 /// Routes: `/test/echo/` (every method, answers "ok"), `/test/exempt/` (CSRF-exempt),
 /// `/test/panic/` (panics), `/test/slow/` (answers "done" after half a second), `/test/list/`
-/// (ten numbered items, three per page).
+/// (ten numbered items, three per page), `/test/upload/` (takes files; describes the form it
+/// got), `/test/session-slow/` (reads the session, waits, then writes to it).
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeApp;
 
@@ -33,6 +36,8 @@ impl App for ProbeApp {
             .csrf_exempt_route("probe:exempt", "/test/exempt/", any(|| async { "exempt" }))
             .route("probe:panic", "/test/panic/", get(explode))
             .route("probe:list", "/test/list/", get(list))
+            .upload_route("probe:upload", "/test/upload/", post(describe_upload))
+            .route("probe:session-slow", "/test/session-slow/", get(session_slow))
             .route(
                 "probe:slow",
                 "/test/slow/",
@@ -43,6 +48,38 @@ impl App for ProbeApp {
             )
             .with_state(core.clone())
     }
+}
+
+/// `fields=a,b files=photo:10 too_large=big`, in the order received.
+async fn describe_upload(data: FormData) -> String {
+    let fields: Vec<&str> = ["name", "note", "after"].into_iter().filter(|f| data.get(f).is_some()).collect();
+    let mut files = Vec::new();
+    for name in ["photo", "big", "doc"] {
+        if let Some(file) = data.file(name) {
+            let bytes = file.read().await.expect("the upload can be read");
+            assert_eq!(bytes.len() as u64, file.size);
+            let disk = matches!(file.content, quartet_core::forms::FileContent::Disk(_));
+            files.push(format!("{name}:{}{}", file.size, if disk { ":disk" } else { "" }));
+        }
+    }
+    let too_large: Vec<&str> = ["photo", "big", "doc"].into_iter().filter(|f| data.file_too_large(f)).collect();
+    let many = (0..200).filter(|i| data.file(&format!("f{i}")).is_some()).count();
+    format!(
+        "fields={} files={} too_large={} numbered={many} after={}",
+        fields.join(","),
+        files.join(","),
+        too_large.join(","),
+        data.get("after").unwrap_or("")
+    )
+}
+
+/// Reads the session, waits a quarter of a second, then writes to it (a request in flight
+/// while another one signs out).
+async fn session_slow(session: Session) -> quartet_core::Result<&'static str> {
+    session.load().await?;
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    session.insert("seen", true).await?;
+    Ok("ok")
 }
 
 async fn explode() -> &'static str {

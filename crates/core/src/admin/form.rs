@@ -270,6 +270,34 @@ pub(crate) async fn build_fields(
             max_length: None,
         });
     }
+    for relation in &admin.readonly_many_to_many {
+        let Some(target) = registry.model(&relation.target) else { continue };
+        let selected = match pk {
+            Some(pk) => linked(db, registry, relation, pk).await?,
+            None => Vec::new(),
+        };
+        let names: Vec<String> = target_options(db, target)
+            .await?
+            .into_iter()
+            .filter(|(value, _)| selected.contains(value))
+            .map(|(_, label)| label)
+            .collect();
+        fields.push(AdminField {
+            name: relation.name.clone(),
+            label: tr.t(&relation.label).to_owned(),
+            widget: Widget::Readonly,
+            value: String::new(),
+            selected: Vec::new(),
+            options: Vec::new(),
+            required: false,
+            help: tr.t(&relation.help).to_owned(),
+            errors: Vec::new(),
+            prepopulate_from: String::new(),
+            lookup_url: String::new(),
+            display: if names.is_empty() { "-".to_owned() } else { names.join(", ") },
+            max_length: None,
+        });
+    }
     Ok(fields)
 }
 
@@ -487,13 +515,17 @@ pub(crate) async fn parse_submission(
             let current = row.get(info.name).map(plain_text).unwrap_or_default();
             let clear = form.get(&format!("{}-clear", info.name)).is_some();
             let mut problem = None;
+            let too_large = form
+                .file_too_large(info.name)
+                .then(|| crate::forms::file_too_large_message(tr, tr.core().settings.uploads.max_upload_bytes));
             match form.file(info.name) {
+                _ if too_large.is_some() => {}
                 Some(_) if clear => {
                     problem = Some(tr.t("Please either submit a file or check the clear checkbox, not both."));
                 }
                 Some(file)
                     if upload.kind == super::options::UploadKind::Image
-                        && crate::media::sniff_image(&file.bytes).is_none() =>
+                        && crate::media::sniff_image(&file.head).is_none() =>
                 {
                     problem = Some(tr.t(
                         "Upload a valid image. The file you uploaded was either not an image or a corrupted image.",
@@ -515,6 +547,9 @@ pub(crate) async fn parse_submission(
             }
             if let Some(message) = problem {
                 errors.entry(info.name.to_owned()).or_default().push(message.to_owned());
+            }
+            if let Some(message) = too_large {
+                errors.entry(info.name.to_owned()).or_default().push(message);
             }
             continue;
         }
@@ -763,17 +798,18 @@ pub(crate) async fn store_uploads(
     for (column, file) in std::mem::take(&mut submission.uploads) {
         let Some(upload) = admin.uploads.get(&column) else { continue };
         let stored = match upload.kind {
-            super::options::UploadKind::Image => crate::media::store_image(core, &file.bytes, &upload.folder).await,
-            super::options::UploadKind::File => {
-                crate::media::store_file(core, &file.bytes, &upload.folder, &file.filename).await
+            super::options::UploadKind::Image => {
+                crate::media::store_uploaded_image(core, &file, &upload.folder, core.settings.uploads.max_image_pixels)
+                    .await
             }
+            super::options::UploadKind::File => crate::media::store_file(core, &file, &upload.folder).await,
         };
         match stored {
             Ok(path) => {
                 submission.row.insert(column, Value::String(path));
             }
-            Err(crate::media::UploadError::Storage(e)) => return Err(crate::error::Error::internal(e)),
-            Err(e) => submission.errors.entry(column).or_default().push(tr.t(&e.to_string()).to_owned()),
+            Err(crate::media::UploadError::Storage(e)) => return Err(crate::http::body::disk_error(e)),
+            Err(e) => submission.errors.entry(column).or_default().push(e.message(tr)),
         }
     }
     Ok(())

@@ -30,6 +30,11 @@ impl ListParams {
         self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// Whether a search or filter holds a NUL character (no database stores one as text).
+    pub(crate) fn has_null(&self) -> bool {
+        self.pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    }
+
     /// The query string with `changes` applied (`None` removes a parameter); the page resets
     /// unless it is what changes.
     pub(crate) fn with(&self, changes: &[(&str, Option<&str>)]) -> String {

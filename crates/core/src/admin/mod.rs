@@ -83,8 +83,8 @@ impl App for AdminApp {
             )
             .route("admin:app", "/admin/{app}/", get(views::app_index))
             .route("admin:changelist", "/admin/{app}/{model}/", get(views::changelist).post(views::changelist_submit))
-            .route("admin:add", "/admin/{app}/{model}/add/", get(views::add_form).post(views::add_submit))
-            .route(
+            .upload_route("admin:add", "/admin/{app}/{model}/add/", get(views::add_form).post(views::add_submit))
+            .upload_route(
                 "admin:change",
                 "/admin/{app}/{model}/{pk}/change/",
                 get(views::change_form).post(views::change_submit),

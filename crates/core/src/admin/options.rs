@@ -191,6 +191,10 @@ pub struct ModelAdmin {
     pub(crate) auto_now_add: Vec<String>,
     pub(crate) auto_now: Vec<String>,
     pub(crate) many_to_many: Vec<ManyToMany>,
+    /// Many-to-many fields shown without a way to change them (see [`Self::superuser_only`]).
+    pub(crate) readonly_many_to_many: Vec<ManyToMany>,
+    /// Columns and many-to-many fields only superusers may change.
+    pub(crate) superuser_only: Vec<String>,
     pub(crate) unique_for_date: Vec<(String, String)>,
     pub(crate) initial: HashMap<String, String>,
     pub(crate) inlines: Vec<super::inline::Inline>,
@@ -236,6 +240,8 @@ impl ModelAdmin {
             auto_now_add: Vec::new(),
             auto_now: Vec::new(),
             many_to_many: Vec::new(),
+            readonly_many_to_many: Vec::new(),
+            superuser_only: Vec::new(),
             unique_for_date: Vec::new(),
             initial: HashMap::new(),
             inlines: Vec::new(),
@@ -434,6 +440,29 @@ impl ModelAdmin {
     pub fn per_page(mut self, rows: u64) -> Self {
         self.per_page = rows.max(1);
         self
+    }
+
+    /// Columns and many-to-many fields that only superusers may change; other staff see them
+    /// read-only (the accounts app marks a user's staff and superuser status, groups and
+    /// permissions, and a group's permissions).
+    pub fn superuser_only<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.superuser_only.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// These options as they apply to a staff user: for someone who is not a superuser, the
+    /// [`Self::superuser_only`] fields become read-only.
+    pub(crate) fn restricted_for(&self, is_superuser: bool) -> std::borrow::Cow<'_, ModelAdmin> {
+        if is_superuser || self.superuser_only.is_empty() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut restricted = self.clone();
+        let (locked, open): (Vec<ManyToMany>, Vec<ManyToMany>) =
+            restricted.many_to_many.into_iter().partition(|m| self.superuser_only.contains(&m.name));
+        restricted.many_to_many = open;
+        restricted.readonly_many_to_many.extend(locked);
+        restricted.readonly.extend(self.superuser_only.iter().cloned());
+        std::borrow::Cow::Owned(restricted)
     }
 
     pub(crate) fn user_admin(mut self) -> Self {

@@ -80,7 +80,15 @@ async fn authorize<'a>(
     actions: &[&str],
     here: impl FnOnce(&ModelAdmin) -> String,
 ) -> Result<(&'a ModelAdmin, Staff)> {
-    let admin = find_admin(core, app, model)?;
+    let admin = match find_admin(core, app, model) {
+        Ok(admin) => admin,
+        Err(e) => {
+            // Anonymous visitors go to the sign-in page whether or not the model exists, so the
+            // answer does not tell which models there are.
+            staff(ctx, &ctx.path).await?;
+            return Err(e);
+        }
+    };
     let staff = staff(ctx, &here(admin)).await?;
     if !actions.iter().any(|action| staff.can(action, admin)) {
         return Err(forbidden(&staff, &actions.join("/")));
@@ -143,10 +151,15 @@ pub(crate) struct NextQuery {
 
 fn safe_next(core: &CoreState, host: &RequestHost, next: &str) -> String {
     if !next.is_empty() && crate::http::redirect::is_safe(next, &host.host, host.secure) {
-        next.to_owned()
+        next.trim().to_owned()
     } else {
         admin_root(core)
     }
+}
+
+/// `next` if it is safe to carry in the sign-in form, else nothing.
+fn form_next(host: &RequestHost, next: &str) -> String {
+    if crate::http::redirect::is_safe(next, &host.host, host.secure) { next.trim().to_owned() } else { String::new() }
 }
 
 pub(crate) async fn login_form(
@@ -154,7 +167,7 @@ pub(crate) async fn login_form(
     host: RequestHost,
     axum::extract::Query(query): axum::extract::Query<NextQuery>,
 ) -> Result<Response> {
-    let next = query.next.unwrap_or_default();
+    let next = form_next(&host, &query.next.unwrap_or_default());
     let mut error = String::new();
     if let Some(user) = &ctx.user {
         if user.is_active && user.is_staff {
@@ -168,32 +181,49 @@ pub(crate) async fn login_form(
     render(&LoginPage { ctx, username: String::new(), error, next })
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn login_submit(
     ctx: PageContext,
     session: Session,
     csrf: Csrf,
     host: RequestHost,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     data: FormData,
 ) -> Result<Response> {
     let core = ctx.core().clone();
     let username = data.get("username").unwrap_or_default().trim().to_owned();
     let password = data.get("password").unwrap_or_default();
-    let next = data.get("next").unwrap_or_default().to_owned();
+    let next = form_next(&host, data.get("next").unwrap_or_default());
+    let mut error = ctx
+        .t("Please enter the correct username and password for a staff account. Note that both fields may be case-sensitive.")
+        .to_owned();
+    let mut status = axum::http::StatusCode::OK;
     if !username.is_empty() && !password.is_empty() {
-        match crate::auth::authenticate(&core, &username, password, ip).await? {
+        let device = crate::http::cookies::get(&headers, crate::auth::DEVICE_COOKIE);
+        match crate::auth::authenticate(&core, &username, password, ip, device.as_deref()).await? {
             Authentication::Valid(user) if user.is_staff => {
                 crate::auth::login(&core, &session, &csrf, &user).await?;
-                return Ok(Redirect::to(&safe_next(&core, &host, &next)).into_response());
+                let mut response = Redirect::to(&safe_next(&core, &host, &next)).into_response();
+                crate::auth::remember_device(&core, &mut response, device.as_deref(), &user);
+                return Ok(response);
             }
-            Authentication::Throttled(retry_after) => return Err(Error::TooManyRequests { retry_after }),
+            Authentication::Throttled(retry_after) => {
+                return Err(Error::TooManyRequests {
+                    retry_after,
+                    message: "Too many failed sign-ins from your address. Please wait a while and try again.",
+                });
+            }
+            Authentication::Protected(wait) => {
+                error = crate::auth::protected_message(&ctx.tr(), wait);
+                status = axum::http::StatusCode::TOO_MANY_REQUESTS;
+            }
             Authentication::Valid(_) | Authentication::Invalid => {}
         }
     }
-    let error = ctx
-        .t("Please enter the correct username and password for a staff account. Note that both fields may be case-sensitive.")
-        .to_owned();
-    render(&LoginPage { ctx, username, error, next })
+    let mut response = render(&LoginPage { ctx, username, error, next })?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 pub(crate) async fn logout(ctx: PageContext, session: Session) -> Result<Response> {
@@ -386,6 +416,9 @@ pub(crate) async fn changelist(
     .await?;
     let tr = ctx.tr();
     let params = ListParams::parse(query.as_deref());
+    if params.has_null() {
+        return Err(Error::bad_request("Null characters are not allowed."));
+    }
     // A raw-id lookup window: pick a row, no actions, no editing.
     let popup = params.get("_popup") == Some("1");
     let url_of = |pk: &str| change_url(&core, admin, pk);
@@ -674,13 +707,15 @@ async fn load_row(core: &CoreState, admin: &ModelAdmin, pk: &str) -> Result<Row>
 /// Values a new row starts with: defaults for every column the form does not set.
 pub(crate) fn new_row(admin: &ModelAdmin, now: chrono::DateTime<Utc>) -> Row {
     let mut row = Row::new();
+    let foreign_keys = admin.model().rows().foreign_keys();
     for column in admin.model().rows().columns() {
         if column.generated {
             continue;
         }
         let value = if admin.auto_now_add.iter().chain(&admin.auto_now).any(|c| c == column.name) {
             Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        } else if column.nullable {
+        } else if column.nullable || foreign_keys.iter().any(|fk| fk.column == column.name) {
+            // A reference starts unchosen ("---------"), never as id 0.
             Value::Null
         } else {
             match column.kind {
@@ -767,6 +802,8 @@ pub(crate) async fn add_form(
     let core = ctx.core().clone();
     let (admin, staff) =
         authorize(&ctx, &core, (&app, &model), &["add"], |_| core.url_with("admin:add", &[&app, &model])).await?;
+    let restricted = admin.restricted_for(staff.user.is_superuser);
+    let admin: &ModelAdmin = &restricted;
     let tr = ctx.tr();
     let row = new_row(admin, core.now());
     let mut fields = build_fields(admin, &core.registry, &core.db, &row, None, &tr, &admin_root(&core)).await?;
@@ -968,6 +1005,8 @@ pub(crate) async fn add_submit(
     let core = ctx.core().clone();
     let (admin, staff) =
         authorize(&ctx, &core, (&app, &model), &["add"], |_| core.url_with("admin:add", &[&app, &model])).await?;
+    let restricted = admin.restricted_for(staff.user.is_superuser);
+    let admin: &ModelAdmin = &restricted;
     let tr = ctx.tr();
     let now = core.now();
     let base = new_row(admin, now);
@@ -1055,6 +1094,8 @@ pub(crate) async fn change_form(
     let core = ctx.core().clone();
     let (admin, staff) =
         authorize(&ctx, &core, (&app, &model), &["view", "change"], |a| change_url(&core, a, &pk)).await?;
+    let restricted = admin.restricted_for(staff.user.is_superuser);
+    let admin: &ModelAdmin = &restricted;
     let row = load_row(&core, admin, &pk).await?;
     let tr = ctx.tr();
     let mut fields = build_fields(admin, &core.registry, &core.db, &row, Some(&pk), &tr, &admin_root(&core)).await?;
@@ -1076,6 +1117,8 @@ pub(crate) async fn change_submit(
 ) -> Result<Response> {
     let core = ctx.core().clone();
     let (admin, staff) = authorize(&ctx, &core, (&app, &model), &["change"], |a| change_url(&core, a, &pk)).await?;
+    let restricted = admin.restricted_for(staff.user.is_superuser);
+    let admin: &ModelAdmin = &restricted;
     let row = load_row(&core, admin, &pk).await?;
     let tr = ctx.tr();
     let mut submission = parse_submission(admin, &core.registry, &core.db, &data, row.clone(), Some(&pk), &tr).await?;
@@ -1228,11 +1271,23 @@ struct PasswordPage {
     username: String,
 }
 
+/// Only a superuser may set a superuser's password (beyond Django: otherwise any staff user with
+/// the change permission could take over a superuser's account).
+fn refuse_superuser_password(staff: &Staff, row: &Row) -> Result<()> {
+    let target_is_superuser =
+        row.get("is_superuser").is_some_and(|v| v.as_bool() == Some(true) || v.as_i64() == Some(1));
+    if target_is_superuser && !staff.user.is_superuser {
+        return Err(forbidden(staff, "change a superuser's password"));
+    }
+    Ok(())
+}
+
 pub(crate) async fn password_form(ctx: PageContext, Path(pk): Path<String>) -> Result<Response> {
     let core = ctx.core().clone();
-    let (admin, _) =
+    let (admin, staff) =
         authorize(&ctx, &core, ("accounts", "user"), &["change"], |_| core.url_with("admin:password", &[&pk])).await?;
     let row = load_row(&core, admin, &pk).await?;
+    refuse_superuser_password(&staff, &row)?;
     let tr = ctx.tr();
     let username = admin.model().repr(&row);
     let mut crumbs = base_crumbs(&core, &tr, admin);
@@ -1251,7 +1306,8 @@ pub(crate) async fn password_submit(
     let core = ctx.core().clone();
     let (admin, staff) =
         authorize(&ctx, &core, ("accounts", "user"), &["change"], |_| core.url_with("admin:password", &[&pk])).await?;
-    load_row(&core, admin, &pk).await?;
+    let row = load_row(&core, admin, &pk).await?;
+    refuse_superuser_password(&staff, &row)?;
     let id = crate::urls::path_id(&pk)?;
     let user = {
         use sea_orm::EntityTrait;

@@ -39,7 +39,7 @@ impl App for AccountsApp {
             .route("account:register", "/account/register/", register())
             .route("students:register", "/students/register/", register())
             .route("account:dashboard", "/account/", get(views::dashboard))
-            .route("account:edit", "/account/edit/", get(views::edit_form).post(views::edit_submit))
+            .upload_route("account:edit", "/account/edit/", get(views::edit_form).post(views::edit_submit))
             .route(
                 "account:password-change",
                 "/account/password_change/",
@@ -100,6 +100,7 @@ impl App for AccountsApp {
                     "Designates that this user has all permissions without explicitly assigning them.",
                 )
                 .readonly(["last_login", "date_joined"])
+                .superuser_only(["is_staff", "is_superuser", "groups", "user_permissions"])
                 .many_to_many(ManyToMany {
                     name: "groups".into(),
                     label: "Groups".into(),
@@ -120,7 +121,12 @@ impl App for AccountsApp {
                     help: "Specific permissions for this user.".into(),
                     by_name: None,
                 }),
-            ModelAdmin::new("accounts.group").list_display(["name"]).search_fields(["name"]).ordering(["name"]).many_to_many(
+            ModelAdmin::new("accounts.group")
+                .list_display(["name"])
+                .search_fields(["name"])
+                .ordering(["name"])
+                .superuser_only(["permissions"])
+                .many_to_many(
                 ManyToMany {
                     name: "permissions".into(),
                     label: "Permissions".into(),

@@ -3,8 +3,9 @@
 //! Signing in stores the user id and a hash derived from the password hash in the session; a
 //! changed password therefore signs out every other session. Sign-in gives the session a new
 //! key (or a new empty session if it belonged to someone else) and rotates the CSRF secret.
-//! Failed sign-ins are counted per account and per client address; past the limit, attempts
-//! are refused with 429 before any password is hashed.
+//! Sign-in attempts are counted before any password is hashed, per (account, address) and per
+//! address, and refused past the limits; an account with too many failures from everywhere is
+//! protected, never locked (see [`authenticate`]).
 
 pub mod app;
 mod commands;
@@ -17,6 +18,7 @@ pub mod validators;
 mod views;
 
 pub use views::PasswordResetEmailJob;
+pub(crate) use views::{protected_message, remember_device};
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -56,28 +58,34 @@ pub fn session_auth_hash(core: &CoreState, user: &User) -> String {
 pub async fn current_user(parts: &Parts, core: &CoreState) -> Result<Option<User>> {
     let Some(session) = parts.extensions.get::<Session>().cloned() else { return Ok(None) };
     let cache = parts.extensions.get::<UserCache>().cloned().unwrap_or_default();
-    cache
-        .0
-        .get_or_try_init(|| async {
-            let Some(id) = session.get::<i64>(SESSION_USER).await? else { return Ok(None) };
-            let user = models::user::Entity::find_by_id(id).one(&core.db).await?;
-            let stored_hash = session.get::<String>(SESSION_HASH).await?.unwrap_or_default();
-            match user {
-                Some(user)
-                    if user.is_active
-                        && constant_time_eq(stored_hash.as_bytes(), session_auth_hash(core, &user).as_bytes()) =>
-                {
-                    Ok(Some(user))
-                }
-                _ => {
-                    // Deleted, deactivated, or the password changed elsewhere: sign out.
-                    session.flush().await?;
-                    Ok(None)
-                }
-            }
-        })
-        .await
-        .cloned()
+    cache.0.get_or_try_init(|| user_of_session(core, &session)).await.cloned()
+}
+
+/// The user `session` is signed in as, if the account is active and the password unchanged;
+/// otherwise the session is emptied (signed out).
+pub async fn user_of_session(core: &CoreState, session: &Session) -> Result<Option<User>> {
+    let Some(id) = session.get::<i64>(SESSION_USER).await? else { return Ok(None) };
+    let user = models::user::Entity::find_by_id(id).one(&core.db).await?;
+    let stored_hash = session.get::<String>(SESSION_HASH).await?.unwrap_or_default();
+    match user {
+        Some(user)
+            if user.is_active
+                && constant_time_eq(stored_hash.as_bytes(), session_auth_hash(core, &user).as_bytes()) =>
+        {
+            Ok(Some(user))
+        }
+        _ => {
+            // Deleted, deactivated, or the password changed elsewhere: sign out.
+            session.flush().await?;
+            Ok(None)
+        }
+    }
+}
+
+/// The id of the user the session is signed in as, without loading the user (the request
+/// guard uses it to refuse anonymous uploads before reading them).
+pub async fn session_user_id(session: &Session) -> Result<Option<i64>> {
+    session.get::<i64>(SESSION_USER).await
 }
 
 /// Signs `user` in on this session (Django's `login`).
@@ -151,39 +159,106 @@ pub enum Authentication {
     Valid(User),
     /// Unknown user, wrong password or inactive account (not told apart).
     Invalid,
-    /// Too many failures; try again after this many seconds.
+    /// Too many failures from this address (for this account or for all); try again after this
+    /// many seconds. Nothing was hashed.
     Throttled(u64),
+    /// The account has had too many failures from everywhere: this browser, which never signed
+    /// in to it, may try again after this many seconds, or reset the password by e-mail.
+    Protected(u64),
 }
 
-fn limit_keys(identifier: &str, user: Option<&User>, ip: Option<IpAddr>) -> (String, Option<String>) {
-    let account = match user {
+/// The cookie that marks a browser which signed in to an account before (OWASP's "device
+/// cookie"): while an account is protected, such browsers still get their passwords checked.
+pub const DEVICE_COOKIE: &str = "quartet_device";
+/// Accounts one device cookie remembers.
+const DEVICE_ACCOUNTS: usize = 5;
+
+fn device_mark(core: &CoreState, user: &User) -> String {
+    let mac = salted_hmac_hex(
+        "quartet.auth.device",
+        &format!("{}:{}", user.id, user.password),
+        core.settings.secret_key.expose(),
+    );
+    format!("{}-{}", user.id, &mac[..32])
+}
+
+/// Whether the device cookie `cookie` marks `user` (the mark ends when the password changes).
+pub fn is_known_device(core: &CoreState, cookie: Option<&str>, user: &User) -> bool {
+    let mark = device_mark(core, user);
+    cookie.is_some_and(|c| c.split('.').any(|m| constant_time_eq(m.as_bytes(), mark.as_bytes())))
+}
+
+/// The device cookie's new value after `user` signed in: their mark first, then up to four
+/// other accounts' marks it held.
+pub fn device_cookie_value(core: &CoreState, cookie: Option<&str>, user: &User) -> String {
+    let mark = device_mark(core, user);
+    let prefix = format!("{}-", user.id);
+    let others = cookie
+        .unwrap_or("")
+        .split('.')
+        .filter(|m| !m.is_empty() && !m.starts_with(&prefix) && m.len() <= 60)
+        .filter(|m| m.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    std::iter::once(mark.as_str()).chain(others).take(DEVICE_ACCOUNTS).collect::<Vec<_>>().join(".")
+}
+
+/// The `Set-Cookie` header value of the device cookie (a year, HttpOnly).
+pub fn device_set_cookie(core: &CoreState, value: &str) -> String {
+    crate::http::cookies::build(DEVICE_COOKIE, value, Some(31_536_000), core.settings.session.cookie_secure, true)
+}
+
+fn account_key(identifier: &str, user: Option<&User>) -> String {
+    match user {
         Some(u) => format!("login:user:{}", u.id),
         None => format!("login:name:{}", identifier.to_lowercase()),
-    };
-    (account, ip.map(|ip| format!("login:ip:{ip}")))
+    }
 }
 
-/// Checks a sign-in name and password, with brute-force limits per account and per address.
+/// Checks a sign-in name and password, with brute-force limits (docs/ACCOUNTS.md):
+///
+/// 1. Before any password is hashed, the attempt is counted, atomically, for the pair
+///    (account, client address) against `auth.login_failures_per_account_per_hour` and for the
+///    address against `auth.login_failures_per_ip_per_hour`; past either, it is refused
+///    ([`Authentication::Throttled`]). A successful sign-in gives its counts back, so only
+///    failures use them up.
+/// 2. Failures of the account from every address are counted too. Past the same per-account
+///    limit the account is protected, never locked: a browser that signed in to it before (it
+///    holds the [`DEVICE_COOKIE`]) still gets its password checked; any other browser gets one
+///    check per account every `auth.login_protected_interval_seconds`, or resets the password
+///    by e-mail, which ends the protection ([`Authentication::Protected`]).
 pub async fn authenticate(
     core: &CoreState,
     identifier: &str,
     password: &str,
     ip: Option<IpAddr>,
+    device: Option<&str>,
 ) -> Result<Authentication> {
     let now = core.now();
     let hour = Duration::hours(1);
     let auth = &core.settings.auth;
     let user = find_for_login(&core.db, identifier).await?;
-    let (account_key, ip_key) = limit_keys(identifier, user.as_ref(), ip);
-    if let Some(wait) = core.limiter.check(&account_key, auth.login_failures_per_account_per_hour, hour, now).await? {
-        tracing::warn!(target: "quartet::auth", key = %account_key, "sign-in refused: too many failures for the account");
+    let account = account_key(identifier, user.as_ref());
+    let address = ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    let pair = format!("{account}:ip:{address}");
+    let ip_key = format!("login:ip:{address}");
+    if let Err(wait) = core.limiter.take(&pair, auth.login_failures_per_account_per_hour, hour, now).await? {
+        tracing::warn!(target: "quartet::auth", key = %pair, "sign-in refused: too many failures for the account from this address");
         return Ok(Authentication::Throttled(wait));
     }
-    if let Some(key) = &ip_key
-        && let Some(wait) = core.limiter.check(key, auth.login_failures_per_ip_per_hour, hour, now).await?
-    {
-        tracing::warn!(target: "quartet::auth", %key, "sign-in refused: too many failures from the address");
+    if let Err(wait) = core.limiter.take(&ip_key, auth.login_failures_per_ip_per_hour, hour, now).await? {
+        core.limiter.give_back(&pair).await?;
+        tracing::warn!(target: "quartet::auth", key = %ip_key, "sign-in refused: too many failures from the address");
         return Ok(Authentication::Throttled(wait));
+    }
+    let protected = core.limiter.usage(&account, hour, now).await?.count >= auth.login_failures_per_account_per_hour;
+    let known_device = user.as_ref().is_some_and(|u| is_known_device(core, device, u));
+    if protected && !known_device {
+        let interval = Duration::seconds(i64::try_from(auth.login_protected_interval_seconds).unwrap_or(i64::MAX));
+        if let Err(wait) = core.limiter.take(&format!("{account}:slow"), 1, interval, now).await? {
+            core.limiter.give_back(&pair).await?;
+            core.limiter.give_back(&ip_key).await?;
+            tracing::warn!(target: "quartet::auth", key = %account, "sign-in slowed down: the account is protected");
+            return Ok(Authentication::Protected(wait));
+        }
     }
     let verified = match &user {
         Some(user) if user.has_usable_password() => {
@@ -196,14 +271,12 @@ pub async fn authenticate(
         }
     };
     let Some((user, needs_rehash)) = verified else {
-        core.limiter.hit(&account_key, hour, now).await?;
-        if let Some(key) = &ip_key {
-            core.limiter.hit(key, hour, now).await?;
-        }
+        core.limiter.hit(&account, hour, now).await?;
         tracing::info!(target: "quartet::auth", ip = ?ip, "sign-in failed");
         return Ok(Authentication::Invalid);
     };
-    core.limiter.reset(&account_key).await?;
+    core.limiter.give_back(&pair).await?;
+    core.limiter.give_back(&ip_key).await?;
     let user = if needs_rehash { set_password(core, &user, password).await? } else { user };
     Ok(Authentication::Valid(user))
 }

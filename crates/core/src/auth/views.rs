@@ -44,42 +44,97 @@ fn after_login(core: &CoreState, host: &RequestHost, next: &str) -> String {
 struct LoginPage {
     ctx: PageContext,
     fields: Vec<FormField>,
-    failed: bool,
+    /// Why the sign-in failed, or empty.
+    error: String,
+    /// Offer the password reset next to the error (the account is protected).
+    offer_reset: bool,
     next: String,
 }
 
-pub(crate) async fn login_form(ctx: PageContext, Query(query): Query<NextQuery>) -> Result<Response> {
-    let fields = BoundForm::new(LOGIN).fields(&ctx.tr());
-    render(&LoginPage { ctx, fields, failed: false, next: query.next.unwrap_or_default() })
+/// `next` as given, if it is safe to show in a form and follow later.
+fn safe_next(host: &RequestHost, next: Option<&str>) -> String {
+    next.filter(|n| redirect::is_safe(n, &host.host, host.secure)).unwrap_or_default().trim().to_owned()
 }
 
+pub(crate) async fn login_form(
+    ctx: PageContext,
+    host: RequestHost,
+    Query(query): Query<NextQuery>,
+) -> Result<Response> {
+    let fields = BoundForm::new(LOGIN).fields(&ctx.tr());
+    let next = safe_next(&host, query.next.as_deref());
+    render(&LoginPage { ctx, fields, error: String::new(), offer_reset: false, next })
+}
+
+/// The text of a protected account's refusal, with the wait in seconds.
+pub(crate) fn protected_message(tr: &Tr, wait: u64) -> String {
+    tr.n(
+        "This account had too many failed sign-ins. Try again in {n} second, or reset your password by e-mail.",
+        "This account had too many failed sign-ins. Try again in {n} seconds, or reset your password by e-mail.",
+        wait,
+        &[],
+    )
+}
+
+/// Adds the device cookie (see [`super::DEVICE_COOKIE`]) for `user` to a response.
+pub(crate) fn remember_device(core: &CoreState, response: &mut Response, device: Option<&str>, user: &User) {
+    let cookie = super::device_set_cookie(core, &super::device_cookie_value(core, device, user));
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn login_submit(
     ctx: PageContext,
     session: Session,
     csrf: Csrf,
     host: RequestHost,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     Query(query): Query<NextQuery>,
     data: FormData,
 ) -> Result<Response> {
     let core = ctx.core().clone();
-    let form = BoundForm::bind(LOGIN, &data, &ctx.tr());
-    let next = data.get("next").map(str::to_owned).or(query.next).unwrap_or_default();
-    if form.is_valid() {
-        match super::authenticate(&core, form.value("username"), form.value("password"), ip).await? {
-            Authentication::Valid(user) => {
-                super::login(&core, &session, &csrf, &user).await?;
-                return Ok(Redirect::to(&after_login(&core, &host, &next)).into_response());
-            }
-            Authentication::Throttled(retry_after) => return Err(Error::TooManyRequests { retry_after }),
-            Authentication::Invalid => {}
-        }
+    let tr = ctx.tr();
+    let form = BoundForm::bind(LOGIN, &data, &tr);
+    let next = safe_next(&host, data.get("next").or(query.next.as_deref()));
+    let mut fields = form.fields(&tr);
+    if !form.is_valid() {
+        // "This field is required." on the empty fields, as Django's AuthenticationForm.
+        return render(&LoginPage { ctx, fields, error: String::new(), offer_reset: false, next });
     }
-    let mut fields = form.fields(&ctx.tr());
+    let device = crate::http::cookies::get(&headers, super::DEVICE_COOKIE);
+    let outcome =
+        super::authenticate(&core, form.value("username"), form.value("password"), ip, device.as_deref()).await?;
+    let (error, offer_reset, status) = match outcome {
+        Authentication::Valid(user) => {
+            super::login(&core, &session, &csrf, &user).await?;
+            let mut response = Redirect::to(&after_login(&core, &host, &next)).into_response();
+            remember_device(&core, &mut response, device.as_deref(), &user);
+            return Ok(response);
+        }
+        Authentication::Throttled(retry_after) => {
+            return Err(Error::TooManyRequests {
+                retry_after,
+                message: "Too many failed sign-ins from your address. Please wait a while and try again.",
+            });
+        }
+        Authentication::Protected(wait) => {
+            (protected_message(&tr, wait), true, axum::http::StatusCode::TOO_MANY_REQUESTS)
+        }
+        Authentication::Invalid => (
+            tr.t("Your username and password didn't match. Please try again.").to_owned(),
+            false,
+            axum::http::StatusCode::OK,
+        ),
+    };
     for field in &mut fields {
         field.errors.clear();
     }
-    render(&LoginPage { ctx, fields, failed: true, next })
+    let mut response = render(&LoginPage { ctx, fields, error, offer_reset, next })?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 #[derive(Template)]
@@ -92,7 +147,7 @@ pub(crate) async fn logout(ctx: PageContext, session: Session, host: RequestHost
     super::logout(&session).await?;
     let next = data.get("next").unwrap_or_default();
     if !next.is_empty() && redirect::is_safe(next, &host.host, host.secure) {
-        return Ok(Redirect::to(next).into_response());
+        return Ok(Redirect::to(next.trim()).into_response());
     }
     render(&LoggedOutPage { ctx: ctx.without_user() })
 }
@@ -237,10 +292,10 @@ pub(crate) async fn edit_submit(
         && profile_form.is_valid()
         && let Some(file) = data.file("photo")
     {
-        match crate::media::store_image(&core, &file.bytes, "users").await {
+        match crate::media::store_uploaded_image(&core, file, "users", core.settings.uploads.max_photo_pixels).await {
             Ok(path) => new_photo = Some(path),
-            Err(crate::media::UploadError::Storage(e)) => return Err(Error::internal(e)),
-            Err(e) => profile_form.add_error("photo", tr.t(&e.to_string())),
+            Err(crate::media::UploadError::Storage(e)) => return Err(crate::http::body::disk_error(e)),
+            Err(e) => profile_form.add_error("photo", e.message(&tr)),
         }
     }
     if !(user_form.is_valid() && profile_form.is_valid()) {
@@ -302,14 +357,16 @@ pub(crate) async fn password_change_submit(
     let mut form = BoundForm::bind(PASSWORD_CHANGE, &data, &tr);
     let hour = Duration::hours(1);
     let key = format!("login:user:{}", user.id);
-    if let Some(retry_after) =
-        core.limiter.check(&key, core.settings.auth.login_failures_per_account_per_hour, hour, core.now()).await?
-    {
-        return Err(Error::TooManyRequests { retry_after });
-    }
-    if !form.has_error("old_password") && !core.hasher.verify(form.value("old_password"), &user.password).await.valid {
-        core.limiter.hit(&key, hour, core.now()).await?;
-        form.add_error("old_password", tr.t("Your old password was entered incorrectly. Please enter it again."));
+    if !form.has_error("old_password") {
+        let limit = core.settings.auth.login_failures_per_account_per_hour;
+        if let Err(retry_after) = core.limiter.take(&key, limit, hour, core.now()).await? {
+            return Err(Error::too_many(retry_after));
+        }
+        if core.hasher.verify(form.value("old_password"), &user.password).await.valid {
+            core.limiter.give_back(&key).await?;
+        } else {
+            form.add_error("old_password", tr.t("Your old password was entered incorrectly. Please enter it again."));
+        }
     }
     forms::validate_new_password(&core, &mut form, &user, &tr);
     if !form.is_valid() {
@@ -371,13 +428,15 @@ pub(crate) async fn password_reset_submit(
     let auth = &core.settings.auth;
     if let Some(ip) = ip {
         let key = format!("reset:ip:{ip}");
-        if let Some(retry_after) =
-            core.limiter.check(&key, auth.password_reset_requests_per_ip_per_hour, hour, now).await?
+        if let Err(retry_after) =
+            core.limiter.take(&key, auth.password_reset_requests_per_ip_per_hour, hour, now).await?
         {
             tracing::warn!(target: "quartet::auth", %key, "password reset refused: too many requests");
-            return Err(Error::TooManyRequests { retry_after });
+            return Err(Error::TooManyRequests {
+                retry_after,
+                message: "Too many password reset requests from your address. Please wait a while and try again.",
+            });
         }
-        core.limiter.hit(&key, hour, now).await?;
     }
     let email = form.value("email").to_lowercase();
     let users = user::Entity::find()
@@ -388,11 +447,10 @@ pub(crate) async fn password_reset_submit(
     let address_key = format!("reset:email:{email}");
     let (protocol, domain) = host.link_base(&core);
     for user in users.iter().filter(|u| u.has_usable_password()) {
-        if core.limiter.check(&address_key, auth.password_reset_emails_per_hour, hour, now).await?.is_some() {
+        if core.limiter.take(&address_key, auth.password_reset_emails_per_hour, hour, now).await?.is_err() {
             tracing::warn!(target: "quartet::auth", user_id = user.id, "password reset e-mail not sent: hourly cap reached");
             break;
         }
-        core.limiter.hit(&address_key, hour, now).await?;
         let job = PasswordResetEmailJob {
             user_id: user.id,
             protocol: protocol.clone(),

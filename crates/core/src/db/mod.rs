@@ -100,12 +100,22 @@ pub fn is_unavailable(err: &DbErr) -> bool {
             let text = e.to_string();
             text.contains("database is locked")
                 || text.contains("database table is locked")
+                || is_disk_full_message(&text)
                 || text.contains("connection refused")
                 || text.contains("terminating connection")
                 || text.contains("closed connection")
         }
         _ => false,
     }
+}
+
+/// Whether a database error says the disk (or the database's size limit) is full: SQLite's
+/// `SQLITE_FULL`, PostgreSQL's `disk_full` (53100).
+fn is_disk_full_message(text: &str) -> bool {
+    text.contains("database or disk is full")
+        || text.contains("No space left on device")
+        || text.contains("could not extend file")
+        || text.contains("53100")
 }
 
 /// Whether the error is a unique-constraint violation.

@@ -174,6 +174,13 @@ fn origin_is_trusted(origin: &str, trusted: &[String]) -> bool {
 
 /// Django's checks in Django's order; `Err` is the reason to log.
 pub fn verify(e: &Evidence<'_>) -> Result<(), String> {
+    verify_before_body(e)?;
+    verify_token(e)
+}
+
+/// The checks that need no body: `Origin` (or `Referer` over HTTPS) and the cookie. The
+/// request guard runs them before it reads a body, so a forged request is refused unread.
+pub fn verify_before_body(e: &Evidence<'_>) -> Result<(), String> {
     if let Some(origin) = e.origin {
         if origin != e.request_origin && !origin_is_trusted(origin, e.trusted_origins) {
             return Err(format!("Origin checking failed - {origin} does not match any trusted origins."));
@@ -201,6 +208,12 @@ pub fn verify(e: &Evidence<'_>) -> Result<(), String> {
             return Err(format!("Referer checking failed - {referer} does not match any trusted origins."));
         }
     }
+    e.secret.ok_or("CSRF cookie not set.")?;
+    Ok(())
+}
+
+/// The token check (the token comes from the form body or the `X-CSRFToken` header).
+pub fn verify_token(e: &Evidence<'_>) -> Result<(), String> {
     let secret = e.secret.ok_or("CSRF cookie not set.")?;
     let Some((token, source)) = e.token.filter(|(t, _)| !t.is_empty()) else {
         return Err("CSRF token missing.".into());

@@ -4,6 +4,10 @@
 //! A response is rewritten when its status is 4xx or 5xx and it either carries an
 //! [`ErrorDetail`] (from [`Error`]) or has no HTML/JSON body of its own (axum's plain-text
 //! rejections, 404 and 405). Headers such as `Allow` and `Retry-After` are kept.
+//!
+//! The page knows who is asking: the signed-in user's header and the language switch are
+//! there as on any page (the session is read from its cookie, never changed), and an error
+//! under `/admin/` is shown in the admin's layout.
 
 use askama::Template;
 use axum::body::Body;
@@ -13,6 +17,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{Error, ErrorDetail};
+use crate::http::csrf::{self, Csrf};
+use crate::session::Session;
 use crate::state::CoreState;
 use crate::templates::PageContext;
 
@@ -23,17 +29,31 @@ struct ErrorPage {
     status: u16,
     title: String,
     message: String,
+    retry: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/error.html")]
+struct AdminErrorPage {
+    ctx: PageContext,
+    status: u16,
+    title: String,
+    message: String,
+    retry: String,
 }
 
 fn default_detail(status: StatusCode) -> ErrorDetail {
     let error = match status {
         StatusCode::NOT_FOUND => Error::NotFound,
         StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed,
-        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge("The request body is too large.".into()),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::PayloadTooLarge { message: "The request is too large (at most {size}).", limit: 2_621_440 }
+        }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::bad_request("The request's content type is not accepted here."),
         StatusCode::FORBIDDEN => Error::forbidden("You do not have permission to see this page."),
         StatusCode::UNAUTHORIZED => Error::Unauthorized,
-        StatusCode::TOO_MANY_REQUESTS => Error::TooManyRequests { retry_after: 60 },
+        StatusCode::TOO_MANY_REQUESTS => Error::too_many(60),
+        StatusCode::REQUEST_TIMEOUT => Error::RequestTimeout,
         StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT | StatusCode::REQUEST_TIMEOUT => {
             Error::Unavailable("timeout".into())
         }
@@ -52,6 +72,8 @@ fn title(status: StatusCode) -> &'static str {
         StatusCode::NOT_FOUND => "Page not found (404)",
         StatusCode::METHOD_NOT_ALLOWED => "Method not allowed (405)",
         StatusCode::PAYLOAD_TOO_LARGE => "Request too large (413)",
+        StatusCode::REQUEST_TIMEOUT => "Request timeout (408)",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported media type (415)",
         StatusCode::TOO_MANY_REQUESTS => "Too many requests (429)",
         StatusCode::SERVICE_UNAVAILABLE => "Service unavailable (503)",
         s if s.is_server_error() => "Server error (500)",
@@ -59,12 +81,20 @@ fn title(status: StatusCode) -> &'static str {
     }
 }
 
+/// A response marked with this extension keeps its own body (health checks answer in plain text).
+#[derive(Debug, Clone, Copy)]
+pub struct OwnBody;
+
 /// Middleware: styled error pages and the trailing-slash redirect.
 pub async fn layer(State(core): State<CoreState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(ToOwned::to_owned);
     let method = request.method().clone();
     let lang = crate::i18n::choose_language(&core, request.headers(), &path);
+    let mut cookies = axum::http::HeaderMap::new();
+    for value in request.headers().get_all(header::COOKIE) {
+        cookies.append(header::COOKIE, value.clone());
+    }
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -85,6 +115,9 @@ pub async fn layer(State(core): State<CoreState>, request: Request, next: Next) 
             Err(_) => Error::NotFound.into_response(),
         };
     }
+    if response.extensions().get::<OwnBody>().is_some() {
+        return response;
+    }
     let detail = response.extensions().get::<ErrorDetail>().cloned();
     let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let own_body = content_type.starts_with("text/html") || content_type.starts_with("application/json");
@@ -92,27 +125,66 @@ pub async fn layer(State(core): State<CoreState>, request: Request, next: Next) 
         return response;
     }
     let detail = detail.unwrap_or_else(|| default_detail(status));
+    let inner_session = response.extensions().get::<Session>().cloned();
+    let inner_csrf = response.extensions().get::<Csrf>().cloned();
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = if path.starts_with("/api/") {
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        Body::from(serde_json::json!({ "detail": detail.message, "code": detail.code }).to_string())
+        let message = crate::templates::fill(&detail.message, &args(&detail));
+        Body::from(serde_json::json!({ "detail": message, "code": detail.code }).to_string())
     } else {
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-        let ctx = PageContext::bare(core.clone(), path, lang);
-        let page = ErrorPage {
-            status: status.as_u16(),
-            title: ctx.t(title(status)).to_owned(),
-            message: ctx.t(&detail.message).to_owned(),
-            ctx,
+        let csrf = inner_csrf.unwrap_or_else(|| Csrf::new(super::cookies::get(&cookies, csrf::COOKIE_NAME)));
+        let session = inner_session.or_else(|| crate::session::from_cookie(&core, &cookies));
+        let user = match &session {
+            // Only to show who is signed in: a failure here leaves the page anonymous.
+            Some(session) => crate::auth::user_of_session(&core, session).await.ok().flatten(),
+            None => None,
         };
-        match page.render() {
-            Ok(html) => Body::from(html),
-            Err(e) => {
-                tracing::error!(error = %e, "the error page could not be rendered");
-                Body::from(format!("{}\n", title(status)))
+        let ctx = PageContext::for_error(core.clone(), path.clone(), lang, user, csrf.clone());
+        let html = render_page(ctx, status, &detail, path.starts_with("/admin/"));
+        if let Some(secret) = csrf.cookie_to_send() {
+            let already = parts
+                .headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .any(|v| v.to_str().is_ok_and(|v| v.starts_with(&format!("{}=", csrf::COOKIE_NAME))));
+            if !already {
+                super::guard::set_cookie(&core, &mut parts.headers, &secret);
             }
         }
+        Body::from(html)
     };
     Response::from_parts(parts, body)
+}
+
+fn args(detail: &ErrorDetail) -> Vec<(&str, &(dyn std::fmt::Display + Sync))> {
+    detail.args.iter().map(|(name, value)| (*name, value as &(dyn std::fmt::Display + Sync))).collect()
+}
+
+fn render_page(ctx: PageContext, status: StatusCode, detail: &ErrorDetail, admin: bool) -> String {
+    let title_text = ctx.t(title(status)).to_owned();
+    let message = crate::templates::fill(ctx.t(&detail.message), &args(detail));
+    let retry = match detail.retry_after {
+        Some(seconds) if status == StatusCode::TOO_MANY_REQUESTS && seconds >= 60 => ctx.tr().n(
+            "You can try again in {n} minute.",
+            "You can try again in {n} minutes.",
+            seconds.div_ceil(60),
+            &[],
+        ),
+        Some(seconds) if status == StatusCode::TOO_MANY_REQUESTS => {
+            ctx.tr().n("You can try again in {n} second.", "You can try again in {n} seconds.", seconds, &[])
+        }
+        _ => String::new(),
+    };
+    let rendered = if admin {
+        AdminErrorPage { status: status.as_u16(), title: title_text, message, retry, ctx }.render()
+    } else {
+        ErrorPage { status: status.as_u16(), title: title_text, message, retry, ctx }.render()
+    };
+    rendered.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the error page could not be rendered");
+        format!("{}\n", title(status))
+    })
 }

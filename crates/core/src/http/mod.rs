@@ -4,6 +4,7 @@
 //! error pages → panic catcher → host validation → HTTPS redirect → (static, media, health)
 //! or the page routes, which add language → session → request guard (limits + CSRF).
 
+pub mod body;
 pub mod cookies;
 pub mod csrf;
 pub mod error_pages;

@@ -4,10 +4,12 @@
 ///
 /// Relative paths pass; absolute URLs must name `allowed_host`. Scheme-relative URLs,
 /// backslash tricks, `///`, schemes without a host, other schemes such as `javascript:`, and
-/// URLs starting with control characters fail.
+/// URLs with control characters or other bytes a `Location` header cannot carry fail.
 pub fn is_safe(url: &str, allowed_host: &str, require_https: bool) -> bool {
     let url = url.trim();
-    if url.is_empty() {
+    // Only what a `Location` header can carry: printable ASCII (browsers send links
+    // percent-encoded). A control character or anything else is an unsafe `next`, never a 500.
+    if url.is_empty() || !url.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return false;
     }
     // Browsers treat `\` like `/`; both readings must be safe.
@@ -108,6 +110,10 @@ mod tests {
             "\t//example.com",
             "",
             "   ",
+            "/account/\x01",
+            "/a\rb",
+            "/a\x7fb",
+            "/caf\u{e9}/",
         ];
         for url in bad {
             assert!(!is_safe(url, HOST, false), "{url:?} should be refused");

@@ -246,7 +246,11 @@ pub(crate) async fn dashboard(ctx: PageContext, RawQuery(query): RawQuery) -> Re
 fn back_to(ctx: &PageContext, data: &FormData) -> String {
     let list = ctx.core().url("core:jobs");
     let next = data.get("next").unwrap_or_default();
-    if next.starts_with(&list) && !next.contains("//") && !next.contains('\\') { next.to_owned() } else { list }
+    let safe = next.starts_with(&list)
+        && !next.contains("//")
+        && !next.contains('\\')
+        && next.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if safe { next.to_owned() } else { list }
 }
 
 /// `POST /admin/jobs/<id>/retry/`: a failed job is queued again with fresh attempts.

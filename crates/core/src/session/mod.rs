@@ -54,6 +54,18 @@ pub struct Lifetimes {
     pub absolute: Option<Duration>,
 }
 
+impl Lifetimes {
+    /// The lifetimes the settings give.
+    pub fn from_settings(settings: &crate::config::SessionSettings) -> Self {
+        let positive = |s: u64| (s > 0).then(|| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX)));
+        Self {
+            age: Duration::seconds(i64::try_from(settings.cookie_age_seconds).unwrap_or(i64::MAX)),
+            idle: positive(settings.idle_timeout_seconds),
+            absolute: positive(settings.absolute_timeout_seconds),
+        }
+    }
+}
+
 /// The current request's session; cheap to clone.
 #[derive(Clone)]
 pub struct Session(Arc<Inner>);
@@ -90,6 +102,9 @@ pub enum CookieAction {
     Set(String),
     /// Remove the cookie.
     Delete,
+    /// The session ended (signed out elsewhere) while this request ran: nothing was saved, no
+    /// cookie is sent, and the request is answered 400 (Django's `SessionInterrupted`).
+    Interrupted,
 }
 
 impl Session {
@@ -237,8 +252,9 @@ impl Session {
         if !modified {
             return Ok(CookieAction::Keep);
         }
+        let mut ended = false;
         for old in &stale {
-            self.0.store.delete(old).await?;
+            ended |= !self.0.store.delete(old).await?;
         }
         if data.is_empty() {
             if let Some(key) = key {
@@ -247,10 +263,19 @@ impl Session {
             self.state().modified = false;
             return Ok(if self.0.cookie_key.is_some() { CookieAction::Delete } else { CookieAction::Keep });
         }
+        if ended && self.0.cookie_key.is_some() {
+            // A new key for a session that ended meanwhile (sign-in racing a sign-out).
+            tracing::info!(target: "quartet::security", "session ended by another request; not saved");
+            return Ok(CookieAction::Interrupted);
+        }
         let expires = self.0.clock.now() + self.0.lifetimes.age;
         let key = match key {
             Some(key) => {
-                self.0.store.save(&key, &data, expires).await?;
+                if !self.0.store.save(&key, &data, expires).await? {
+                    tracing::info!(target: "quartet::security", "session ended by another request; not saved");
+                    self.state().modified = false;
+                    return Ok(CookieAction::Interrupted);
+                }
                 key
             }
             None => self.0.store.create(&data, expires).await?,
@@ -274,16 +299,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
+/// A view of the session named by the cookie in `headers`, for code outside the session layer
+/// (error pages, the fallback); it is read, never saved.
+pub fn from_cookie(core: &CoreState, headers: &axum::http::HeaderMap) -> Option<Session> {
+    let settings = &core.settings.session;
+    let key = cookies::get(headers, &settings.cookie_name).filter(|k| is_valid_key(k))?;
+    Some(Session::new(core.sessions.clone(), core.clock.clone(), Lifetimes::from_settings(settings), Some(key)))
+}
+
 /// Middleware: attaches a [`Session`] to the request and saves it after the response.
 pub async fn layer(State(core): State<CoreState>, mut request: Request, next: Next) -> Response {
     let settings = &core.settings.session;
     let cookie_key = cookies::get(request.headers(), &settings.cookie_name).filter(|k| is_valid_key(k));
-    let positive = |s: u64| (s > 0).then(|| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX)));
-    let lifetimes = Lifetimes {
-        age: Duration::seconds(i64::try_from(settings.cookie_age_seconds).unwrap_or(i64::MAX)),
-        idle: positive(settings.idle_timeout_seconds),
-        absolute: positive(settings.absolute_timeout_seconds),
-    };
+    let lifetimes = Lifetimes::from_settings(settings);
     let session = Session::new(core.sessions.clone(), core.clock.clone(), lifetimes, cookie_key);
     request.extensions_mut().insert(session.clone());
     let mut response = next.run(request).await;
@@ -295,6 +323,12 @@ pub async fn layer(State(core): State<CoreState>, mut request: Request, next: Ne
         Err(e) => return e.into_response(),
     };
     let cookie = match action {
+        CookieAction::Interrupted => {
+            return Error::bad_request(
+                "The request's session was deleted before the request completed. You may have signed out in another tab or window.",
+            )
+            .into_response();
+        }
         CookieAction::Keep => None,
         CookieAction::Set(key) => Some(cookies::build(
             &settings.cookie_name,
@@ -312,6 +346,10 @@ pub async fn layer(State(core): State<CoreState>, mut request: Request, next: Ne
     }
     if session.0.loaded.get().is_some() {
         crate::http::add_vary(response.headers_mut(), "Cookie");
+    }
+    if response.status().is_client_error() {
+        // The error page shows who is signed in.
+        response.extensions_mut().insert(session);
     }
     response
 }
@@ -338,18 +376,16 @@ mod tests {
                 .filter(|(_, exp)| *exp > now)
                 .map(|(data, expires)| SessionRecord { data: data.clone(), expires: *expires }))
         }
-        async fn save(&self, key: &str, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<(), Error> {
-            self.0.lock().unwrap().insert(key.to_owned(), (data.clone(), expires));
-            Ok(())
+        async fn save(&self, key: &str, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<bool, Error> {
+            Ok(self.0.lock().unwrap().get_mut(key).map(|slot| *slot = (data.clone(), expires)).is_some())
         }
         async fn create(&self, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<String, Error> {
             let key = new_key();
-            self.save(&key, data, expires).await?;
+            self.0.lock().unwrap().insert(key.clone(), (data.clone(), expires));
             Ok(key)
         }
-        async fn delete(&self, key: &str) -> Result<(), Error> {
-            self.0.lock().unwrap().remove(key);
-            Ok(())
+        async fn delete(&self, key: &str) -> Result<bool, Error> {
+            Ok(self.0.lock().unwrap().remove(key).is_some())
         }
         async fn clear_expired(&self, _now: DateTime<Utc>) -> Result<u64, Error> {
             Ok(0)
@@ -398,6 +434,28 @@ mod tests {
         s.flush().await.unwrap();
         assert_eq!(s.commit().await.unwrap(), CookieAction::Delete);
         assert!(store.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_session_deleted_meanwhile_is_not_saved_again() {
+        let store: Arc<MemoryStore> = Arc::default();
+        let clock = Arc::new(ManualClock::new());
+        let s = Session::new(store.clone(), clock.clone(), lifetimes(), None);
+        s.insert("user", 1).await.unwrap();
+        let CookieAction::Set(key) = s.commit().await.unwrap() else { panic!() };
+        // Two requests on the same session: one signs out, the other was in flight.
+        let in_flight = Session::new(store.clone(), clock.clone(), lifetimes(), Some(key.clone()));
+        in_flight.load().await.unwrap();
+        let rotating = Session::new(store.clone(), clock.clone(), lifetimes(), Some(key.clone()));
+        rotating.load().await.unwrap();
+        let logout = Session::new(store.clone(), clock.clone(), lifetimes(), Some(key.clone()));
+        logout.flush().await.unwrap();
+        assert_eq!(logout.commit().await.unwrap(), CookieAction::Delete);
+        in_flight.insert("seen", true).await.unwrap();
+        assert_eq!(in_flight.commit().await.unwrap(), CookieAction::Interrupted);
+        rotating.cycle_key().await.unwrap();
+        assert_eq!(rotating.commit().await.unwrap(), CookieAction::Interrupted, "no new key for an ended session");
+        assert!(store.0.lock().unwrap().is_empty(), "nothing came back");
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! Where sessions are kept: the `core_session` table by default.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value};
 
@@ -22,12 +22,13 @@ pub struct SessionRecord {
 pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// The session stored under `key`, unless missing or expired at `now`.
     async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>, Error>;
-    /// Stores `data` under `key`, replacing what was there.
-    async fn save(&self, key: &str, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<(), Error>;
+    /// Replaces the data of the existing session `key`; `false` if there is no such session any
+    /// more (it ended while the request ran: it must not be created again).
+    async fn save(&self, key: &str, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<bool, Error>;
     /// Stores `data` under a new, unused random key and returns the key.
     async fn create(&self, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<String, Error>;
-    /// Removes a session.
-    async fn delete(&self, key: &str) -> Result<(), Error>;
+    /// Removes a session; `false` if it was already gone.
+    async fn delete(&self, key: &str) -> Result<bool, Error>;
     /// Removes sessions expired at `now`; returns how many.
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, Error>;
 }
@@ -90,16 +91,15 @@ impl SessionStore for DbSessionStore {
         }))
     }
 
-    async fn save(&self, key: &str, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<(), Error> {
-        entity::Entity::insert(Self::active(key, data, expires))
-            .on_conflict(
-                OnConflict::column(entity::Column::SessionKey)
-                    .update_columns([entity::Column::SessionData, entity::Column::ExpireDate])
-                    .to_owned(),
-            )
+    async fn save(&self, key: &str, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<bool, Error> {
+        // An update only: an upsert would bring back a session that a concurrent sign-out deleted.
+        let result = entity::Entity::update_many()
+            .col_expr(entity::Column::SessionData, Expr::value(Value::Object(data.clone()).to_string()))
+            .col_expr(entity::Column::ExpireDate, Expr::value(expires))
+            .filter(entity::Column::SessionKey.eq(key))
             .exec(&self.db)
             .await?;
-        Ok(())
+        Ok(result.rows_affected > 0)
     }
 
     async fn create(&self, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<String, Error> {
@@ -114,9 +114,8 @@ impl SessionStore for DbSessionStore {
         }
     }
 
-    async fn delete(&self, key: &str) -> Result<(), Error> {
-        entity::Entity::delete_by_id(key.to_owned()).exec(&self.db).await?;
-        Ok(())
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
+        Ok(entity::Entity::delete_by_id(key.to_owned()).exec(&self.db).await?.rows_affected > 0)
     }
 
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, Error> {
