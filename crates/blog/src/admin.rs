@@ -1,6 +1,7 @@
 //! The blog in the admin (reference-apps.md §1.8): posts with tags, comments with moderation.
 
 use quartet_core::admin::{ActionInput, ActionOutcome, AdminAction, ManyToMany, ModelAdmin};
+use quartet_core::models::Row;
 use quartet_core::templates::Tr;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -24,6 +25,8 @@ pub fn registrations() -> Vec<ModelAdmin> {
             .auto_now_add("created")
             .auto_now("updated")
             .label_for("author_id", "Author")
+            .view_on_site(post_url)
+            .action(AdminAction::export_to_csv())
             .many_to_many(ManyToMany::tags("tags", "blog.taggedpost", ("post_id", "tag_id"), "blog.tag")),
         ModelAdmin::new("blog.comment")
             .list_display(["name", "email", "post_id", "created", "active"])
@@ -35,7 +38,8 @@ pub fn registrations() -> Vec<ModelAdmin> {
             .auto_now("updated")
             .list_editable(["active"])
             .action(moderation("approve_comments", "Approve selected comments", true))
-            .action(moderation("hide_comments", "Hide selected comments", false)),
+            .action(moderation("hide_comments", "Hide selected comments", false))
+            .action(AdminAction::export_to_csv()),
         ModelAdmin::new("blog.tag")
             .list_display(["name", "slug"])
             .search_fields(["name", "slug"])
@@ -48,6 +52,15 @@ pub fn registrations() -> Vec<ModelAdmin> {
             .label_for("post_id", "Post")
             .auto_now_add("created"),
     ]
+}
+
+/// A post's page, for "View on site", while it is published.
+fn post_url(row: &Row) -> Option<String> {
+    if row.get("status")?.as_str()? != status::PUBLISHED {
+        return None;
+    }
+    let publish: chrono::DateTime<chrono::Utc> = row.get("publish")?.as_str()?.parse().ok()?;
+    Some(crate::models::post_path(publish, row.get("slug")?.as_str()?))
 }
 
 /// Shows (`active`) or hides the selected comments.

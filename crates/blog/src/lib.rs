@@ -12,7 +12,7 @@ pub mod views;
 
 use axum::routing::{get, post};
 use quartet_core::app::{
-    App, HomeItem, HomeSection, NavLink, SeedOptions, SeedReport, SitemapEntry, StaticFile, Translation,
+    App, HomeItem, HomeSection, NavLink, SeedOptions, SeedReport, SeedSize, SitemapEntry, StaticFile, Translation,
 };
 use quartet_core::db::Migration;
 use quartet_core::models::ModelDef;
@@ -129,5 +129,9 @@ impl App for BlogApp {
 
     async fn seed(&self, core: &CoreState, options: &SeedOptions) -> anyhow::Result<SeedReport> {
         seed::seed(core, options).await
+    }
+
+    fn seed_sizes(&self) -> Vec<SeedSize> {
+        seed::SIZES.to_vec()
     }
 }

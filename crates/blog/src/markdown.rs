@@ -10,10 +10,16 @@ fn options() -> Options {
 }
 
 /// The allow-list: ammonia's defaults (no scripts, styles, event handlers or `javascript:`
-/// links), with links marked `nofollow` and opened without an opener.
+/// links), with links marked `nofollow` and opened without an opener, and the disabled
+/// checkboxes of task lists (`- [x] done`), which can be nothing else.
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::default();
-    builder.link_rel(Some("nofollow noopener noreferrer"));
+    builder
+        .link_rel(Some("nofollow noopener noreferrer"))
+        .add_tags(["input"])
+        .add_tag_attribute_values("input", "type", ["checkbox"])
+        .add_tag_attribute_values("input", "checked", [""])
+        .set_tag_attribute_value("input", "disabled", "");
     builder
 });
 
@@ -122,6 +128,19 @@ mod tests {
         let html = to_html("<img src=x onerror=alert(1)> [x](javascript:alert(1)) <a href=\"javascript:evil()\">y</a>");
         assert!(!html.contains("onerror"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
+    }
+
+    #[test]
+    fn task_lists_keep_their_checkboxes_and_nothing_else_gets_in() {
+        let html = to_html("- [x] done\n- [ ] to do");
+        assert_eq!(html.matches("type=\"checkbox\"").count(), 2, "{html}");
+        assert_eq!(html.matches("checked").count(), 1, "{html}");
+        assert_eq!(html.matches("disabled").count(), 2, "{html}");
+        // Raw inputs are reduced to a harmless disabled checkbox or dropped.
+        let html = to_html("<input type=\"text\" name=\"password\" value=\"x\" onfocus=\"alert(1)\">");
+        assert!(!html.contains("text") && !html.contains("onfocus") && !html.contains("password"), "{html}");
+        let html = to_html("<input type=\"image\" src=\"https://evil.example/x\">");
+        assert!(!html.contains("evil") && !html.contains("image"), "{html}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! generated from a fixed seed, so two runs with the same sizes make the same blog.
 
 use chrono::Duration;
-use quartet_core::app::{SeedOptions, SeedReport};
+use quartet_core::app::{SeedOptions, SeedReport, SeedSize};
 use quartet_core::auth::models::user;
 use quartet_core::state::CoreState;
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, TransactionTrait};
@@ -188,6 +188,19 @@ fn body(dice: &mut Dice, topic: &str, chars: usize) -> String {
     out.trim_end().to_owned()
 }
 
+/// The sizes `quartet seed` takes for the blog (`--posts 1000 --tags 50 --comments 3`).
+pub const SIZES: &[SeedSize] = &[
+    SeedSize { name: "posts", help: "blog posts, one every seven hours back from now", default: 12 },
+    SeedSize { name: "tags", help: "tags, three on each post", default: 10 },
+    SeedSize { name: "comments", help: "comments on each post", default: 2 },
+    SeedSize { name: "post-chars", help: "characters in the body of each post", default: 2000 },
+    SeedSize {
+        name: "drafts",
+        help: "posts left as drafts (the oldest); 1 for the demo, 0 when sizes are given",
+        default: 1,
+    },
+];
+
 /// Creates the blog's demo posts, tags and comments.
 pub async fn seed(core: &CoreState, options: &SeedOptions) -> anyhow::Result<SeedReport> {
     let mut report = SeedReport::default();
@@ -303,7 +316,10 @@ pub async fn seed(core: &CoreState, options: &SeedOptions) -> anyhow::Result<See
     for (n, id) in post_ids.iter().enumerate() {
         for c in 0..comments {
             let name = dice.pick(COMMENTERS);
-            let at = now - Duration::hours(7 * n as i64) + Duration::minutes(10 * c as i64 + 5);
+            // Within the hour after the post went out (which is at least an hour ago), in order,
+            // so a comment added now comes after all of them.
+            let publish = now - Duration::hours(7 * n as i64 + 1);
+            let at = publish + Duration::seconds(3600 * (c as i64 + 1) / (comments as i64 + 1));
             comment_rows.push(comment::ActiveModel {
                 post_id: Set(*id),
                 name: Set(name.to_owned()),

@@ -208,14 +208,18 @@ struct CommentsPage {
     count: u64,
 }
 
-/// The comment form's fields, the body limited to `blog.comment_max_length`.
-fn comment_fields(ctx: &PageContext, form: &BoundForm) -> Vec<FormField> {
-    let max = ctx.core().settings.blog.comment_max_length;
+/// A form's fields with `name` limited to `max` characters (a limit from the settings).
+fn fields_limited(ctx: &PageContext, form: &BoundForm, name: &str, max: usize) -> Vec<FormField> {
     let mut fields = form.fields(&ctx.tr());
-    for field in fields.iter_mut().filter(|f| f.name == "body") {
+    for field in fields.iter_mut().filter(|f| f.name == name) {
         field.max_length = Some(max);
     }
     fields
+}
+
+/// The comment form's fields, the body limited to `blog.comment_max_length`.
+fn comment_fields(ctx: &PageContext, form: &BoundForm) -> Vec<FormField> {
+    fields_limited(ctx, form, "body", ctx.core().settings.blog.comment_max_length)
 }
 
 fn parse_date(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
@@ -411,12 +415,7 @@ fn share_login(ctx: &PageContext) -> Result<()> {
 
 /// The share form's fields, the comments limited to `blog.share_comment_max_length`.
 fn share_fields(ctx: &PageContext, form: &BoundForm) -> Vec<FormField> {
-    let max = ctx.core().settings.blog.share_comment_max_length;
-    let mut fields = form.fields(&ctx.tr());
-    for field in fields.iter_mut().filter(|f| f.name == "comments") {
-        field.max_length = Some(max);
-    }
-    fields
+    fields_limited(ctx, form, "comments", ctx.core().settings.blog.share_comment_max_length)
 }
 
 /// `GET /blog/<id>/share/`: the form to recommend a published post by e-mail.
@@ -681,6 +680,8 @@ pub struct FeedItem {
 #[derive(Template)]
 #[template(path = "blog/feed.xml")]
 struct Feed {
+    /// The RSS language code: `en-us` as Django writes English, else the page's language.
+    language: String,
     title: String,
     link: String,
     self_link: String,
@@ -708,6 +709,7 @@ pub async fn post_feed(ctx: PageContext, host: RequestHost) -> Result<Response> 
     .await?;
     let items = items.into_iter().map(|item| FeedItem { link: host.absolute(core, &item.link), ..item }).collect();
     let feed = Feed {
+        language: if ctx.lang() == "en" { "en-us".to_owned() } else { ctx.lang().to_owned() },
         title: ctx.t("My blog").to_owned(),
         link: host.absolute(core, &core.url("blog:post_list")),
         self_link: host.absolute(core, &core.url("blog:post_feed")),

@@ -161,3 +161,98 @@ dbtest! { using blog_site();
         assert!(!search.body.contains(&format!("/admin/blog/comment/{}/change/", bad.id)));
     }
 }
+
+dbtest! { using blog_site();
+    async fn the_add_page_asks_for_what_staff_fill_and_says_what_is_missing(site) {
+        let client = superuser(&site).await;
+        let form = client.get("/admin/blog/post/add/").await;
+        // A required reference starts unchosen, never as id 0.
+        assert_eq!(form.attrs("input[name=author_id]", "value"), [""], "{}", form.body);
+        // Fields the model sets itself are not on the add page.
+        assert!(form.texts(".field-created, .field-updated").is_empty(), "created/updated shown on the add page");
+        assert!(!form.body.contains("name=\"created\"") && !form.body.contains(">Created<"), "{}", form.body);
+        let page = client
+            .post_form("/admin/blog/post/add/", &post_form("Hello", "hello", "", "2026-03-07T10:00", ""))
+            .await;
+        assert_eq!(page.status, 200);
+        assert!(page.form_errors().contains(&"This field is required.".to_owned()), "{:?}", page.form_errors());
+        assert!(!page.body.contains("Select a valid choice"), "{:?}", page.form_errors());
+    }
+}
+
+dbtest! { using blog_site();
+    async fn a_post_has_its_history_a_view_on_site_link_and_exports(site) {
+        let client = superuser(&site).await;
+        let writer = author(&site).await.to_string();
+        client
+            .post_form("/admin/blog/post/add/", &post_form("Hello", "hello", &writer, "2026-03-07T10:00", "Rust"))
+            .await;
+        let saved = post::Entity::find().filter(post::Column::Slug.eq("hello")).one(&site.core.db).await.unwrap().unwrap();
+        let change = format!("/admin/blog/post/{}/change/", saved.id);
+        let mut form: Vec<(&str, &str)> = post_form("Hello again", "hello", &writer, "2026-03-07T10:00", "Rust");
+        form.push(("_save", "1"));
+        assert_eq!(client.post_form(&change, &form).await.status, 303);
+
+        let page = client.get(&change).await;
+        assert_eq!(page.attrs("a.viewsitelink", "href"), ["/blog/2026/3/7/hello/"]);
+        let history_url = format!("/admin/blog/post/{}/history/", saved.id);
+        assert_eq!(page.attrs("a.historylink", "href"), std::slice::from_ref(&history_url));
+        let history = client.get(&history_url).await;
+        assert_eq!(history.status, 200);
+        assert_eq!(history.heading(), "Change history: Hello again");
+        let actions = history.texts("#change-history tbody td:last-child");
+        assert_eq!(actions, ["Added.", "Changed title."], "{}", history.body);
+        assert_eq!(history.texts("#change-history tbody td:nth-child(2)")[0], "boss");
+        assert_eq!(site.client().get(&history_url).await.status, 303, "anonymous visitors sign in first");
+
+        // A draft has no public page.
+        let mut draft = post_form("Hello again", "hello", &writer, "2026-03-07T10:00", "Rust");
+        draft[5] = ("status", "DF");
+        client.post_form(&change, &draft).await;
+        assert!(client.get(&change).await.attrs("a.viewsitelink", "href").is_empty());
+
+        // Posts, comments and users can be exported; a user's password hash never is.
+        add_comment(&site, saved.id, "Ann", "Hi", true).await;
+        for list in ["/admin/blog/post/", "/admin/blog/comment/", "/admin/accounts/user/"] {
+            let page = client.get(list).await;
+            assert_eq!(page.attrs("select[name=action] option[value=export_to_csv]", "value").len(), 1, "{list}");
+        }
+        let users = client.get("/admin/accounts/user/").await;
+        let ids = users.attrs("input.action-select", "value");
+        let mut selection: Vec<(&str, &str)> = vec![("action", "export_to_csv")];
+        selection.extend(ids.iter().map(|id| ("_selected_action", id.as_str())));
+        let csv = client.post_form("/admin/accounts/user/", &selection).await;
+        assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+        assert!(csv.body.starts_with("ID,last login,is superuser,username"), "{}", csv.body);
+        assert!(!csv.body.contains("argon2") && !csv.body.contains("password"), "{}", csv.body);
+    }
+}
+
+dbtest! { using blog_site();
+    async fn a_viewer_sees_view_links_and_the_names_of_what_rows_point_to(site) {
+        use quartet_core::auth::models::{user, user_permission};
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        let post = add_post(&site, NewPost::published("Read only", at(0))).await;
+        let comment = add_comment(&site, post.id, "Amy", "A comment.", true).await;
+        let (client, viewer) = site.signed_in_client("viewer").await;
+        let mut staff: user::ActiveModel = viewer.clone().into();
+        staff.is_staff = Set(true);
+        staff.update(&site.core.db).await.unwrap();
+        user_permission::ActiveModel { user_id: Set(viewer.id), permission_id: Set("blog.view_comment".into()), ..Default::default() }
+            .insert(&site.core.db)
+            .await
+            .unwrap();
+        let index = client.get("/admin/").await;
+        assert_eq!(index.texts("table.module td a").iter().filter(|t| *t == "View").count(), 1, "{}", index.body);
+        assert!(!index.texts("table.module td a").contains(&"Change".to_owned()), "{:?}", index.texts("table.module td a"));
+        let page = client.get(&format!("/admin/blog/comment/{}/change/", comment.id)).await;
+        assert_eq!(page.heading(), "View comment");
+        let post_row = page.text(".field-post_id .readonly");
+        assert_eq!(post_row, "Read only", "the post by its title, not its id");
+        // Spanish agrees in gender with every model name.
+        let admin = superuser(&site).await;
+        admin.set_cookie("quartet_language", "es");
+        let list = admin.get("/admin/blog/post/").await;
+        assert!(list.texts("select[name=action] option").contains(&"Eliminar la selección de entradas".to_owned()), "{:?}", list.texts("select[name=action] option"));
+    }
+}

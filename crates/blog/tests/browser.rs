@@ -74,6 +74,9 @@ async fn the_blog_fits_a_phone_screen() {
             .unwrap();
         assert!(fits, "{path} is wider than the screen");
     }
+    // Search results start with their title, no empty band above it.
+    let gap: String = driver.find(By::Css(".search-result h4")).await.unwrap().css_value("margin-top").await.unwrap();
+    assert_eq!(gap, "0px");
     browser.quit().await;
 }
 

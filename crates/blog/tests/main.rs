@@ -4,6 +4,7 @@
 mod admin;
 mod browser;
 mod feeds;
+mod limits;
 mod pages;
 mod queries;
 mod search;

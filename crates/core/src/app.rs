@@ -87,6 +87,12 @@ pub trait App: Send + Sync + 'static {
     async fn seed(&self, _core: &CoreState, _options: &SeedOptions) -> anyhow::Result<SeedReport> {
         Ok(SeedReport::default())
     }
+
+    /// The sizes [`App::seed`] understands (`quartet seed --posts 1000`); `seed --help` lists
+    /// them and any other name is refused.
+    fn seed_sizes(&self) -> Vec<SeedSize> {
+        Vec::new()
+    }
 }
 
 /// A link in the site header.
@@ -164,6 +170,17 @@ pub struct Translation {
     pub language: &'static str,
     /// The catalog's text.
     pub po: &'static str,
+}
+
+/// A size of demo data an app's seeder understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedSize {
+    /// The option's name: `posts` for `--posts N`.
+    pub name: &'static str,
+    /// What it counts, for `seed --help`.
+    pub help: &'static str,
+    /// The number used when the option is not given.
+    pub default: u64,
 }
 
 /// How much demo data to create.

@@ -23,6 +23,10 @@ pub struct Cli {
     /// Settings file (default: ./quartet.toml if present; also $QUARTET_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Create the site's database if there is none here (only `serve` and `migrate` do so
+    /// without being asked).
+    #[arg(long, global = true)]
+    pub create: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Builtin,
@@ -78,12 +82,9 @@ pub enum Builtin {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Create demo data; sizes as `--posts 1000 --tags 50` for benchmark data sets.
-    Seed {
-        /// `--name N` pairs understood by the installed apps.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "--NAME N")]
-        sizes: Vec<String>,
-    },
+    /// Create demo data; sizes as `--posts 1000 --tags 50` for benchmark data sets (the
+    /// installed apps' sizes are listed below).
+    Seed,
     /// Send a test e-mail to check the mail settings.
     Sendtestemail {
         /// Recipients.
@@ -98,19 +99,46 @@ pub enum Builtin {
     },
 }
 
-/// The full clap command, with the apps' commands added.
+/// The full clap command, with the apps' commands and seed sizes added.
 pub fn command(apps: &[Arc<dyn App>]) -> clap::Command {
     let mut command = Cli::command();
     for app_command in all_app_commands(apps) {
         command = command.subcommand(app_command.command);
     }
-    command
+    let sizes = seed_sizes(apps);
+    command.mut_subcommand("seed", |mut seed| {
+        for size in sizes {
+            seed = seed.arg(
+                clap::Arg::new(size.name)
+                    .long(size.name)
+                    .value_name("N")
+                    .value_parser(clap::value_parser!(u64))
+                    .help(format!("{} (default {})", size.help, size.default)),
+            );
+        }
+        seed
+    })
+}
+
+/// Every seed size of the built-in and the installed apps (the first app naming one wins).
+fn seed_sizes(apps: &[Arc<dyn App>]) -> Vec<crate::app::SeedSize> {
+    let mut sizes: Vec<crate::app::SeedSize> = Vec::new();
+    for size in builtin_and(apps).iter().flat_map(|a| a.seed_sizes()) {
+        if !sizes.iter().any(|s| s.name == size.name) {
+            sizes.push(size);
+        }
+    }
+    sizes
+}
+
+fn builtin_and(apps: &[Arc<dyn App>]) -> Vec<Arc<dyn App>> {
+    let mut all: Vec<Arc<dyn App>> = vec![Arc::new(crate::core_app::CoreApp), Arc::new(crate::auth::AccountsApp)];
+    all.extend(apps.iter().cloned());
+    all
 }
 
 fn all_app_commands(apps: &[Arc<dyn App>]) -> Vec<AppCommand> {
-    let mut builtin: Vec<Arc<dyn App>> = vec![Arc::new(crate::core_app::CoreApp), Arc::new(crate::auth::AccountsApp)];
-    builtin.extend(apps.iter().cloned());
-    builtin.iter().flat_map(|a| a.commands()).collect()
+    builtin_and(apps).iter().flat_map(|a| a.commands()).collect()
 }
 
 /// Parses the arguments, runs the command and returns the exit code (`main` of the binary).
@@ -153,8 +181,40 @@ fn progress_bar(what: &str) -> ProgressBar {
     bar
 }
 
-async fn build_site(config: Option<&std::path::Path>, apps: Vec<Arc<dyn App>>, quiet: bool) -> anyhow::Result<Site> {
+/// Whether the command may make a new site (database file, data folder) where there is none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Create {
+    /// `serve`, `migrate` and `--create`.
+    Allowed,
+    /// Every other command: say so and stop.
+    Refused,
+}
+
+/// The SQLite file of the settings' database, if it is a file (not PostgreSQL, not in memory).
+fn sqlite_file(settings: &Settings) -> Option<PathBuf> {
+    let url = settings.database_url();
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+async fn build_site(
+    config: Option<&std::path::Path>,
+    apps: Vec<Arc<dyn App>>,
+    quiet: bool,
+    create: Create,
+) -> anyhow::Result<Site> {
     let settings = Settings::load(config)?;
+    if create == Create::Refused
+        && let Some(file) = sqlite_file(&settings)
+        && !file.exists()
+    {
+        bail!(
+            "there is no site here: {} does not exist. Run `quartet serve` or `quartet migrate` to create one, \
+             pass --create to make this command create it, or run it where the site is (or set database.url)",
+            file.display()
+        );
+    }
     init_logging(&settings, quiet);
     Site::builder(settings).apps(apps).build().await
 }
@@ -176,10 +236,11 @@ async fn migrate(site: &Site) -> anyhow::Result<()> {
 async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Result<ExitCode> {
     let config = matches.get_one::<PathBuf>("config").cloned();
     let config = config.as_deref();
+    let create = if matches.get_flag("create") { Create::Allowed } else { Create::Refused };
     if let Some((name, sub)) = matches.subcommand()
         && let Some(app_command) = all_app_commands(&apps).into_iter().find(|c| c.command.get_name() == name)
     {
-        let site = build_site(config, apps, true).await?;
+        let site = build_site(config, apps, true, create).await?;
         ensure_migrated(&site).await?;
         (app_command.run)(site.core.clone(), sub.clone()).await?;
         return Ok(ExitCode::SUCCESS);
@@ -187,9 +248,9 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
     let cli = Cli::from_arg_matches(&matches)?;
     match cli.command {
         Builtin::Serve { bind } => serve(config, apps, bind).await,
-        Builtin::Worker { queues, concurrency } => worker(config, apps, queues, concurrency).await,
+        Builtin::Worker { queues, concurrency } => worker(config, apps, queues, concurrency, create).await,
         Builtin::Migrate { list } => {
-            let site = build_site(config, apps, true).await?;
+            let site = build_site(config, apps, true, if list { create } else { Create::Allowed }).await?;
             if list {
                 for status in site.migration_status().await? {
                     let mark = if status.applied_at.is_some() { "X" } else { " " };
@@ -201,9 +262,9 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
             }
             Ok(ExitCode::SUCCESS)
         }
-        Builtin::Check { deploy } => check(config, apps, deploy).await,
+        Builtin::Check { deploy } => check(config, apps, deploy, create).await,
         Builtin::Dumpdata { labels, exclude, output, indent } => {
-            let site = build_site(config, apps, true).await?;
+            let site = build_site(config, apps, true, create).await?;
             ensure_migrated(&site).await?;
             let options = DumpOptions { labels, exclude, indent };
             let bar = progress_bar("Dumping");
@@ -225,7 +286,7 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
         Builtin::Loaddata { files } => {
-            let site = build_site(config, apps, true).await?;
+            let site = build_site(config, apps, true, create).await?;
             ensure_migrated(&site).await?;
             let mut rows = Vec::new();
             for file in &files {
@@ -245,9 +306,14 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
             );
             Ok(ExitCode::SUCCESS)
         }
-        Builtin::Seed { sizes } => {
-            let options = parse_sizes(&sizes)?;
-            let site = build_site(config, apps, true).await?;
+        Builtin::Seed => {
+            let sub = matches.subcommand_matches("seed").expect("the seed command's matches");
+            let sizes = seed_sizes(&apps)
+                .into_iter()
+                .filter_map(|size| sub.get_one::<u64>(size.name).map(|n| (size.name.to_owned(), *n)))
+                .collect();
+            let options = SeedOptions { sizes };
+            let site = build_site(config, apps, true, create).await?;
             ensure_migrated(&site).await?;
             let report = crate::core_app::seed_all(&site.core, &options).await?;
             if report.created.is_empty() {
@@ -261,7 +327,7 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
         Builtin::Sendtestemail { emails } => {
-            let site = build_site(config, apps, true).await?;
+            let site = build_site(config, apps, true, create).await?;
             let host = hostname();
             let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S %Z");
             let email = Email {
@@ -276,7 +342,7 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
             Ok(ExitCode::SUCCESS)
         }
         Builtin::Collectstatic { output } => {
-            let site = build_site(config, apps, true).await?;
+            let site = build_site(config, apps, true, create).await?;
             let written =
                 site.core.assets.collect_into(&output).with_context(|| format!("writing into {}", output.display()))?;
             println!("{written} static file(s) copied to {}.", output.display());
@@ -294,24 +360,6 @@ pub(crate) fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// `--posts 1000 --tags 50` → sizes.
-pub fn parse_sizes(args: &[String]) -> anyhow::Result<SeedOptions> {
-    let mut sizes = Vec::new();
-    let mut iter = args.iter();
-    while let Some(flag) = iter.next() {
-        let Some(name) = flag.strip_prefix("--").filter(|n| !n.is_empty()) else {
-            bail!("expected a size such as `--posts 1000`, found `{flag}`");
-        };
-        let (name, value) = match name.split_once('=') {
-            Some((n, v)) => (n.to_owned(), v.to_owned()),
-            None => (name.to_owned(), iter.next().with_context(|| format!("--{name} needs a number"))?.clone()),
-        };
-        let value: u64 = value.parse().with_context(|| format!("--{name} needs a whole number, not `{value}`"))?;
-        sizes.push((name, value));
-    }
-    Ok(SeedOptions { sizes })
-}
-
 async fn ensure_migrated(site: &Site) -> anyhow::Result<()> {
     if site.core.settings.database.auto_migrate {
         site.migrate(|_, _| {}).await?;
@@ -326,7 +374,7 @@ async fn serve(
     apps: Vec<Arc<dyn App>>,
     bind: Option<SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
-    let site = build_site(config, apps, false).await?;
+    let site = build_site(config, apps, false, Create::Allowed).await?;
     crate::http::server::raise_descriptor_limit();
     let settings = &site.core.settings;
     if settings.database.auto_migrate {
@@ -376,9 +424,10 @@ async fn worker(
     apps: Vec<Arc<dyn App>>,
     queues: Vec<String>,
     concurrency: Option<u16>,
+    create: Create,
 ) -> anyhow::Result<ExitCode> {
     use crate::config::JobBackendKind;
-    let site = build_site(config, apps, false).await?;
+    let site = build_site(config, apps, false, create).await?;
     ensure_migrated(&site).await?;
     let core = &site.core;
     let settings = &core.settings.jobs;
@@ -422,8 +471,13 @@ async fn worker(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn check(config: Option<&std::path::Path>, apps: Vec<Arc<dyn App>>, deploy: bool) -> anyhow::Result<ExitCode> {
-    let site = build_site(config, apps, true).await?;
+async fn check(
+    config: Option<&std::path::Path>,
+    apps: Vec<Arc<dyn App>>,
+    deploy: bool,
+    create: Create,
+) -> anyhow::Result<ExitCode> {
+    let site = build_site(config, apps, true, create).await?;
     crate::db::ping(&site.core.db).await.context("the database does not answer")?;
     let pending = site.migration_status().await?.iter().filter(|s| s.applied_at.is_none()).count();
     let mut findings = Vec::new();
@@ -461,15 +515,35 @@ mod tests {
         command(&[]).debug_assert();
     }
 
+    struct Sized;
+
+    #[async_trait::async_trait]
+    impl App for Sized {
+        fn label(&self) -> &'static str {
+            "sized"
+        }
+        fn name(&self) -> &'static str {
+            "Sized"
+        }
+        fn routes(&self, core: &crate::state::CoreState) -> crate::urls::Routes {
+            crate::urls::RoutesBuilder::<crate::state::CoreState>::new().with_state(core.clone())
+        }
+        fn seed_sizes(&self) -> Vec<crate::app::SeedSize> {
+            vec![crate::app::SeedSize { name: "posts", help: "posts to write", default: 12 }]
+        }
+    }
+
     #[test]
-    fn seed_sizes_are_parsed() {
-        let args: Vec<String> = ["--posts", "1000", "--tags=50"].iter().map(|s| (*s).to_owned()).collect();
-        let options = parse_sizes(&args).unwrap();
-        assert_eq!(options.size("posts", 1), 1000);
-        assert_eq!(options.size("tags", 1), 50);
-        assert_eq!(options.size("comments", 3), 3);
-        assert!(parse_sizes(&["posts".into()]).is_err());
-        assert!(parse_sizes(&["--posts".into(), "many".into()]).is_err());
-        assert!(parse_sizes(&["--posts".into()]).is_err());
+    fn seed_takes_the_sizes_apps_declare_and_refuses_others() {
+        let apps: Vec<Arc<dyn App>> = vec![Arc::new(Sized)];
+        let matches = command(&apps).try_get_matches_from(["quartet", "seed", "--posts", "1000"]).unwrap();
+        assert_eq!(matches.subcommand_matches("seed").unwrap().get_one::<u64>("posts"), Some(&1000));
+        let typo = command(&apps).try_get_matches_from(["quartet", "seed", "--postz", "5"]).unwrap_err();
+        assert_eq!(typo.kind(), clap::error::ErrorKind::UnknownArgument);
+        assert!(typo.to_string().contains("--posts"), "the error suggests the right name: {typo}");
+        let bad = command(&apps).try_get_matches_from(["quartet", "seed", "--posts", "many"]).unwrap_err();
+        assert_eq!(bad.kind(), clap::error::ErrorKind::ValueValidation);
+        let help = command(&apps).find_subcommand_mut("seed").unwrap().render_long_help().to_string();
+        assert!(help.contains("--posts <N>") && help.contains("posts to write (default 12)"), "{help}");
     }
 }

@@ -186,6 +186,8 @@ struct HomePage {
     ctx: PageContext,
     offer_demo: bool,
     sections: Vec<crate::app::HomeSection>,
+    /// The header links of apps that have no section of their own on the page.
+    tiles: Vec<crate::templates::NavItem>,
 }
 
 async fn site_is_empty(core: &CoreState) -> Result<bool> {
@@ -209,7 +211,9 @@ async fn home(ctx: PageContext) -> Result<Response> {
             sections.push(section.clone());
         }
     }
-    render(&HomePage { ctx, offer_demo, sections })
+    let shown: Vec<String> = sections.iter().map(|s| core.url(s.route)).collect();
+    let tiles = ctx.nav().into_iter().filter(|link| !shown.contains(&link.url)).collect();
+    render(&HomePage { ctx, offer_demo, sections, tiles })
 }
 
 #[derive(Template)]
@@ -266,17 +270,22 @@ pub async fn seed_all(core: &CoreState, options: &SeedOptions) -> anyhow::Result
 }
 
 /// `POST /demo/`: loads demo data into an empty site (development profile only).
-async fn load_demo(State(core): State<CoreState>, flash: Flash) -> Result<Response> {
+async fn load_demo(ctx: PageContext, flash: Flash) -> Result<Response> {
+    let core = ctx.core().clone();
     if !core.settings.debug {
         return Err(Error::NotFound);
     }
     if !site_is_empty(&core).await? {
-        flash.info("The site already has data; demo data was not loaded.").await?;
+        flash.info(ctx.t("The site already has data; demo data was not loaded.")).await?;
         return Ok(Redirect::to("/").into_response());
     }
     let report = seed_all(&core, &SeedOptions::default()).await.map_err(Error::Internal)?;
-    flash.success(format!("Demo data loaded: {}.", report.created.join(", "))).await?;
+    let created = report.created.join(", ");
+    flash.success(ctx.t1("Demo data loaded: {created}.", "created", &created)).await?;
+    // On the console too, for whoever started the server (the flash message is shown once).
+    println!("Demo data loaded: {created}.");
     for note in report.notes {
+        println!("{note}");
         flash.info(note).await?;
     }
     Ok(Redirect::to("/").into_response())

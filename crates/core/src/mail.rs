@@ -49,7 +49,7 @@ impl Email {
         let from = self.from.as_deref().unwrap_or(default_from);
         let mut builder = Message::builder()
             .from(from.parse::<Mailbox>().with_context(|| format!("bad sender address {from:?}"))?)
-            .subject(self.subject.replace(['\r', '\n'], " "));
+            .subject(one_line(&self.subject));
         for to in &self.to {
             builder = builder.to(to.parse::<Mailbox>().with_context(|| format!("bad recipient address {to:?}"))?);
         }
@@ -88,6 +88,11 @@ pub fn from_settings(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
     })
 }
 
+/// A header value on one line: line breaks and other control characters become spaces.
+pub fn one_line(value: &str) -> String {
+    value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
 /// Prints each message on standard output (the development default).
 #[derive(Debug)]
 pub struct ConsoleMailer {
@@ -98,20 +103,29 @@ pub struct ConsoleMailer {
 impl Mailer for ConsoleMailer {
     async fn send(&self, email: &Email) -> anyhow::Result<()> {
         email.to_message(&self.default_from)?; // validates the addresses like the other backends
-        let mut out = String::new();
-        out.push_str(&format!("From: {}\n", email.from.as_deref().unwrap_or(&self.default_from)));
-        out.push_str(&format!("To: {}\n", email.to.join(", ")));
-        out.push_str(&format!("Subject: {}\n", email.subject));
+        let line = "-".repeat(79);
+        println!("{line}\n{}\n{line}", console_text(email, &self.default_from));
+        Ok(())
+    }
+}
+
+/// A message as the console backend prints it: one line per header, then the body.
+fn console_text(email: &Email, default_from: &str) -> String {
+    let mut out = String::new();
+    {
+        let from = email.from.as_deref().unwrap_or(default_from);
+        // A header value is one line: a CR or LF in a name or subject must not start a header.
+        out.push_str(&format!("From: {}\n", one_line(from)));
+        out.push_str(&format!("To: {}\n", one_line(&email.to.join(", "))));
+        out.push_str(&format!("Subject: {}\n", one_line(&email.subject)));
         out.push_str(&format!("Date: {}\n", chrono::Utc::now().to_rfc2822()));
         for a in &email.attachments {
             out.push_str(&format!("Attachment: {} ({}, {} bytes)\n", a.filename, a.content_type, a.bytes.len()));
         }
         out.push('\n');
         out.push_str(&email.body);
-        let line = "-".repeat(79);
-        println!("{line}\n{out}\n{line}");
-        Ok(())
     }
+    out
 }
 
 /// Writes each message as an `.eml` file into a folder.
@@ -215,6 +229,18 @@ impl Mailer for MemoryMailer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_break_in_a_header_value_never_starts_another_header() {
+        let mut email = Email::new("a@example.com", "Mallory\r\nBcc: victim@example.com recommends", "Body\nlines");
+        email.from = Some("Site\n <site@example.com>".into());
+        let text = console_text(&email, "site@example.com");
+        let headers: Vec<&str> = text.split("\n\n").next().unwrap().lines().collect();
+        assert_eq!(headers.len(), 4, "{headers:?}");
+        assert!(headers.iter().all(|h| !h.starts_with("Bcc")), "{headers:?}");
+        assert_eq!(headers[2], "Subject: Mallory  Bcc: victim@example.com recommends");
+        assert!(text.ends_with("Body\nlines"), "the body keeps its lines");
+    }
 
     #[tokio::test]
     async fn the_memory_mailer_keeps_messages_and_fills_the_sender() {

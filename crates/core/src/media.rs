@@ -103,9 +103,10 @@ impl ImagePool {
     }
 }
 
-fn megapixels(pixels: u64) -> String {
-    let text = format!("{:.1}", pixels as f64 / 1_000_000.0);
-    text.strip_suffix(".0").unwrap_or(&text).to_owned()
+/// A pixel count in megapixels, as people write it: `16`, `2.5`, `0.01`.
+pub fn megapixels(pixels: u64) -> String {
+    let text = format!("{:.2}", pixels as f64 / 1_000_000.0);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Checks, re-encodes and stores an image under `<folder>/<yyyy>/<mm>/<dd>/<random>.<ext>`
@@ -332,6 +333,7 @@ mod tests {
         assert!(matches!(reencode(png.get_ref(), ImageFormat::Png, 11), Err(UploadError::TooManyPixels { .. })));
         assert_eq!(megapixels(16_000_000), "16");
         assert_eq!(megapixels(2_500_000), "2.5");
+        assert_eq!(megapixels(10_000), "0.01");
         assert!(matches!(
             reencode(b"\x89PNG\r\n\x1a\ntruncated", ImageFormat::Png, 1000),
             Err(UploadError::NotAnImage)

@@ -31,6 +31,36 @@ pub struct Message {
     pub text: String,
 }
 
+impl Message {
+    /// The text as HTML: escaped, with `backticked` words as `<code>` (commands, passwords).
+    pub fn html(&self) -> String {
+        inline_code(&self.text)
+    }
+}
+
+/// Escapes `text` for HTML and shows its `backticked` parts as `<code>`; an unpaired backtick
+/// stays as it is.
+pub fn inline_code(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, part) in parts.iter().enumerate() {
+        // Odd parts are between backticks, unless the last backtick has no closing one.
+        let inside = i % 2 == 1;
+        let closed = i + 1 < parts.len();
+        if inside && closed {
+            out.push_str("<code>");
+            out.push_str(&escape_html(part));
+            out.push_str("</code>");
+        } else {
+            if inside {
+                out.push('`');
+            }
+            out.push_str(&escape_html(part));
+        }
+    }
+    out
+}
+
 /// Queues flash messages in the session.
 #[derive(Debug, Clone)]
 pub struct Flash(Session);
@@ -249,6 +279,11 @@ impl PageContext {
         self.core.i18n.gettext(&self.lang, msgid)
     }
 
+    /// Translates a message and shows its `backticked` parts as code (escaped HTML).
+    pub fn code(&self, msgid: &str) -> String {
+        inline_code(self.t(msgid))
+    }
+
     /// Translates and fills one `{name}` placeholder.
     pub fn t1(&self, msgid: &str, name: &str, value: impl std::fmt::Display + Sync) -> String {
         fill(self.t(msgid), &[(name, &value)])
@@ -382,6 +417,16 @@ pub fn render(template: &impl Template) -> Result<Response> {
 #[cfg(test)]
 mod tests {
     use super::fill;
+
+    #[test]
+    fn backticks_become_code_and_the_rest_is_escaped() {
+        use super::inline_code;
+        assert_eq!(inline_code("Run `quartet seed` now"), "Run <code>quartet seed</code> now");
+        assert_eq!(inline_code("a `<b>` c"), "a <code>&lt;b&gt;</code> c");
+        assert_eq!(inline_code("one ` alone"), "one ` alone");
+        assert_eq!(inline_code("`x` and `y"), "<code>x</code> and `y");
+        assert_eq!(inline_code("<script>"), "&lt;script&gt;");
+    }
 
     #[test]
     fn placeholders_are_filled_once() {

@@ -139,3 +139,132 @@ async fn a_visitor_registers_signs_in_by_email_edits_the_profile_and_resets_the_
     heading(driver, "Dashboard").await;
     browser.quit().await;
 }
+
+/// The elements that stick out of the window on the right (empty when the page fits).
+async fn sticking_out(driver: &WebDriver) -> Vec<String> {
+    let script = "var out = []; if (document.documentElement.scrollWidth <= window.innerWidth) return out; \
+        document.querySelectorAll('body *').forEach(function (e) { var r = e.getBoundingClientRect(); \
+        if (r.right > window.innerWidth + 1 && r.width > 0) out.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right)); }); \
+        return out.slice(0, 12);";
+    driver.execute(script, vec![]).await.unwrap().convert().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_avatar_is_round_forms_are_styled_and_the_admin_fits_a_phone_in_chromium() {
+    use quartet_core::jobs::job;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let Some(browser) = Browser::start().await else { return };
+    let site = crate::library::library_site().start(Backend::Sqlite).await;
+    site.create(quartet_core::auth::app::NewUser {
+        username: "root-with-a-rather-long-name".into(),
+        email: "root@example.com".into(),
+        password: Some("correct-horse-battery".into()),
+        is_staff: true,
+        is_superuser: true,
+        ..Default::default()
+    })
+    .await;
+    let now = site.core.now();
+    job::ActiveModel {
+        name: Set("blog.share_post".into()),
+        queue: Set("mail".into()),
+        payload: Set(format!("{{\"to\":\"{}@example.com\",\"comments\":\"{}\"}}", "x".repeat(80), "words ".repeat(40))),
+        status: Set("failed".into()),
+        attempts: Set(3),
+        max_attempts: Set(3),
+        run_at: Set(now),
+        created_at: Set(now),
+        last_error: Set(format!(
+            "connection refused: {}\n{}",
+            "smtp.example.com:587 ".repeat(8),
+            "at line 1\n".repeat(20)
+        )),
+        worker: Set(Some("a-worker-host-with-a-very-long-name.example.internal:12345".into())),
+        ..Default::default()
+    }
+    .insert(&site.core.db)
+    .await
+    .unwrap();
+    let driver = &browser.driver;
+    driver.goto(site.url("/admin/login/?next=/admin/jobs/")).await.unwrap();
+    driver.find(By::Id("id_username")).await.unwrap().send_keys("root-with-a-rather-long-name").await.unwrap();
+    driver.find(By::Id("id_password")).await.unwrap().send_keys("correct-horse-battery").await.unwrap();
+    click_and_wait(driver, "main form button[type=submit]").await;
+    heading(driver, "Background jobs").await;
+
+    driver.set_window_rect(0, 0, 390, 844).await.unwrap();
+    for path in ["/admin/jobs/", "/admin/", "/admin/accounts/user/", "/admin/accounts/user/1/change/"] {
+        driver.goto(site.url(path)).await.unwrap();
+        let out = sticking_out(driver).await;
+        assert!(out.is_empty(), "{path} is wider than a phone: {out:?}");
+    }
+    driver.set_window_rect(0, 0, 1280, 900).await.unwrap();
+
+    // The permission picker is grouped by app and model and filters as you type.
+    driver.goto(site.url("/admin/accounts/user/1/change/")).await.unwrap();
+    let visible = || async {
+        let n: u64 = driver
+            .execute(
+                "return Array.prototype.filter.call(document.querySelectorAll('#id_user_permissions option'), function (o) { return !o.hidden; }).length;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .convert()
+            .unwrap();
+        n
+    };
+    let all = visible().await;
+    assert!(all >= 16, "{all} permissions");
+    let filter = driver.find(By::Css(".select-filter[aria-controls=id_user_permissions]")).await.unwrap();
+    filter.send_keys("book change").await.unwrap();
+    assert_eq!(visible().await, 1, "only “Can change book” is left");
+    let groups: Vec<String> = driver
+        .execute(
+            "return Array.prototype.filter.call(document.querySelectorAll('#id_user_permissions optgroup'), function (g) { return !g.hidden; }).map(function (g) { return g.label; });",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .convert()
+        .unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert!(groups[0].ends_with("| book"), "{groups:?}");
+    filter.clear().await.unwrap();
+    filter.send_keys(" ").await.unwrap();
+    assert_eq!(visible().await, all);
+
+    // A date-and-time input has the text inputs' style (border, radius, padding).
+    driver.goto(site.url("/admin/library/book/add/")).await.unwrap();
+    let looks = |css: &'static str| async move {
+        let element = driver.find(By::Css(css)).await.unwrap();
+        let mut out = Vec::new();
+        for property in ["border-top-left-radius", "padding-left", "border-top-color", "font-size"] {
+            out.push(element.css_value(property).await.unwrap());
+        }
+        out
+    };
+    assert_eq!(looks("input[type=datetime-local]").await, looks("input[name=title]").await);
+
+    // A profile photo that is not square is shown as a circle, not an oval.
+    let mut wide = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(300, 100, image::Rgb([200, 40, 40]))
+        .write_to(&mut wide, image::ImageFormat::Png)
+        .unwrap();
+    let client = site.client();
+    client.login("root-with-a-rather-long-name", "correct-horse-battery").await;
+    let form = reqwest::multipart::Form::new()
+        .text("email", "root@example.com")
+        .part("photo", reqwest::multipart::Part::bytes(wide.into_inner()).file_name("wide.png"));
+    assert_eq!(client.post_multipart("/account/edit/", form).await.status, 303);
+    driver.goto(site.url("/account/edit/")).await.unwrap();
+    let avatar = driver.find(By::Css("img.avatar")).await.unwrap();
+    let rect = avatar.rect().await.unwrap();
+    assert!(
+        (rect.width - rect.height).abs() < 0.5 && rect.width > 50.0,
+        "the avatar is {}×{}",
+        rect.width,
+        rect.height
+    );
+    browser.quit().await;
+}

@@ -9,6 +9,7 @@ mod admin_translated;
 mod admin_uploads;
 mod browser;
 mod dump;
+mod first_minute;
 mod hardening;
 mod http;
 mod jobs;

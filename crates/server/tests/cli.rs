@@ -115,6 +115,7 @@ fn users(dump: &serde_json::Value) -> Vec<&serde_json::Value> {
 #[test]
 fn check_deploy_on_the_defaults_names_every_insecure_setting_and_fails() {
     let quartet = Quartet::new();
+    quartet.run(&["migrate"]).success();
     let plain = quartet.run(&["check"]).success();
     assert!(plain.stdout.contains("System check identified no issues"), "{plain:#?}");
 
@@ -136,7 +137,7 @@ fn check_deploy_on_the_production_example_passes() {
     let mut quartet = quartet;
     quartet.set("QUARTET_SECRET_KEY", "fake-example-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH");
 
-    let deploy = quartet.run(&["check", "--deploy"]).success();
+    let deploy = quartet.run(&["check", "--deploy", "--create"]).success();
     assert!(deploy.stdout.contains("System check identified no issues"), "{deploy:#?}");
     // The production profile does not migrate by itself.
     assert!(deploy.stdout.contains("not applied yet"), "{deploy:#?}");
@@ -182,7 +183,10 @@ fn unknown_settings_and_bad_values_stop_start_up_naming_the_key() {
 #[test]
 fn migrate_lists_then_applies_every_migration_into_the_default_sqlite_file() {
     let quartet = Quartet::new();
-    let before = quartet.run(&["migrate", "--list"]).success();
+    let nothing = quartet.run(&["migrate", "--list"]);
+    assert_eq!(nothing.code, Some(1), "{nothing:#?}");
+    assert!(nothing.stderr.contains("there is no site here"), "{nothing:#?}");
+    let before = quartet.run(&["migrate", "--list", "--create"]).success();
     assert!(before.stdout.contains("[ ] core.0001_initial"), "{before:#?}");
     assert!(before.stdout.contains("[ ] accounts.0001_initial"), "{before:#?}");
     assert!(!before.stdout.contains("[X]"));
@@ -200,6 +204,7 @@ fn migrate_lists_then_applies_every_migration_into_the_default_sqlite_file() {
 #[test]
 fn createsuperuser_without_input_reads_the_environment() {
     let mut quartet = Quartet::new();
+    quartet.run(&["migrate"]).success();
     let refused = quartet.run(&["createsuperuser", "--noinput"]);
     assert_eq!(refused.code, Some(1));
     assert!(refused.stderr.contains("QUARTET_SUPERUSER_USERNAME"), "{refused:#?}");
@@ -234,6 +239,7 @@ fn createsuperuser_without_input_reads_the_environment() {
 #[test]
 fn createsuperuser_asks_and_changepassword_reads_the_new_password_twice() {
     let quartet = Quartet::new();
+    quartet.run(&["migrate"]).success();
     let created = quartet.run_with_input(
         &["createsuperuser"],
         "boss\nboss@example.com\nshort\nother\nviolet-anchor-93-tide\nviolet-anchor-93-tide\n",
@@ -261,6 +267,8 @@ fn createsuperuser_asks_and_changepassword_reads_the_new_password_twice() {
 }
 
 fn dump_and_load_between(source: Quartet, target: Quartet) {
+    source.run(&["migrate"]).success();
+    target.run(&["migrate"]).success();
     source.run(&["seed"]).success();
     let file = source.path().join("everything.json");
     let dumped = source.run(&["dumpdata", "--indent", "2", "-o", file.to_str().unwrap()]).success();
@@ -298,22 +306,31 @@ async fn dumpdata_from_sqlite_and_loaddata_into_postgresql_give_the_same_rows() 
 #[test]
 fn seed_creates_demo_accounts_once_and_refuses_bad_sizes() {
     let quartet = Quartet::new();
+    quartet.run(&["migrate"]).success();
     let first = quartet.run(&["seed"]).success();
     assert!(first.stdout.contains("Created 4 users, 12 blog posts, 10 tags, 24 comments."), "{first:#?}");
     assert!(first.stdout.contains("Sign in as `demo`"), "{first:#?}");
     let second = quartet.run(&["seed"]).success();
     assert!(second.stdout.contains("The demo account already exists."), "{second:#?}");
     assert!(second.stdout.contains("The blog already has posts"), "{second:#?}");
-    let sized = Quartet::new().run(&["seed", "--posts", "5", "--tags", "3", "--comments", "1"]).success();
+    let sized = Quartet::new().run(&["seed", "--create", "--posts", "5", "--tags", "3", "--comments", "1"]).success();
     assert!(sized.stdout.contains("Created 4 users, 5 blog posts, 3 tags, 5 comments."), "{sized:#?}");
     let bad = quartet.run(&["seed", "--posts", "many"]);
-    assert_eq!(bad.code, Some(1));
-    assert!(bad.stderr.contains("--posts needs a whole number, not `many`"), "{bad:#?}");
+    assert_eq!(bad.code, Some(2));
+    assert!(bad.stderr.contains("invalid value 'many' for '--posts <N>'"), "{bad:#?}");
+    let typo = quartet.run(&["seed", "--postz", "5"]);
+    assert_eq!(typo.code, Some(2), "a misspelt size is not ignored: {typo:#?}");
+    assert!(typo.stderr.contains("--postz") && typo.stderr.contains("--posts"), "{typo:#?}");
+    let help = quartet.run(&["seed", "--help"]).success();
+    for size in ["--posts <N>", "--tags <N>", "--comments <N>", "--post-chars <N>", "--drafts <N>"] {
+        assert!(help.stdout.contains(size), "seed --help lists {size}: {help:#?}");
+    }
 }
 
 #[test]
 fn sendtestemail_uses_the_console_and_the_file_backends() {
     let mut quartet = Quartet::new();
+    quartet.run(&["migrate"]).success();
     let console = quartet.run(&["sendtestemail", "ops@example.com"]).success();
     assert!(console.stdout.contains("To: ops@example.com"), "{console:#?}");
     assert!(console.stdout.contains("Subject: Test email from"), "{console:#?}");
@@ -330,6 +347,32 @@ fn sendtestemail_uses_the_console_and_the_file_backends() {
     let bad = quartet.run(&["sendtestemail", "ops@example.com"]);
     assert_eq!(bad.code, Some(1));
     assert!(bad.stderr.contains("`email.backend`"), "{bad:#?}");
+}
+
+#[test]
+fn commands_other_than_serve_and_migrate_create_no_site_where_there_is_none() {
+    let quartet = Quartet::new();
+    for args in [
+        &["check"][..],
+        &["dumpdata"],
+        &["migrate", "--list"],
+        &["seed"],
+        &["clearsessions"],
+        &["createsuperuser", "--noinput"],
+    ] {
+        let refused = quartet.run(args);
+        assert_eq!(refused.code, Some(1), "{args:?}: {refused:#?}");
+        assert!(
+            refused.stderr.contains("there is no site here: ./data/quartet.sqlite3 does not exist"),
+            "{args:?}: {refused:#?}"
+        );
+        assert!(refused.stderr.contains("--create"), "{refused:#?}");
+        assert!(!quartet.path().join("data").exists(), "{args:?} created ./data");
+    }
+    let created = quartet.run(&["check", "--create"]).success();
+    assert!(created.stdout.contains("System check identified no issues"), "{created:#?}");
+    assert!(quartet.path().join("data/quartet.sqlite3").is_file());
+    quartet.run(&["dumpdata"]).success();
 }
 
 #[test]
@@ -426,6 +469,7 @@ fn sigterm(child: &Child) {
 async fn worker_sends_the_e_mails_serve_queued_and_stops_on_sigterm() {
     let mut quartet = Quartet::new();
     quartet.set("QUARTET_JOBS_WORKERS_IN_SERVE", "false").set("QUARTET_EMAIL_BACKEND", "file");
+    quartet.run(&["migrate"]).success();
     quartet.run(&["seed"]).success();
     let mail_dir = quartet.path().join("data/mail");
     let mails = || std::fs::read_dir(&mail_dir).map(|d| d.count()).unwrap_or(0);
@@ -469,7 +513,7 @@ async fn worker_sends_the_e_mails_serve_queued_and_stops_on_sigterm() {
     assert_eq!(quartet.run(&["worker", "--concurrency", "0"]).code, Some(2));
     let mut inline = Quartet::new();
     inline.set("QUARTET_JOBS_BACKEND", "inline");
-    let refused = inline.run(&["worker"]);
+    let refused = inline.run(&["worker", "--create"]);
     assert!(refused.code == Some(1) && refused.stderr.contains("jobs.backend is `inline`"), "{refused:#?}");
 
     // The worker sends it, then stops on SIGTERM and says what it did.

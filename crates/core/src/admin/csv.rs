@@ -1,5 +1,6 @@
-//! The "Export to CSV" action: every column of the selected rows, with a header of column
-//! labels, dates as `dd/mm/yyyy`, and foreign keys as the name of the row they point at.
+//! The "Export to CSV" action: every column of the selected rows (but a password hash, which is
+//! never exported), with a header of column labels, dates as `dd/mm/yyyy`, and foreign keys as
+//! the name of the row they point at.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -31,7 +32,7 @@ fn date_text(kind: FieldKind, value: &Value) -> Option<String> {
 
 pub(crate) async fn export(input: &ActionInput) -> crate::Result<Response> {
     let model = &input.model;
-    let columns = model.rows().columns();
+    let columns: Vec<_> = model.rows().columns().into_iter().filter(|c| c.name != "password").collect();
     let tr = crate::templates::Tr::new(input.core.clone(), input.lang.clone());
     let mut out = String::new();
     // Django's verbose names: "ID", then lower-case words ("first name", "coupon").

@@ -77,6 +77,9 @@ pub struct AdminField {
     pub display: String,
     /// Maximum length of a text input, if known.
     pub max_length: Option<u32>,
+    /// Options of a multiple select in labelled groups (permissions by app and model); when
+    /// empty, `options` are shown ungrouped.
+    pub groups: Vec<(String, Vec<(String, String)>)>,
 }
 
 impl AdminField {
@@ -148,6 +151,26 @@ pub(crate) fn input_text(kind: FieldKind, value: &Value) -> String {
     }
 }
 
+/// A many-to-many relation's field with nothing filled in yet.
+fn relation_field(relation: &ManyToMany, widget: Widget, tr: &Tr) -> AdminField {
+    AdminField {
+        name: relation.name.clone(),
+        label: tr.t(&relation.label).to_owned(),
+        widget,
+        value: String::new(),
+        selected: Vec::new(),
+        options: Vec::new(),
+        required: false,
+        help: tr.t(&relation.help).to_owned(),
+        errors: Vec::new(),
+        prepopulate_from: String::new(),
+        lookup_url: String::new(),
+        groups: Vec::new(),
+        display: String::new(),
+        max_length: None,
+    }
+}
+
 /// Builds the fields of the form for `row` (the stored row, or the defaults of a new one).
 pub(crate) async fn build_fields(
     admin: &ModelAdmin,
@@ -181,6 +204,7 @@ pub(crate) async fn build_fields(
                 .map(|(_, source)| format!("id_{source}"))
                 .unwrap_or_default(),
             lookup_url: String::new(),
+            groups: Vec::new(),
             display: String::new(),
             max_length: match info.kind {
                 FieldKind::Text(n) => n,
@@ -238,37 +262,18 @@ pub(crate) async fn build_fields(
         };
         if let Some(names) = &relation.by_name {
             fields.push(AdminField {
-                name: relation.name.clone(),
-                label: tr.t(&relation.label).to_owned(),
-                widget: Widget::Text,
                 value: names_of(db, target, names, &selected).await?.join(", "),
-                selected: Vec::new(),
-                options: Vec::new(),
-                required: false,
-                help: tr.t(&relation.help).to_owned(),
-                errors: Vec::new(),
-                prepopulate_from: String::new(),
-                lookup_url: String::new(),
-                display: String::new(),
-                max_length: None,
+                ..relation_field(relation, Widget::Text, tr)
             });
             continue;
         }
-        fields.push(AdminField {
-            name: relation.name.clone(),
-            label: tr.t(&relation.label).to_owned(),
-            widget: Widget::SelectMultiple,
-            value: String::new(),
-            selected,
-            options: target_options(db, target).await?,
-            required: false,
-            help: tr.t(&relation.help).to_owned(),
-            errors: Vec::new(),
-            prepopulate_from: String::new(),
-            lookup_url: String::new(),
-            display: String::new(),
-            max_length: None,
-        });
+        let options = target_options(db, target).await?;
+        let groups = if target.label() == "accounts.permission" {
+            permission_groups(db, registry, &options, tr).await?
+        } else {
+            Vec::new()
+        };
+        fields.push(AdminField { selected, options, groups, ..relation_field(relation, Widget::SelectMultiple, tr) });
     }
     for relation in &admin.readonly_many_to_many {
         let Some(target) = registry.model(&relation.target) else { continue };
@@ -282,23 +287,44 @@ pub(crate) async fn build_fields(
             .filter(|(value, _)| selected.contains(value))
             .map(|(_, label)| label)
             .collect();
-        fields.push(AdminField {
-            name: relation.name.clone(),
-            label: tr.t(&relation.label).to_owned(),
-            widget: Widget::Readonly,
-            value: String::new(),
-            selected: Vec::new(),
-            options: Vec::new(),
-            required: false,
-            help: tr.t(&relation.help).to_owned(),
-            errors: Vec::new(),
-            prepopulate_from: String::new(),
-            lookup_url: String::new(),
-            display: if names.is_empty() { "-".to_owned() } else { names.join(", ") },
-            max_length: None,
-        });
+        let display = if names.is_empty() { "-".to_owned() } else { names.join(", ") };
+        fields.push(AdminField { display, ..relation_field(relation, Widget::Readonly, tr) });
     }
     Ok(fields)
+}
+
+/// Permissions grouped by app and model ("Blog | post"), in the order of the installed apps and
+/// their models, as Django's `filter_horizontal` lists them.
+async fn permission_groups(
+    db: &Db,
+    registry: &Registry,
+    options: &[(String, String)],
+    tr: &Tr,
+) -> Result<Vec<(String, Vec<(String, String)>)>, DbErr> {
+    use sea_orm::EntityTrait;
+    let rows = crate::auth::models::permission::Entity::find().all(db).await?;
+    let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for app in &registry.apps {
+        for model in registry.models.iter().filter(|m| m.app == app.label) {
+            let chosen: Vec<(String, String)> = options
+                .iter()
+                .filter(|(codename, _)| {
+                    rows.iter().any(|p| &p.codename == codename && p.app_label == app.label && p.model == model.name)
+                })
+                .cloned()
+                .collect();
+            if !chosen.is_empty() {
+                groups.push((format!("{} | {}", tr.t(app.name), tr.t(model.verbose_name)), chosen));
+            }
+        }
+    }
+    // Permissions of models no installed app has any more, last.
+    let grouped: Vec<&String> = groups.iter().flat_map(|(_, o)| o.iter().map(|(v, _)| v)).collect();
+    let rest: Vec<(String, String)> = options.iter().filter(|(v, _)| !grouped.contains(&v)).cloned().collect();
+    if !rest.is_empty() {
+        groups.push((tr.t("Other").to_owned(), rest));
+    }
+    Ok(groups)
 }
 
 fn is_required(admin: &ModelAdmin, info: &ColumnInfo) -> bool {
@@ -833,6 +859,9 @@ pub(crate) fn readonly_fields(fields: Vec<AdminField>, tr: &Tr) -> Vec<AdminFiel
                         .collect::<Vec<_>>()
                         .join(", "),
                     Widget::Checkbox => if f.is_checked() { tr.t("Yes") } else { tr.t("No") }.to_owned(),
+                    // A raw-id reference shows the row's name (kept in `display`), not its id.
+                    Widget::RawId if !f.display.is_empty() => f.display.clone(),
+                    Widget::Password => String::new(),
                     _ => f.value.clone(),
                 };
                 f.widget = Widget::Readonly;

@@ -46,6 +46,12 @@ pub mod entry {
         User,
     }
 
+    impl Related<crate::auth::models::user::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::User.def()
+        }
+    }
+
     impl ActiveModelBehavior for ActiveModel {}
 }
 

@@ -89,6 +89,7 @@ impl App for AdminApp {
                 "/admin/{app}/{model}/{pk}/change/",
                 get(views::change_form).post(views::change_submit),
             )
+            .route("admin:history", "/admin/{app}/{model}/{pk}/history/", get(views::history_page))
             .route(
                 "admin:delete",
                 "/admin/{app}/{model}/{pk}/delete/",

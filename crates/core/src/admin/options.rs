@@ -201,6 +201,7 @@ pub struct ModelAdmin {
     pub(crate) uploads: HashMap<String, Upload>,
     pub(crate) translations: Option<Box<super::translated::Translations>>,
     pub(crate) per_page: u64,
+    pub(crate) view_on_site: Option<fn(&Row) -> Option<String>>,
     pub(crate) kind: AdminKind,
     pub(crate) model: Option<ModelDef>,
 }
@@ -248,6 +249,7 @@ impl ModelAdmin {
             uploads: HashMap::new(),
             translations: None,
             per_page: 100,
+            view_on_site: None,
             kind: AdminKind::Generic,
             model: None,
         }
@@ -463,6 +465,13 @@ impl ModelAdmin {
         restricted.readonly_many_to_many.extend(locked);
         restricted.readonly.extend(self.superuser_only.iter().cloned());
         std::borrow::Cow::Owned(restricted)
+    }
+
+    /// The public page of a row ("View on site" on its change page), if it has one now (a
+    /// draft may have none).
+    pub fn view_on_site(mut self, url_of: fn(&Row) -> Option<String>) -> Self {
+        self.view_on_site = Some(url_of);
+        self
     }
 
     pub(crate) fn user_admin(mut self) -> Self {

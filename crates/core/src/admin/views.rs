@@ -203,17 +203,11 @@ pub(crate) async fn login_submit(
         let device = crate::http::cookies::get(&headers, crate::auth::DEVICE_COOKIE);
         match crate::auth::authenticate(&core, &username, password, ip, device.as_deref()).await? {
             Authentication::Valid(user) if user.is_staff => {
-                crate::auth::login(&core, &session, &csrf, &user).await?;
-                let mut response = Redirect::to(&safe_next(&core, &host, &next)).into_response();
-                crate::auth::remember_device(&core, &mut response, device.as_deref(), &user);
-                return Ok(response);
+                let target = safe_next(&core, &host, &next);
+                return crate::auth::complete_sign_in(&core, (&session, &csrf), &user, &target, device.as_deref())
+                    .await;
             }
-            Authentication::Throttled(retry_after) => {
-                return Err(Error::TooManyRequests {
-                    retry_after,
-                    message: "Too many failed sign-ins from your address. Please wait a while and try again.",
-                });
-            }
+            Authentication::Throttled(retry_after) => return Err(crate::auth::sign_in_throttled(retry_after)),
             Authentication::Protected(wait) => {
                 error = crate::auth::protected_message(&ctx.tr(), wait);
                 status = axum::http::StatusCode::TOO_MANY_REQUESTS;
@@ -241,6 +235,8 @@ pub struct IndexModel {
     pub url: String,
     /// Add page (empty without add permission).
     pub add_url: String,
+    /// Whether the staff user may change rows ("Change"), or only look ("View").
+    pub can_change: bool,
 }
 
 /// An app on the index.
@@ -302,6 +298,7 @@ fn index_apps(core: &CoreState, staff: &Staff, tr: &Tr, only: Option<&str>) -> V
                 } else {
                     String::new()
                 },
+                can_change: staff.can("change", a),
             })
             .collect();
         let links: Vec<(String, String)> = core
@@ -684,6 +681,8 @@ struct ChangeFormPage {
     password_url: String,
     can_add_another: bool,
     object_repr: String,
+    history_url: String,
+    site_url: String,
     inlines: Vec<InlineSet>,
     translated: Option<TranslatedPart>,
 }
@@ -788,6 +787,7 @@ fn password_fields(tr: &Tr) -> Vec<AdminField> {
             errors: Vec::new(),
             prepopulate_from: String::new(),
             lookup_url: String::new(),
+            groups: Vec::new(),
             display: String::new(),
             max_length: None,
         })
@@ -813,7 +813,7 @@ pub(crate) async fn add_form(
     }
     let language = translated::language_of(&core, query.as_deref());
     let extras = Extras::build(&core, admin, &staff, (None, &language), None, &tr).await?;
-    render_form(ctx, &core, admin, &staff, fields, extras, None, String::new(), false)
+    render_form(ctx, &core, admin, &staff, fields, extras, None, false)
 }
 
 /// What a form page shows besides the model's own fields.
@@ -854,12 +854,30 @@ fn render_form(
     staff: &Staff,
     fields: Vec<AdminField>,
     extras: Extras,
-    pk: Option<&str>,
-    object_repr: String,
+    object: Option<(&str, &Row)>,
     errors: bool,
 ) -> Result<Response> {
     let tr = ctx.tr();
     let m = admin.model();
+    let pk = object.map(|(pk, _)| pk);
+    let object_repr = object.map(|(_, row)| m.repr(row)).unwrap_or_default();
+    let site_url = object.and_then(|(_, row)| admin.view_on_site.and_then(|url_of| url_of(row))).unwrap_or_default();
+    let history_url = match pk {
+        Some(pk) => {
+            let encoded = percent_encoding::utf8_percent_encode(pk, percent_encoding::NON_ALPHANUMERIC).to_string();
+            core.url_with("admin:history", &[&m.app, &m.name, &encoded])
+        }
+        None => String::new(),
+    };
+    // Fields the model sets itself (created, updated) are not asked for when adding.
+    let fields = if pk.is_none() {
+        fields
+            .into_iter()
+            .filter(|f| !admin.auto_now_add.contains(&f.name) && !admin.auto_now.contains(&f.name))
+            .collect()
+    } else {
+        fields
+    };
     let editable = pk.is_none() || staff.can("change", admin);
     let title = match (pk, editable) {
         (None, _) => fill(tr.t("Add {model}"), &[("model", &tr.t(m.verbose_name))]),
@@ -893,6 +911,8 @@ fn render_form(
         },
         can_add_another: staff.can("add", admin),
         object_repr,
+        history_url,
+        site_url,
         inlines,
         translated,
         ctx,
@@ -1045,7 +1065,7 @@ pub(crate) async fn add_submit(
         apply_errors(&mut fields, &data, &submission.errors);
         let submitted = Some((&data, &children, translation.as_ref()));
         let extras = Extras::build(&core, admin, &staff, (None, &language), submitted, &tr).await?;
-        return render_form(ctx, &core, admin, &staff, fields, extras, None, String::new(), true);
+        return render_form(ctx, &core, admin, &staff, fields, extras, None, true);
     }
     let tx = core.db.begin().await?;
     let saved = match admin.model().rows().insert(&tx, submission.row).await {
@@ -1102,10 +1122,9 @@ pub(crate) async fn change_form(
     if admin.kind == AdminKind::User {
         fields.retain(|f| f.name != "password");
     }
-    let repr = admin.model().repr(&row);
     let language = translated::language_of(&core, query.as_deref());
     let extras = Extras::build(&core, admin, &staff, (Some(&pk), &language), None, &tr).await?;
-    render_form(ctx, &core, admin, &staff, fields, extras, Some(&pk), repr, false)
+    render_form(ctx, &core, admin, &staff, fields, extras, Some((&pk, &row)), false)
 }
 
 pub(crate) async fn change_submit(
@@ -1149,7 +1168,7 @@ pub(crate) async fn change_submit(
         apply_errors(&mut fields, &data, &submission.errors);
         let submitted = Some((&data, &children, translation.as_ref()));
         let extras = Extras::build(&core, admin, &staff, (Some(&pk), &language), submitted, &tr).await?;
-        return render_form(ctx, &core, admin, &staff, fields, extras, Some(&pk), model_def.repr(&row), true);
+        return render_form(ctx, &core, admin, &staff, fields, extras, Some((&pk, &row)), true);
     }
     let tx = core.db.begin().await?;
     let saved = match model_def.rows().update(&tx, submission.row).await {
@@ -1340,4 +1359,80 @@ pub(crate) async fn password_submit(
     tracing::info!(target: "quartet::admin", user_id = staff.user.id, target_user = user.id, "password changed in the admin");
     flash.success(tr.t("Password changed successfully.")).await?;
     Ok(Redirect::to(&change_url(&core, admin, &pk)).into_response())
+}
+
+// ---------------------------------------------------------------- history
+
+/// One entry of an object's history.
+pub struct HistoryEntry {
+    /// "Nov. 24, 2026, 10:30 a.m."
+    pub when: String,
+    /// Who did it.
+    pub user: String,
+    /// What was done: "Added.", "Changed title and body.", "Deleted."
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/history.html")]
+struct HistoryPage {
+    ctx: PageContext,
+    title: String,
+    crumbs: Vec<Crumb>,
+    entries: Vec<HistoryEntry>,
+    change_url: String,
+}
+
+/// `/admin/<app>/<model>/<pk>/history/`: every recorded action on one object, oldest first
+/// (Django's "History"), for staff who may view or change the model.
+pub(crate) async fn history_page(
+    ctx: PageContext,
+    Path((app, model, pk)): Path<(String, String, String)>,
+) -> Result<Response> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let core = ctx.core().clone();
+    let (admin, _staff) = authorize(&ctx, &core, (&app, &model), &["view", "change"], |a| {
+        let encoded = percent_encoding::utf8_percent_encode(&pk, percent_encoding::NON_ALPHANUMERIC).to_string();
+        core.url_with("admin:history", &[&a.model().app, &a.model().name, &encoded])
+    })
+    .await?;
+    let m = admin.model();
+    let tr = ctx.tr();
+    let entries = log::entry::Entity::find()
+        .filter(log::entry::Column::Model.eq(m.label()))
+        .filter(log::entry::Column::ObjectId.eq(pk.clone()))
+        .order_by_asc(log::entry::Column::ActionTime)
+        .order_by_asc(log::entry::Column::Id)
+        .find_also_related(crate::auth::models::user::Entity)
+        .all(&core.db)
+        .await?;
+    // The object may be gone: its name is then the last one recorded.
+    let repr = match load_row(&core, admin, &pk).await {
+        Ok(row) => m.repr(&row),
+        Err(Error::NotFound) => entries.last().map(|(e, _)| e.object_repr.clone()).ok_or(Error::NotFound)?,
+        Err(e) => return Err(e),
+    };
+    let entries = entries
+        .into_iter()
+        .map(|(e, user)| HistoryEntry {
+            when: crate::time::format_datetime(e.action_time, tr.lang()),
+            user: user.map_or_else(|| "-".to_owned(), |u| u.username),
+            message: if e.change_message.is_empty() {
+                tr.t(match e.action_flag {
+                    1 => "Added.",
+                    2 => "No fields changed.",
+                    _ => "Deleted.",
+                })
+                .to_owned()
+            } else {
+                e.change_message
+            },
+        })
+        .collect();
+    let title = fill(tr.t("Change history: {object}"), &[("object", &repr)]);
+    let change_url = change_url(&core, admin, &pk);
+    let mut crumbs = base_crumbs(&core, &tr, admin);
+    crumbs.push(crumb(repr, change_url.clone()));
+    crumbs.push(crumb(tr.t("History"), ""));
+    render(&HistoryPage { ctx, title, crumbs, entries, change_url })
 }

@@ -62,7 +62,7 @@ impl App for AccountsApp {
     }
 
     fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        vec![Box::new(migrations::Initial)]
+        vec![Box::new(migrations::Initial), Box::new(migrations::DemoPasswords)]
     }
 
     fn admin(&self) -> Vec<ModelAdmin> {
@@ -101,6 +101,7 @@ impl App for AccountsApp {
                 )
                 .readonly(["last_login", "date_joined"])
                 .superuser_only(["is_staff", "is_superuser", "groups", "user_permissions"])
+                .action(crate::admin::AdminAction::export_to_csv())
                 .many_to_many(ManyToMany {
                     name: "groups".into(),
                     label: "Groups".into(),
@@ -182,7 +183,7 @@ impl App for AccountsApp {
             ("grace", "Grace", "Hopper", "grace@example.com"),
         ];
         for (username, first, last, email) in people {
-            create_user(
+            let user = create_user(
                 core,
                 NewUser {
                     username: username.into(),
@@ -193,6 +194,13 @@ impl App for AccountsApp {
                     ..NewUser::default()
                 },
             )
+            .await?;
+            super::models::demo_password::ActiveModel {
+                user_id: Set(user.id),
+                password: Set(password.clone()),
+                password_hash: Set(user.password.clone()),
+            }
+            .insert(&core.db)
             .await?;
         }
         report.created.push(format!("{} users", people.len()));

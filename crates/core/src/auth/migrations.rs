@@ -125,3 +125,29 @@ impl Migration for Initial {
         Ok(())
     }
 }
+
+/// The passwords of demo accounts, shown on their owner's dashboard until changed.
+pub(super) struct DemoPasswords;
+
+#[async_trait::async_trait]
+impl Migration for DemoPasswords {
+    fn name(&self) -> &'static str {
+        "0002_demo_passwords"
+    }
+
+    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+        s.create_table(
+            Table::create()
+                .table("accounts_demo_password")
+                .col(ColumnDef::new("user_id").big_integer().not_null().primary_key())
+                .col(ColumnDef::new("password").string_len(100).not_null())
+                .col(ColumnDef::new("password_hash").string_len(256).not_null())
+                .foreign_key(&mut fk(
+                    "accounts_demo_password_user_id_fk",
+                    ("accounts_demo_password", "user_id"),
+                    ("accounts_user", "id"),
+                )),
+        )
+        .await
+    }
+}

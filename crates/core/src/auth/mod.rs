@@ -18,7 +18,7 @@ pub mod validators;
 mod views;
 
 pub use views::PasswordResetEmailJob;
-pub(crate) use views::{protected_message, remember_device};
+pub(crate) use views::{complete_sign_in, protected_message, sign_in_throttled};
 
 use std::collections::HashSet;
 use std::net::IpAddr;

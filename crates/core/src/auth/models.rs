@@ -291,3 +291,29 @@ pub mod user_permission {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// The password a demo account was created with (`quartet seed`, the demo-data button), shown
+/// on its owner's dashboard while the account still has it. Not a model: not in the admin,
+/// nor moved by `dumpdata`.
+pub mod demo_password {
+    use sea_orm::entity::prelude::*;
+
+    /// A row of `accounts_demo_password`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "accounts_demo_password")]
+    pub struct Model {
+        /// The demo user.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        /// The password it was given.
+        pub password: String,
+        /// Its hash at the time: a different hash on the user means the password changed.
+        pub password_hash: String,
+    }
+
+    /// No relations used.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

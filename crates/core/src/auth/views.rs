@@ -76,11 +76,29 @@ pub(crate) fn protected_message(tr: &Tr, wait: u64) -> String {
     )
 }
 
-/// Adds the device cookie (see [`super::DEVICE_COOKIE`]) for `user` to a response.
-pub(crate) fn remember_device(core: &CoreState, response: &mut Response, device: Option<&str>, user: &User) {
+/// Signs `user` in and sends them to `target`, remembering this browser for the account (the
+/// device cookie, see [`super::DEVICE_COOKIE`]).
+pub(crate) async fn complete_sign_in(
+    core: &CoreState,
+    (session, csrf): (&Session, &Csrf),
+    user: &User,
+    target: &str,
+    device: Option<&str>,
+) -> Result<Response> {
+    super::login(core, session, csrf, user).await?;
+    let mut response = Redirect::to(target).into_response();
     let cookie = super::device_set_cookie(core, &super::device_cookie_value(core, device, user));
     if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
         response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// The 429 of an address that used up its sign-in attempts.
+pub(crate) fn sign_in_throttled(retry_after: u64) -> Error {
+    Error::TooManyRequests {
+        retry_after,
+        message: "Too many failed sign-ins from your address. Please wait a while and try again.",
     }
 }
 
@@ -109,17 +127,10 @@ pub(crate) async fn login_submit(
         super::authenticate(&core, form.value("username"), form.value("password"), ip, device.as_deref()).await?;
     let (error, offer_reset, status) = match outcome {
         Authentication::Valid(user) => {
-            super::login(&core, &session, &csrf, &user).await?;
-            let mut response = Redirect::to(&after_login(&core, &host, &next)).into_response();
-            remember_device(&core, &mut response, device.as_deref(), &user);
-            return Ok(response);
+            let target = after_login(&core, &host, &next);
+            return complete_sign_in(&core, (&session, &csrf), &user, &target, device.as_deref()).await;
         }
-        Authentication::Throttled(retry_after) => {
-            return Err(Error::TooManyRequests {
-                retry_after,
-                message: "Too many failed sign-ins from your address. Please wait a while and try again.",
-            });
-        }
+        Authentication::Throttled(retry_after) => return Err(sign_in_throttled(retry_after)),
         Authentication::Protected(wait) => {
             (protected_message(&tr, wait), true, axum::http::StatusCode::TOO_MANY_REQUESTS)
         }
@@ -216,10 +227,19 @@ pub(crate) async fn register_submit(
 #[template(path = "account/dashboard.html")]
 struct DashboardPage {
     ctx: PageContext,
+    /// The demo password, while a demo account still has it.
+    demo_password: Option<String>,
 }
 
-pub(crate) async fn dashboard(LoginRequired(_user): LoginRequired, ctx: PageContext) -> Result<Response> {
-    render(&DashboardPage { ctx })
+pub(crate) async fn dashboard(LoginRequired(user): LoginRequired, ctx: PageContext) -> Result<Response> {
+    use super::models::demo_password;
+    // A demo account's password, until its owner changes it.
+    let demo_password = demo_password::Entity::find_by_id(user.id)
+        .one(&ctx.core().db)
+        .await?
+        .filter(|demo| demo.password_hash == user.password)
+        .map(|demo| demo.password);
+    render(&DashboardPage { ctx, demo_password })
 }
 
 #[derive(Template)]
@@ -255,7 +275,19 @@ fn edit_page(
 ) -> Result<Response> {
     let tr = ctx.tr();
     let photo_url = if profile.photo.is_empty() { String::new() } else { crate::media::url(&profile.photo) };
-    render(&EditPage { user_fields: user_form.fields(&tr), profile_fields: profile_form.fields(&tr), photo_url, ctx })
+    let uploads = &ctx.core().settings.uploads;
+    let mut profile_fields = profile_form.fields(&tr);
+    if let Some(photo) = profile_fields.iter_mut().find(|f| f.name == "photo") {
+        // The limits, before anyone picks a file over them.
+        photo.help.push(tr.f(
+            "A JPEG, PNG, GIF or WebP image of at most {size} and {megapixels} megapixels.",
+            &[
+                ("size", &crate::error::human_size(uploads.max_upload_bytes as u64)),
+                ("megapixels", &crate::media::megapixels(uploads.max_photo_pixels)),
+            ],
+        ));
+    }
+    render(&EditPage { user_fields: user_form.fields(&tr), profile_fields, photo_url, ctx })
 }
 
 pub(crate) async fn edit_form(LoginRequired(user): LoginRequired, ctx: PageContext) -> Result<Response> {

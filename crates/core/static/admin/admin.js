@@ -161,3 +161,50 @@
     filter.open = Boolean(active && active !== filter.querySelector("li"));
   });
 })();
+
+// Long multiple selects (permissions): a box that filters the options as you type (Django's
+// `filter_horizontal`), and a count of the chosen ones. Hidden options stay selected.
+(function () {
+  "use strict";
+  document.querySelectorAll("select[multiple][data-filter]").forEach(function (select) {
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "select-filter";
+    box.placeholder = select.dataset.filter;
+    box.setAttribute("aria-label", select.dataset.filter);
+    box.setAttribute("aria-controls", select.id);
+    var count = document.createElement("span");
+    count.className = "select-count";
+    count.setAttribute("aria-live", "polite");
+    var wrap = document.createElement("div");
+    wrap.className = "select-filter-row";
+    wrap.appendChild(box);
+    wrap.appendChild(count);
+    select.parentNode.insertBefore(wrap, select);
+
+    function countChosen() {
+      var n = Array.prototype.filter.call(select.options, function (o) { return o.selected; }).length;
+      count.textContent = n + " " + select.dataset.chosen;
+    }
+    box.addEventListener("input", function () {
+      var words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+      Array.prototype.forEach.call(select.querySelectorAll("optgroup"), function (group) {
+        var groupText = group.label.toLowerCase();
+        var shown = 0;
+        Array.prototype.forEach.call(group.querySelectorAll("option"), function (option) {
+          var text = groupText + " " + option.textContent.toLowerCase();
+          var match = words.every(function (w) { return text.indexOf(w) !== -1; });
+          option.hidden = !match;
+          if (match) shown += 1;
+        });
+        group.hidden = shown === 0;
+      });
+      Array.prototype.forEach.call(select.querySelectorAll(":scope > option"), function (option) {
+        var text = option.textContent.toLowerCase();
+        option.hidden = !words.every(function (w) { return text.indexOf(w) !== -1; });
+      });
+    });
+    select.addEventListener("change", countChosen);
+    countChosen();
+  });
+})();
