@@ -25,7 +25,6 @@ use std::time::Duration;
 use axum::body::Body;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
-use http_body_util::BodyExt as _;
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -204,11 +203,13 @@ pub async fn read(
     timeout: Duration,
     uploads: UploadContext<'_>,
 ) -> Result<ReadBody, Error> {
+    let shared: SharedBody = Arc::new(tokio::sync::Mutex::new(body.into_data_stream()));
     let work = async {
         match kind {
             BodyKind::UrlEncoded => {
                 let mut reservation = budget.reservation();
-                let bytes = read_all(body, limits.max_body_bytes, &mut reservation, || body_too_large(limits)).await?;
+                let bytes =
+                    read_all(&shared, limits.max_body_bytes, &mut reservation, || body_too_large(limits)).await?;
                 let text =
                     std::str::from_utf8(&bytes).map_err(|_| Error::bad_request("The form data is not valid UTF-8."))?;
                 if count_pairs(text) > limits.max_fields {
@@ -219,34 +220,77 @@ pub async fn read(
                 Ok(ReadBody { form: Some(form), raw: bytes })
             }
             BodyKind::Multipart(boundary) => {
-                let form = read_multipart(body, boundary, limits, budget, uploads).await?;
+                let form = read_multipart(shared.clone(), boundary, limits, budget, uploads).await?;
                 Ok(ReadBody { form: Some(form), raw: Bytes::new() })
             }
             BodyKind::Other => {
                 let mut reservation = budget.reservation();
-                let raw = read_all(body, limits.max_body_bytes, &mut reservation, || body_too_large(limits)).await?;
+                let raw = read_all(&shared, limits.max_body_bytes, &mut reservation, || body_too_large(limits)).await?;
                 // The bytes live on in the handler; the budget covered the read.
                 Ok(ReadBody { form: None, raw })
             }
         }
     };
-    tokio::time::timeout(timeout, work).await.unwrap_or_else(|_| {
+    let limit = match kind {
+        BodyKind::Multipart(_) => limits.max_request_bytes,
+        _ => limits.max_body_bytes,
+    };
+    let outcome = tokio::time::timeout(timeout, work).await.unwrap_or_else(|_| {
         tracing::info!(seconds = timeout.as_secs(), "request body not received in time");
         Err(Error::RequestTimeout)
-    })
+    });
+    // A body refused for what it holds is read to its end (within bounds) so the client gets the
+    // answer; one refused because the server is busy or the client is slow is not waited for.
+    match &outcome {
+        Err(Error::Unavailable(_) | Error::RequestTimeout) => {}
+        Err(_) => {
+            let _ = tokio::time::timeout(DRAIN_TIME, drain(&shared, limit.saturating_mul(DRAIN_FACTOR))).await;
+        }
+        // Multer stops at the closing boundary; what follows it (an epilogue, the last CRLF) is
+        // read too, so the connection can serve the next request instead of being closed.
+        Ok(_) => {
+            let _ = tokio::time::timeout(DRAIN_TIME, drain(&shared, 64 * 1024)).await;
+        }
+    }
+    outcome
+}
+
+/// A request body that the reader and, after an early refusal, the drain take turns reading.
+type SharedBody = Arc<tokio::sync::Mutex<axum::body::BodyDataStream>>;
+
+/// The next chunk of a shared body.
+async fn next_chunk(shared: &SharedBody) -> Option<Result<Bytes, axum::Error>> {
+    shared.lock().await.next().await
+}
+
+/// A body refused before its end is read on and dropped, up to this many times its limit (and
+/// [`DRAIN_TIME`]), so the client (still sending) gets the answer instead of a reset
+/// connection; past that the connection is closed. Nothing of it is kept in memory.
+const DRAIN_FACTOR: usize = 2;
+/// The longest a refused body is drained.
+const DRAIN_TIME: Duration = Duration::from_secs(3);
+
+/// Reads and drops what is left of `shared`, at most `cap` bytes.
+async fn drain(shared: &SharedBody, cap: usize) {
+    let mut dropped = 0usize;
+    while let Some(Ok(chunk)) = next_chunk(shared).await {
+        dropped += chunk.len();
+        if dropped > cap {
+            break;
+        }
+    }
 }
 
 /// Reads a whole body of at most `limit` bytes, counting them against `reservation`.
 async fn read_all(
-    mut body: Body,
+    shared: &SharedBody,
     limit: usize,
     reservation: &mut Reservation,
     too_large: impl Fn() -> Error,
 ) -> Result<Bytes, Error> {
     let mut out = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| Error::bad_request("The request body could not be read."))?;
-        let Ok(data) = frame.into_data() else { continue };
+    while let Some(chunk) = next_chunk(shared).await {
+        let data = chunk.map_err(|_| Error::bad_request("The request body could not be read."))?;
         if out.len() + data.len() > limit {
             return Err(too_large());
         }
@@ -258,19 +302,24 @@ async fn read_all(
 
 /// The body as a stream for multer that stops with an error past `limit` bytes.
 fn limited_stream(
-    body: Body,
+    shared: SharedBody,
     limit: usize,
     exceeded: Arc<std::sync::atomic::AtomicBool>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let mut seen = 0usize;
-    body.into_data_stream().map(move |chunk| {
-        let chunk = chunk.map_err(std::io::Error::other)?;
-        seen += chunk.len();
-        if seen > limit {
-            exceeded.store(true, std::sync::atomic::Ordering::Relaxed);
-            return Err(std::io::Error::other("the body is larger than allowed"));
+    futures_util::stream::unfold((shared, 0usize), move |(shared, seen)| {
+        let exceeded = exceeded.clone();
+        async move {
+            let chunk = match next_chunk(&shared).await? {
+                Ok(chunk) => chunk,
+                Err(e) => return Some((Err(std::io::Error::other(e)), (shared, seen))),
+            };
+            let seen = seen + chunk.len();
+            if seen > limit {
+                exceeded.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Some((Err(std::io::Error::other("the body is larger than allowed")), (shared, seen)));
+            }
+            Some((Ok(chunk), (shared, seen)))
         }
-        Ok(chunk)
     })
 }
 
@@ -282,14 +331,14 @@ enum Sink {
 }
 
 async fn read_multipart(
-    body: Body,
+    shared: SharedBody,
     boundary: &str,
     limits: &UploadSettings,
     budget: &BodyBudget,
     mut uploads: UploadContext<'_>,
 ) -> Result<FormData, Error> {
     let exceeded = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stream = limited_stream(body, limits.max_request_bytes, exceeded.clone());
+    let stream = limited_stream(shared, limits.max_request_bytes, exceeded.clone());
     let mut multipart = multer::Multipart::new(stream, boundary.to_owned());
     let mut form = FormData::default();
     let mut reservation = budget.reservation();
