@@ -6,6 +6,7 @@
 //! Markdown and a JSON report under `bench/results/`. `compare` prints the ratios of two
 //! JSON reports. See `bench/README.md`.
 
+mod attacks;
 mod endpoints;
 mod load;
 mod machine;
@@ -39,6 +40,23 @@ struct Cli {
 enum Command {
     /// Seed, serve and load every endpoint; write the reports.
     Run(RunArgs),
+    /// Run the attacks of issue 14 §2 against a binary (each on a fresh site) and write a
+    /// Markdown report.
+    Attacks {
+        /// The `quartet` binary to attack.
+        #[arg(long)]
+        quartet: PathBuf,
+        /// Only these runs (comma-separated): silent-sockets, slow-multipart, slow-forms,
+        /// big-images, guesses, share, comments.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// A word for the report's file name (`before`, `after`).
+        #[arg(long, default_value = "run")]
+        label: String,
+        /// Folder of the report.
+        #[arg(long, default_value = "bench/results")]
+        out: PathBuf,
+    },
     /// Print the ratios of two JSON reports (after / before).
     Compare {
         /// The earlier report.
@@ -124,7 +142,27 @@ async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run(args) => finish(run(args.with_profile()).await),
         Command::Compare { before, after, check } => finish(compare(&before, &after, &check)),
+        Command::Attacks { quartet, only, label, out } => finish(attacks_report(&quartet, &only, &label, &out).await),
     }
+}
+
+async fn attacks_report(
+    quartet: &std::path::Path,
+    only: &[String],
+    label: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    if let Some(unknown) = only.iter().find(|o| !attacks::RUNS.contains(&o.as_str())) {
+        bail!("no run is named `{unknown}` (runs: {})", attacks::RUNS.join(", "));
+    }
+    let work = tempfile::Builder::new().prefix("quartet-attacks-").tempdir().context("a work folder")?;
+    let report = attacks::run(quartet, only, work.path()).await?;
+    std::fs::create_dir_all(out)?;
+    let path = attacks::report_path(out, label);
+    std::fs::write(&path, &report).with_context(|| format!("writing {}", path.display()))?;
+    println!("{report}");
+    eprintln!("Wrote {}", path.display());
+    Ok(())
 }
 
 fn finish(result: anyhow::Result<()>) -> ExitCode {

@@ -46,11 +46,27 @@ pub struct Site {
     pub database_version: String,
     /// Time `quartet seed` took.
     pub seed_seconds: f64,
+    /// Settings of this run on top of the production deployment's (`QUARTET_*` variables).
+    env: Vec<(String, String)>,
+    /// The soft open-files limit `serve` starts with (`ulimit -Sn`), if not the harness's own.
+    soft_nofile: Option<u64>,
 }
 
 impl Site {
     /// Makes the data folder (and the PostgreSQL schema), migrates and seeds.
     pub async fn prepare(binary: &Path, database: &Database, cache: &str, work: &Path) -> anyhow::Result<Site> {
+        Self::prepare_with(binary, database, cache, work, &crate::SEED, Vec::new()).await
+    }
+
+    /// [`Site::prepare`] with other seed sizes and extra settings.
+    pub async fn prepare_with(
+        binary: &Path,
+        database: &Database,
+        cache: &str,
+        work: &Path,
+        seed: &[&str],
+        env: Vec<(String, String)>,
+    ) -> anyhow::Result<Site> {
         let dir = work.join(database.name());
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let database_version = match database {
@@ -64,10 +80,12 @@ impl Site {
             dir,
             database_version,
             seed_seconds: 0.0,
+            env,
+            soft_nofile: None,
         };
         site.quartet(&["migrate"])?;
         let started = Instant::now();
-        site.quartet(&[&["seed"][..], &crate::SEED[..]].concat())?;
+        site.quartet(&[&["seed"][..], seed].concat())?;
         site.seed_seconds = started.elapsed().as_secs_f64();
         if let Database::Sqlite = database {
             site.database_version = sqlite_version(&site.dir.join("quartet.sqlite3")).await?;
@@ -101,7 +119,8 @@ impl Site {
             .env("QUARTET_LOG_REQUESTS", "false")
             .env("QUARTET_LOG_FILTER", "warn")
             .env("QUARTET_EMAIL_BACKEND", "file")
-            .env("QUARTET_CACHE_BACKEND", &self.cache);
+            .env("QUARTET_CACHE_BACKEND", &self.cache)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         match &self.database {
             Database::Sqlite => {
                 command.env("QUARTET_DATABASE_URL", format!("sqlite://{}", self.dir.join("quartet.sqlite3").display()))
@@ -113,8 +132,14 @@ impl Site {
         command
     }
 
+    /// Starts `serve` with this soft open-files limit (the common 1,024, say).
+    pub fn with_soft_nofile(mut self, limit: u64) -> Self {
+        self.soft_nofile = Some(limit);
+        self
+    }
+
     /// Runs a `quartet` command to completion; its output is kept only when it fails.
-    fn quartet(&self, args: &[&str]) -> anyhow::Result<()> {
+    pub fn quartet(&self, args: &[&str]) -> anyhow::Result<()> {
         let output =
             self.command().args(args).output().with_context(|| format!("cannot run {}", self.binary.display()))?;
         if !output.status.success() {
@@ -133,9 +158,23 @@ impl Site {
     pub async fn serve(&self) -> anyhow::Result<Server> {
         let port = free_port()?;
         let log = std::fs::File::create(self.log_path()).context("cannot create the server log")?;
-        let child = self
-            .command()
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        let mut command = self.command();
+        command.args(["serve", "--bind", &format!("127.0.0.1:{port}")]);
+        if let Some(limit) = self.soft_nofile {
+            // `ulimit -Sn` in a shell that then becomes the server.
+            let program = command.get_program().to_owned();
+            let args: Vec<_> = command.get_args().map(ToOwned::to_owned).collect();
+            let mut shell = Command::new("sh");
+            shell.arg("-c").arg(format!("ulimit -Sn {limit} && exec \"$0\" \"$@\"")).arg(program).args(args);
+            shell.current_dir(&self.dir).env_clear();
+            for (key, value) in command.get_envs() {
+                if let Some(value) = value {
+                    shell.env(key, value);
+                }
+            }
+            command = shell;
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -155,6 +194,11 @@ impl Site {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// What the server wrote so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
     fn log_path(&self) -> PathBuf {

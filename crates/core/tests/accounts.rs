@@ -205,3 +205,34 @@ dbtest! {
         }
     }
 }
+
+dbtest! {
+    async fn users_racing_for_one_address_get_the_form_error_and_leave_no_photo_behind(site) {
+        // The check before the update leaves a window; the unique index closes it. Twelve
+        // users ask for one address at once (with a photo, which widens the window): one gets
+        // it, the others the form's error, never a 500, and no refused photo stays on disk.
+        let mut clients = Vec::new();
+        for n in 0..12 {
+            clients.push(site.signed_in_client(&format!("racer{n}")).await.0);
+        }
+        let answers = futures_util::future::join_all(clients.iter().map(|client| {
+            let form = reqwest::multipart::Form::new()
+                .text("email", "wanted@example.com")
+                .part("photo", reqwest::multipart::Part::bytes(tiny_png()).file_name("me.png").mime_str("image/png").unwrap());
+            client.post_multipart("/account/edit/", form)
+        }))
+        .await;
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        assert_eq!(statuses.iter().filter(|&&s| s == 303).count(), 1, "{statuses:?}");
+        for page in answers.iter().filter(|a| a.status != 303) {
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert!(page.form_errors().contains(&"Email already in use.".to_owned()), "{:?}", page.form_errors());
+        }
+        let owners = user::Entity::find().filter(user::Column::Email.eq("wanted@example.com")).all(&site.core.db).await.unwrap();
+        assert_eq!(owners.len(), 1);
+        let winner = profile::Entity::find().filter(profile::Column::UserId.eq(owners[0].id)).one(&site.core.db).await.unwrap().unwrap();
+        let folder = site.core.settings.media_root().join(&winner.photo);
+        let photos = std::fs::read_dir(folder.parent().unwrap()).unwrap().count();
+        assert_eq!(photos, 1, "only the winner's photo is kept");
+    }
+}

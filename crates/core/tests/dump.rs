@@ -57,6 +57,7 @@ dbtest! {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(quartet_postgres), ignore = "set QUARTET_TEST_DATABASE_URL to run it")]
 async fn a_sqlite_dump_loads_into_postgresql_with_identical_rows() {
     if service_url("QUARTET_TEST_DATABASE_URL").is_none() {
         return;

@@ -72,6 +72,7 @@ async fn delete_queues(site: &TestSite) -> anyhow::Result<()> {
 macro_rules! broker_test {
     (async fn $name:ident($site:ident) $body:block) => {
         dbtest! {
+            needs quartet_amqp = "QUARTET_TEST_AMQP_URL";
             using match broker_site() { Some(builder) => builder, None => return };
             async fn $name($site) {
                 with_own_queues(&$site, async $body).await

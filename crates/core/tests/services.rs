@@ -12,6 +12,7 @@ fn host_port(url: &str, default_port: u16) -> String {
 }
 
 #[tokio::test]
+#[cfg_attr(not(quartet_redis), ignore = "set QUARTET_TEST_REDIS_URL to run it")]
 async fn redis_answers_ping() {
     let Some(url) = service_url("QUARTET_TEST_REDIS_URL") else { return };
     let mut stream =
@@ -23,6 +24,7 @@ async fn redis_answers_ping() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(quartet_amqp), ignore = "set QUARTET_TEST_AMQP_URL to run it")]
 async fn rabbitmq_speaks_amqp_0_9_1() {
     let Some(url) = service_url("QUARTET_TEST_AMQP_URL") else { return };
     let mut stream =

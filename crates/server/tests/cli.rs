@@ -293,6 +293,7 @@ fn dumpdata_and_loaddata_move_every_row_between_sqlite_files() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(quartet_postgres), ignore = "set QUARTET_TEST_DATABASE_URL to run it")]
 async fn dumpdata_from_sqlite_and_loaddata_into_postgresql_give_the_same_rows() {
     if quartet_testkit::service_url(quartet_testkit::POSTGRES_VARIABLE).is_none() {
         return;
@@ -540,4 +541,48 @@ async fn worker_sends_the_e_mails_serve_queued_and_stops_on_sigterm() {
     let eml = std::fs::read_dir(&mail_dir).unwrap().next().unwrap().unwrap().path();
     let text = std::fs::read_to_string(eml).unwrap();
     assert!(text.contains("To: ada@example.com") && text.contains("/account/reset/"), "{text}");
+}
+
+#[tokio::test]
+async fn serve_raises_its_open_files_limit_and_logs_both() {
+    let mut quartet = Quartet::new();
+    quartet.set("QUARTET_LOG_FORMAT", "json");
+    let log_path = quartet.path().join("serve.log");
+    let hard: u64 = String::from_utf8(Command::new("sh").args(["-c", "ulimit -Hn"]).output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap_or(u64::MAX);
+    // Started as a shell with the common soft limit of 1,024 that then becomes the server.
+    let program = quartet.command(&[]).get_program().to_owned();
+    let mut command = quartet.command(&["serve", "--bind", "127.0.0.1:0"]);
+    let args: Vec<_> = command.get_args().map(ToOwned::to_owned).collect();
+    let envs: Vec<_> = command.get_envs().map(|(k, v)| (k.to_owned(), v.map(ToOwned::to_owned))).collect();
+    command = Command::new("sh");
+    command.arg("-c").arg("ulimit -Sn 1024 && exec \"$0\" \"$@\"").arg(program).args(args).current_dir(quartet.path());
+    for (key, value) in envs {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let child = command.stdout(Stdio::piped()).stderr(std::fs::File::create(&log_path).unwrap()).spawn().unwrap();
+    let mut server = Server(child);
+    let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).unwrap();
+    sigterm(&server.0);
+    assert!(wait_for_exit(&mut server.0, "serve").await.success());
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let line: serde_json::Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"].as_str().is_some_and(|m| m.starts_with("open-files limit")))
+        .unwrap_or_else(|| panic!("no open-files line in {log}"));
+    if hard > 1024 {
+        assert_eq!(line["fields"]["before"], 1024, "{line}");
+        assert_eq!(line["fields"]["after"].as_u64(), Some(hard), "{line}");
+    }
+    let accepting = log.lines().find(|l| l.contains("accepting connections")).unwrap_or_else(|| panic!("{log}"));
+    assert!(accepting.contains("max_connections"), "{accepting}");
 }

@@ -269,18 +269,41 @@ impl Drop for TestSite {
 /// Writes a test that runs once on SQLite and once on PostgreSQL (see the crate docs).
 ///
 /// `dbtest! { async fn name(site) { ... } }` uses a site with only the built-in apps;
-/// `dbtest! { using builder_expr; async fn name(site) { ... } }` starts `builder_expr` instead.
+/// `dbtest! { using builder_expr; async fn name(site) { ... } }` starts `builder_expr` instead;
+/// `dbtest! { needs quartet_amqp = "QUARTET_TEST_AMQP_URL"; using ...; async fn ... }` also
+/// needs a service. A variant whose services are not configured is reported as ignored (the
+/// cfgs come from `service-cfgs.rs`, the build script of the crates with such tests).
 #[macro_export]
 macro_rules! dbtest {
     ($(#[$meta:meta])* async fn $name:ident($site:ident) $body:block) => {
         $crate::dbtest! { using $crate::TestSite::builder(); $(#[$meta])* async fn $name($site) $body }
     };
     (using $builder:expr; $(#[$meta:meta])* async fn $name:ident($site:ident) $body:block) => {
+        $crate::dbtest! {
+            @variants
+            []
+            [cfg_attr(not(quartet_postgres), ignore = "set QUARTET_TEST_DATABASE_URL to run it on PostgreSQL")]
+            $builder; $(#[$meta])* async fn $name($site) $body
+        }
+    };
+    (needs $service:ident = $variable:literal; using $builder:expr; $(#[$meta:meta])* async fn $name:ident($site:ident) $body:block) => {
+        $crate::dbtest! {
+            @variants
+            [cfg_attr(not($service), ignore = concat!("set ", $variable, " to run it"))]
+            [cfg_attr(
+                not(all(quartet_postgres, $service)),
+                ignore = concat!("set QUARTET_TEST_DATABASE_URL and ", $variable, " to run it")
+            )]
+            $builder; $(#[$meta])* async fn $name($site) $body
+        }
+    };
+    (@variants [$($sqlite:meta)?] [$postgres:meta] $builder:expr; $(#[$meta:meta])* async fn $name:ident($site:ident) $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             $(#[$meta])*
+            $(#[$sqlite])?
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 #[allow(unused_mut)]
@@ -289,6 +312,7 @@ macro_rules! dbtest {
             }
 
             $(#[$meta])*
+            #[$postgres]
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 #[allow(unused_mut)]

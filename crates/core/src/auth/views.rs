@@ -341,7 +341,19 @@ pub(crate) async fn edit_submit(
     active_user.first_name = Set(user_form.value("first_name").to_owned());
     active_user.last_name = Set(user_form.value("last_name").to_owned());
     active_user.email = Set(user_form.value("email").to_owned());
-    active_user.update(&tx).await?;
+    if let Err(e) = active_user.update(&tx).await {
+        if !crate::db::is_unique_violation(&e) {
+            return Err(e.into());
+        }
+        // Another account took the address between the check and this update.
+        drop(tx);
+        if let Some(path) = &new_photo {
+            crate::media::delete(&core, path).await;
+        }
+        user_form.add_error("email", tr.t("Email already in use."));
+        flash.error(tr.t("Error updating your profile")).await?;
+        return edit_page(ctx, &user_form, &profile_form, &profile);
+    }
     let mut active_profile: profile::ActiveModel = profile.into();
     active_profile.date_of_birth = Set(profile_form.date("date_of_birth"));
     if let Some(path) = &new_photo {

@@ -406,3 +406,34 @@ pub async fn request_log(State(core): State<CoreState>, request: Request, next: 
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_errors_are_logged_at_most_once_a_second_with_the_rest_counted() {
+        let mut throttle = LogThrottle::new();
+        assert_eq!(throttle.allow(), Some(0));
+        for _ in 0..20 {
+            assert_eq!(throttle.allow(), None, "within the second");
+        }
+        throttle.last = throttle.last.map(|t| t - Duration::from_millis(1001));
+        assert_eq!(throttle.allow(), Some(20), "the next line says how many were not logged");
+    }
+
+    #[test]
+    fn one_address_gets_its_share_of_connections() {
+        let table = PerAddress { limit: Some(2), open: Arc::default() };
+        let ip: IpAddr = [127, 0, 0, 2].into();
+        let (a, b) = (table.enter(ip).unwrap(), table.enter(ip).unwrap());
+        assert!(table.enter(ip).is_none(), "a third from the same address");
+        assert!(table.enter([127, 0, 0, 3].into()).is_some(), "another address");
+        drop(a);
+        assert!(table.enter(ip).is_some(), "a place is given back on close");
+        drop(b);
+        let unlimited = PerAddress { limit: None, open: Arc::default() };
+        let held: Vec<_> = (0..1000).map(|_| unlimited.enter(ip).unwrap()).collect();
+        assert_eq!(held.len(), 1000);
+    }
+}
