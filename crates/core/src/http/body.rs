@@ -270,6 +270,18 @@ const DRAIN_FACTOR: usize = 2;
 /// The longest a refused body is drained.
 const DRAIN_TIME: Duration = Duration::from_secs(3);
 
+/// Reads and drops a body refused before it was read (see [`DRAIN_FACTOR`]): one declaring more
+/// than `DRAIN_FACTOR × limit` is not read at all (the connection closes after the answer),
+/// one without a length at most that many bytes; never longer than [`DRAIN_TIME`].
+pub async fn drain_refused(body: Body, declared: Option<u64>, limit: usize) {
+    let cap = limit.saturating_mul(DRAIN_FACTOR);
+    if declared.is_some_and(|n| n > cap as u64) {
+        return;
+    }
+    let shared: SharedBody = Arc::new(tokio::sync::Mutex::new(body.into_data_stream()));
+    let _ = tokio::time::timeout(DRAIN_TIME, drain(&shared, cap)).await;
+}
+
 /// Reads and drops what is left of `shared`, at most `cap` bytes.
 async fn drain(shared: &SharedBody, cap: usize) {
     let mut dropped = 0usize;

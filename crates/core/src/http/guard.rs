@@ -75,42 +75,18 @@ async fn guard(core: &CoreState, csrf: &Csrf, request: Request, next: Next) -> R
 
     let pattern = parts.extensions.get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let exempt = core.urls().is_csrf_exempt(&pattern);
-    if !exempt {
-        check(core, &parts, csrf, None, csrf::verify_before_body)?;
-    }
     let kind = body::body_kind(&parts.headers);
-    let declared = body::content_length(&parts.headers);
-    let mut user_id = None;
-    match &kind {
-        BodyKind::Multipart(_) => {
-            if !core.urls().accepts_uploads(&pattern) {
-                return Err(Error::UnsupportedMediaType(
-                    "This address does not accept files; send the form as application/x-www-form-urlencoded.",
-                ));
-            }
-            if declared.is_some_and(|n| n > limits.max_request_bytes as u64) {
-                return Err(Error::PayloadTooLarge {
-                    message: "The upload is too large (at most {size} in all).",
-                    limit: limits.max_request_bytes as u64,
-                });
-            }
-            let session = parts.extensions.get::<crate::session::Session>().cloned();
-            user_id = match session {
-                Some(session) => crate::auth::session_user_id(&session).await?,
-                None => None,
-            };
-            if user_id.is_none() {
-                return Err(Error::forbidden("Sign in to send files."));
-            }
+    let takes_files = core.urls().accepts_uploads(&pattern);
+    let user_id = match refuse_early(core, csrf, &parts, &kind, exempt, takes_files).await {
+        Ok(user_id) => user_id,
+        Err(e) => {
+            // Refused without its body: what the client is still sending is read and dropped
+            // (within bounds), so it gets this answer instead of a reset connection.
+            let limit = if takes_files { limits.max_request_bytes } else { limits.max_body_bytes };
+            body::drain_refused(request_body, body::content_length(&parts.headers), limit).await;
+            return Err(e);
         }
-        _ if declared.is_some_and(|n| n > limits.max_body_bytes as u64) => {
-            return Err(Error::PayloadTooLarge {
-                message: "The request is too large (at most {size}).",
-                limit: limits.max_body_bytes as u64,
-            });
-        }
-        _ => {}
-    }
+    };
     let temp_dir = core.settings.data_dir.join("tmp");
     let on_first_file = user_id.map(|id| -> futures_util::future::BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
@@ -145,6 +121,53 @@ async fn guard(core: &CoreState, csrf: &Csrf, request: Request, next: Next) -> R
         parts.extensions.insert(form);
     }
     Ok(next.run(Request::from_parts(parts, Body::from(read.raw))).await)
+}
+
+/// Every check of an unsafe request that needs no body: the CSRF cookie and `Origin`, whether
+/// the route takes files (and the sender is signed in to send them), `Content-Length` against
+/// the limits. Returns the signed-in user of a multipart request.
+async fn refuse_early(
+    core: &CoreState,
+    csrf: &Csrf,
+    parts: &axum::http::request::Parts,
+    kind: &BodyKind,
+    exempt: bool,
+    takes_files: bool,
+) -> Result<Option<i64>, Error> {
+    let limits = &core.settings.uploads;
+    if !exempt {
+        check(core, parts, csrf, None, csrf::verify_before_body)?;
+    }
+    let declared = body::content_length(&parts.headers);
+    match kind {
+        BodyKind::Multipart(_) => {
+            if !takes_files {
+                return Err(Error::UnsupportedMediaType(
+                    "This address does not accept files; send the form as application/x-www-form-urlencoded.",
+                ));
+            }
+            if declared.is_some_and(|n| n > limits.max_request_bytes as u64) {
+                return Err(Error::PayloadTooLarge {
+                    message: "The upload is too large (at most {size} in all).",
+                    limit: limits.max_request_bytes as u64,
+                });
+            }
+            let session = parts.extensions.get::<crate::session::Session>().cloned();
+            let user_id = match session {
+                Some(session) => crate::auth::session_user_id(&session).await?,
+                None => None,
+            };
+            if user_id.is_none() {
+                return Err(Error::forbidden("Sign in to send files."));
+            }
+            Ok(user_id)
+        }
+        _ if declared.is_some_and(|n| n > limits.max_body_bytes as u64) => Err(Error::PayloadTooLarge {
+            message: "The request is too large (at most {size}).",
+            limit: limits.max_body_bytes as u64,
+        }),
+        _ => Ok(None),
+    }
 }
 
 fn check(
