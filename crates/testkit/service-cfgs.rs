@@ -8,14 +8,19 @@
 //! | `QUARTET_TEST_DATABASE_URL` | `quartet_postgres` |
 //! | `QUARTET_TEST_REDIS_URL` | `quartet_redis` |
 //! | `QUARTET_TEST_AMQP_URL` | `quartet_amqp` |
+//! | Debian's `/usr/bin/chromium` and `/usr/bin/chromedriver` both installed | `quartet_chromium` |
 //!
-//! Setting or clearing one of them rebuilds the crate (its flags change), once.
+//! Setting or clearing one of them, or installing the browser, rebuilds the crate (its flags
+//! change), once.
 
 const SERVICES: [(&str, &str); 3] = [
     ("QUARTET_TEST_DATABASE_URL", "quartet_postgres"),
     ("QUARTET_TEST_REDIS_URL", "quartet_redis"),
     ("QUARTET_TEST_AMQP_URL", "quartet_amqp"),
 ];
+
+/// What the browser tests drive (the paths `quartet_testkit::Browser` starts).
+const BROWSER: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
 
 fn main() {
     println!("cargo::rerun-if-changed={}/../testkit/service-cfgs.rs", env!("CARGO_MANIFEST_DIR"));
@@ -27,5 +32,11 @@ fn main() {
         if ci || std::env::var(variable).is_ok_and(|v| !v.is_empty()) {
             println!("cargo::rustc-cfg={cfg}");
         }
+    }
+    println!("cargo::rustc-check-cfg=cfg(quartet_chromium)");
+    // The folder, not the files: a file that does not exist would rerun this script every build.
+    println!("cargo::rerun-if-changed=/usr/bin");
+    if ci || BROWSER.iter().all(|path| std::path::Path::new(path).exists()) {
+        println!("cargo::rustc-cfg=quartet_chromium");
     }
 }

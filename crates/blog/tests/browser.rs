@@ -5,6 +5,7 @@ use thirtyfour::prelude::*;
 
 use crate::support::{NewPost, add_post, at, blog_site};
 
+#[cfg_attr(not(quartet_chromium), ignore = "install the chromium and chromium-driver packages to run it")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_reads_a_post_comments_and_shares_it_in_chromium() {
     let Some(browser) = Browser::start().await else { return };
@@ -50,6 +51,7 @@ async fn a_visitor_reads_a_post_comments_and_shares_it_in_chromium() {
     browser.quit().await;
 }
 
+#[cfg_attr(not(quartet_chromium), ignore = "install the chromium and chromium-driver packages to run it")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_blog_fits_a_phone_screen() {
     let Some(browser) = Browser::start().await else { return };
@@ -80,6 +82,7 @@ async fn the_blog_fits_a_phone_screen() {
     browser.quit().await;
 }
 
+#[cfg_attr(not(quartet_chromium), ignore = "install the chromium and chromium-driver packages to run it")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_approve_a_comment_from_the_list_with_save_in_chromium() {
     use quartet_blog::models::comment;

@@ -19,6 +19,7 @@ async fn count(driver: &WebDriver, css: &str) -> usize {
     driver.find_all(By::Css(css)).await.unwrap().len()
 }
 
+#[cfg_attr(not(quartet_chromium), ignore = "install the chromium and chromium-driver packages to run it")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_staff_user_adds_a_book_with_chapters_filters_the_list_and_exports_csv() {
     let Some(browser) = Browser::start().await else { return };
@@ -145,6 +146,7 @@ async fn a_staff_user_adds_a_book_with_chapters_filters_the_list_and_exports_csv
     browser.quit().await;
 }
 
+#[cfg_attr(not(quartet_chromium), ignore = "install the chromium and chromium-driver packages to run it")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_fits_a_phone_screen() {
     let Some(browser) = Browser::start().await else { return };

@@ -3,6 +3,7 @@
 use quartet_testkit::{Backend, Browser, TestSite};
 use thirtyfour::prelude::*;
 
+#[cfg_attr(not(quartet_chromium), ignore = "install the chromium and chromium-driver packages to run it")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_signs_in_through_the_login_page_in_chromium() {
     let Some(browser) = Browser::start().await else { return };
@@ -61,6 +62,7 @@ pub(crate) async fn messages(driver: &WebDriver) -> Vec<String> {
     out
 }
 
+#[cfg_attr(not(quartet_chromium), ignore = "install the chromium and chromium-driver packages to run it")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_registers_signs_in_by_email_edits_the_profile_and_resets_the_password() {
     let Some(browser) = Browser::start().await else { return };
@@ -149,6 +151,7 @@ async fn sticking_out(driver: &WebDriver) -> Vec<String> {
     driver.execute(script, vec![]).await.unwrap().convert().unwrap()
 }
 
+#[cfg_attr(not(quartet_chromium), ignore = "install the chromium and chromium-driver packages to run it")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_avatar_is_round_forms_are_styled_and_the_admin_fits_a_phone_in_chromium() {
     use quartet_core::jobs::job;

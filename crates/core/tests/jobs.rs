@@ -508,6 +508,7 @@ dbtest! {
 
 /// Headless Chromium: an operator opens the monitoring page, sees the failed job with its
 /// error, presses "Retry", and the job then runs and shows as succeeded.
+#[cfg_attr(not(quartet_chromium), ignore = "install the chromium and chromium-driver packages to run it")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_retries_a_failed_job_in_chromium() {
     use thirtyfour::prelude::*;

@@ -79,6 +79,17 @@ impl Browser {
             .await
             .expect("a click");
         old_page.wait_until().stale().await.expect("the click loads a new page");
+        // The old page is gone; wait until the new one has loaded, so that `find_all` (which
+        // does not wait) sees all of it.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let state = self.driver.execute("return document.readyState;", Vec::new()).await;
+            if state.is_ok_and(|s| s.json().as_str() == Some("complete")) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the new page did not finish loading within 15 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Ends the browser session (the driver process ends on drop).
