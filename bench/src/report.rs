@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::endpoints::Endpoint;
 use crate::load::{Measured, WrkFigures};
 use crate::machine::{Machine, Versions};
-use crate::site::{Server, Site};
+use crate::site::{Server, ServerStats, Site};
 
 /// Bumped when the JSON changes shape.
 const SCHEMA: u32 = 1;
@@ -75,17 +75,6 @@ pub struct DatabaseRun {
     pub endpoints: Vec<EndpointResult>,
     /// The server over the whole run.
     pub server: ServerStats,
-}
-
-/// The server's figures over a whole run.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
-pub struct ServerStats {
-    /// The most resident memory (`VmHWM`).
-    pub peak_rss_mib: f64,
-    /// Resident memory at the end.
-    pub rss_mib: f64,
-    /// User + system CPU seconds since start-up.
-    pub cpu_seconds: f64,
 }
 
 /// One endpoint's figures.

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use sqlx::Connection;
 
+use serde::{Deserialize, Serialize};
+
 use crate::machine::ProcessStats;
-use crate::report::ServerStats;
 
 /// The PostgreSQL schema the harness owns (dropped and made again at each run; the SQL in
 /// `reset_schema` names it too).
@@ -280,4 +281,15 @@ async fn sqlite_version(file: &Path) -> anyhow::Result<String> {
     let version: String = sqlx::query_scalar("SELECT sqlite_version()").fetch_one(&mut connection).await?;
     connection.close().await?;
     Ok(format!("SQLite {version}"))
+}
+
+/// The server's figures over a whole run.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct ServerStats {
+    /// The most resident memory (`VmHWM`).
+    pub peak_rss_mib: f64,
+    /// Resident memory at the end.
+    pub rss_mib: f64,
+    /// User + system CPU seconds since start-up.
+    pub cpu_seconds: f64,
 }
