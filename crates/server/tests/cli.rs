@@ -376,12 +376,47 @@ fn commands_other_than_serve_and_migrate_create_no_site_where_there_is_none() {
     quartet.run(&["dumpdata"]).success();
 }
 
-#[test]
-fn clearsessions_removes_only_expired_sessions() {
-    let quartet = Quartet::new();
+/// One expired and one live session in `database`; `clearsessions` removes the first only.
+async fn clear_sessions_on(database: TestDatabase) {
+    use quartet_core::session::entity;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+
+    let quartet = Quartet::on(&database);
     quartet.run(&["migrate"]).success();
+    // One connection, so that the schema set below holds for every statement.
+    let mut options = sea_orm::ConnectOptions::new(database.url());
+    options.max_connections(1).sqlx_logging(false);
+    let db = sea_orm::Database::connect(options).await.expect("the test database");
+    if let Some(schema) = database.schema() {
+        let set_path = format!("SET search_path TO \"{schema}\"");
+        sea_orm::ConnectionTrait::execute_unprepared(&db, &set_path).await.unwrap();
+    }
+    let now = chrono::Utc::now();
+    for (key, expires) in [("expired", now - chrono::Duration::minutes(1)), ("live", now + chrono::Duration::hours(1))]
+    {
+        entity::ActiveModel { session_key: Set(key.into()), session_data: Set("{}".into()), expire_date: Set(expires) }
+            .insert(&db)
+            .await
+            .unwrap();
+    }
     let cleared = quartet.run(&["clearsessions"]).success();
-    assert!(cleared.stdout.contains("Deleted 0 expired session(s)"), "{cleared:#?}");
+    assert!(cleared.stdout.contains("Deleted 1 expired session(s)"), "{cleared:#?}");
+    let left: Vec<String> = entity::Entity::find().all(&db).await.unwrap().into_iter().map(|s| s.session_key).collect();
+    assert_eq!(left, ["live"]);
+}
+
+#[tokio::test]
+async fn clearsessions_removes_only_expired_sessions() {
+    clear_sessions_on(TestDatabase::create(Backend::Sqlite).await).await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(quartet_postgres), ignore = "set QUARTET_TEST_DATABASE_URL to run it")]
+async fn clearsessions_removes_only_expired_sessions_on_postgresql() {
+    if quartet_testkit::service_url(quartet_testkit::POSTGRES_VARIABLE).is_none() {
+        return;
+    }
+    clear_sessions_on(TestDatabase::create(Backend::Postgres).await).await;
 }
 
 /// `serve` in a child process; killed when dropped.
