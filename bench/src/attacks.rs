@@ -544,6 +544,17 @@ async fn share(site: &Site) -> anyhow::Result<Outcome> {
     })
 }
 
+/// Posts one comment on the first post as `(name, email)`.
+async fn post_comment(
+    http: &reqwest::Client,
+    server: &Server,
+    token: &str,
+    (name, email): (&str, &str),
+    body: &str,
+) -> anyhow::Result<(u16, String)> {
+    post_form(http, &server.base, "/blog/1/comment/", token, &[("name", name), ("email", email), ("body", body)]).await
+}
+
 async fn comments(site: &Site) -> anyhow::Result<Outcome> {
     let server = site.serve().await?;
     let http = client();
@@ -552,29 +563,15 @@ async fn comments(site: &Site) -> anyhow::Result<Outcome> {
     let big = "x".repeat(2_000_000);
     let mut big_statuses = std::collections::BTreeMap::<String, usize>::new();
     for _ in 0..50 {
-        let (status, page) = post_form(
-            &http,
-            &server.base,
-            "/blog/1/comment/",
-            &token,
-            &[("name", "Spam"), ("email", "s@example.com"), ("body", &big)],
-        )
-        .await?;
+        let (status, page) = post_comment(&http, &server, &token, ("Spam", "s@example.com"), &big).await?;
         let answer =
             if page.contains("class=\"errorlist\"") { format!("{status} form error") } else { status.to_string() };
         *big_statuses.entry(answer).or_default() += 1;
     }
     let mut small_statuses = std::collections::BTreeMap::<u16, usize>::new();
     for n in 0..40 {
-        let body = format!("Comment number {n}.");
-        let (status, _) = post_form(
-            &http,
-            &server.base,
-            "/blog/1/comment/",
-            &token,
-            &[("name", "Reader"), ("email", "r@example.com"), ("body", &body)],
-        )
-        .await?;
+        let (status, _) =
+            post_comment(&http, &server, &token, ("Reader", "r@example.com"), &format!("Comment number {n}.")).await?;
         *small_statuses.entry(status).or_default() += 1;
     }
     // The post the comments went to: the list's first link.

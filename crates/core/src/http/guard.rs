@@ -77,13 +77,14 @@ async fn guard(core: &CoreState, csrf: &Csrf, request: Request, next: Next) -> R
     let exempt = core.urls().is_csrf_exempt(&pattern);
     let kind = body::body_kind(&parts.headers);
     let takes_files = core.urls().accepts_uploads(&pattern);
-    let user_id = match refuse_early(core, csrf, &parts, &kind, exempt, takes_files).await {
+    let declared = body::content_length(&parts.headers);
+    let user_id = match refuse_early(core, csrf, &parts, &kind, declared, exempt, takes_files).await {
         Ok(user_id) => user_id,
         Err(e) => {
             // Refused without its body: what the client is still sending is read and dropped
             // (within bounds), so it gets this answer instead of a reset connection.
             let limit = if takes_files { limits.max_request_bytes } else { limits.max_body_bytes };
-            body::drain_refused(request_body, body::content_length(&parts.headers), limit).await;
+            body::drain_refused(request_body, declared, limit).await;
             return Err(e);
         }
     };
@@ -124,13 +125,14 @@ async fn guard(core: &CoreState, csrf: &Csrf, request: Request, next: Next) -> R
 }
 
 /// Every check of an unsafe request that needs no body: the CSRF cookie and `Origin`, whether
-/// the route takes files (and the sender is signed in to send them), `Content-Length` against
-/// the limits. Returns the signed-in user of a multipart request.
+/// the route takes files (and the sender is signed in to send them), the `declared`
+/// `Content-Length` against the limits. Returns the signed-in user of a multipart request.
 async fn refuse_early(
     core: &CoreState,
     csrf: &Csrf,
     parts: &axum::http::request::Parts,
     kind: &BodyKind,
+    declared: Option<u64>,
     exempt: bool,
     takes_files: bool,
 ) -> Result<Option<i64>, Error> {
@@ -138,7 +140,6 @@ async fn refuse_early(
     if !exempt {
         check(core, parts, csrf, None, csrf::verify_before_body)?;
     }
-    let declared = body::content_length(&parts.headers);
     match kind {
         BodyKind::Multipart(_) => {
             if !takes_files {
