@@ -2,7 +2,6 @@
 
 use quartet_core::admin::{ActionInput, ActionOutcome, AdminAction, ManyToMany, ModelAdmin};
 use quartet_core::models::Row;
-use quartet_core::templates::Tr;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -74,7 +73,7 @@ fn moderation(name: &'static str, label: &'static str, active: bool) -> AdminAct
             .exec(&input.core.db)
             .await?
             .rows_affected;
-        let tr = Tr::new(input.core.clone(), input.lang.clone());
+        let tr = input.core.tr(input.lang.clone());
         let text = if active {
             tr.n("{n} comment was approved.", "{n} comments were approved.", changed, &[])
         } else {

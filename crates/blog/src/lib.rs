@@ -12,11 +12,10 @@ pub mod views;
 
 use axum::routing::{get, post};
 use quartet_core::app::{
-    App, HomeItem, HomeSection, NavLink, SeedOptions, SeedReport, SeedSize, SitemapEntry, StaticFile, Translation,
+    App, AppRegistry, CoreState, HomeItem, HomeSection, NavLink, SeedOptions, SeedReport, SeedSize, SitemapEntry,
+    StaticFile, Translation,
 };
-use quartet_core::db::Migration;
 use quartet_core::models::ModelDef;
-use quartet_core::state::CoreState;
 use quartet_core::urls::{Routes, RoutesBuilder};
 
 #[derive(rust_embed::RustEmbed)]
@@ -56,38 +55,20 @@ impl App for BlogApp {
             .with_state(core.clone())
     }
 
-    fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        migrations::all()
-    }
-
-    fn models(&self) -> Vec<ModelDef> {
-        vec![
-            ModelDef::of::<models::post::Entity>("post", "post", "posts").display_field("title"),
-            ModelDef::of::<models::comment::Entity>("comment", "comment", "comments").display_field("name"),
-            ModelDef::of::<models::tag::Entity>("tag", "tag", "tags").display_field("name"),
-            ModelDef::of::<models::tagged_post::Entity>("taggedpost", "tagged post", "tagged posts"),
-            ModelDef::of::<models::favourite::Entity>("favourite", "favourite post", "favourite posts"),
-        ]
-    }
-
-    fn nav_links(&self) -> Vec<NavLink> {
-        vec![NavLink { label: "Blog", route: "blog:post_list", prefix: "/blog/" }]
-    }
-
-    fn static_files(&self) -> Vec<StaticFile> {
-        StaticFile::all_of::<BlogStatic>()
-    }
-
-    fn translations(&self) -> Vec<Translation> {
-        vec![Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/blog.po") }]
-    }
-
-    fn jobs(&self) -> Vec<quartet_core::jobs::JobDef> {
-        vec![quartet_core::jobs::JobDef::of::<views::SharePostJob>()]
-    }
-
-    fn admin(&self) -> Vec<quartet_core::admin::ModelAdmin> {
-        admin::registrations()
+    fn register(&self, app: &mut AppRegistry<'_>) {
+        app.migrations(migrations::all())
+            .model(ModelDef::of::<models::post::Entity>("post", "post", "posts").display_field("title"))
+            .model(ModelDef::of::<models::comment::Entity>("comment", "comment", "comments").display_field("name"))
+            .model(ModelDef::of::<models::tag::Entity>("tag", "tag", "tags").display_field("name"))
+            .model(ModelDef::of::<models::tagged_post::Entity>("taggedpost", "tagged post", "tagged posts"))
+            .model(ModelDef::of::<models::favourite::Entity>("favourite", "favourite post", "favourite posts"))
+            .nav(NavLink { label: "Blog", route: "blog:post_list", prefix: "/blog/" })
+            .static_files(StaticFile::all_of::<BlogStatic>())
+            .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/blog.po") })
+            .add(quartet_core::jobs::JobDef::of::<views::SharePostJob>());
+        for registration in admin::registrations() {
+            app.add(registration);
+        }
     }
 
     async fn home(&self, core: &CoreState, lang: &str) -> anyhow::Result<Option<HomeSection>> {

@@ -12,7 +12,7 @@
 //! Snippets with the matched words marked are made here, the same way on both.
 
 use quartet_core::db::Db;
-use quartet_core::templates::escape_html as escape;
+use quartet_core::html::escape_html as escape;
 use sea_orm::{DbBackend, DbErr, FromQueryResult, Statement};
 
 use crate::markdown;
@@ -321,7 +321,7 @@ mod tests {
         assert!(html.contains("<mark>Django</mark>"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
         assert!(html.ends_with(" …"), "{html}");
-        assert_eq!(highlight("A <tag> & Djnago", &words("django")), "A &lt;tag&gt; &amp; <mark>Djnago</mark>");
+        assert_eq!(highlight("A <tag> & Djnago", &words("django")), "A &#60;tag&#62; &#38; <mark>Djnago</mark>");
         assert_eq!(highlight("(Django), yes", &words("django")), "(<mark>Django</mark>), yes");
     }
 }

@@ -3,9 +3,9 @@
 //! generated from a fixed seed, so two runs with the same sizes make the same blog.
 
 use chrono::Duration;
+use quartet_core::app::CoreState;
 use quartet_core::app::{SeedOptions, SeedReport, SeedSize};
 use quartet_core::auth::models::user;
-use quartet_core::state::CoreState;
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, TransactionTrait};
 
 use crate::models::{comment, post, status, tag, tagged_post};

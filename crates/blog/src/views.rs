@@ -11,7 +11,8 @@ use quartet_core::http::ClientIp;
 use quartet_core::http::host::RequestHost;
 use quartet_core::mail::Email;
 use quartet_core::pagination::{Page, Paginator};
-use quartet_core::templates::{Flash, PageContext, render};
+use quartet_core::session::flash::Flash;
+use quartet_core::templates::{PageContext, render};
 use quartet_core::time::format_datetime;
 use quartet_core::urls::path_id;
 use quartet_core::{Error, Result};
@@ -42,7 +43,7 @@ pub fn comments_cache(post_id: i64) -> String {
 
 /// A copy of the value cached under `key` in the blog's namespace, made by `load` when missing
 /// or stale.
-async fn cached<T, F, Fut>(core: &quartet_core::state::CoreState, key: String, load: F) -> Result<T>
+async fn cached<T, F, Fut>(core: &quartet_core::app::CoreState, key: String, load: F) -> Result<T>
 where
     T: quartet_core::cache::Weigh + Clone + Send + Sync + 'static,
     F: FnOnce() -> Fut,
@@ -52,7 +53,7 @@ where
 }
 
 /// The sidebar, from the cache.
-async fn sidebar(core: &quartet_core::state::CoreState) -> Result<Sidebar> {
+async fn sidebar(core: &quartet_core::app::CoreState) -> Result<Sidebar> {
     let key = format!("sidebar:{}", core.cache.version(SIDEBAR_CACHE));
     cached(core, key, || async { Ok(queries::sidebar(&core.db).await?) }).await
 }
@@ -322,7 +323,7 @@ struct CommentPage {
 }
 
 /// Adds Django's "at most N characters" error to `name` if its value is longer than `max`.
-fn limit_length(form: &mut BoundForm, name: &str, max: usize, tr: &quartet_core::templates::Tr) {
+fn limit_length(form: &mut BoundForm, name: &str, max: usize, tr: &quartet_core::i18n::Tr) {
     let length = form.value(name).chars().count();
     if length > max && !form.has_error(name) {
         let message = tr.n(
@@ -511,7 +512,7 @@ pub async fn post_share_submit(
     }
     let job = SharePostJob {
         post_id: post.id,
-        post_url: host.absolute(&core, &post.path()),
+        post_url: host.absolute(&core.settings, &post.path()),
         name: form.value("name").to_owned(),
         email: form.value("email").to_owned(),
         comments: form.value("comments").to_owned(),
@@ -707,12 +708,13 @@ pub async fn post_feed(ctx: PageContext, host: RequestHost) -> Result<Response> 
             .collect())
     })
     .await?;
-    let items = items.into_iter().map(|item| FeedItem { link: host.absolute(core, &item.link), ..item }).collect();
+    let items =
+        items.into_iter().map(|item| FeedItem { link: host.absolute(&core.settings, &item.link), ..item }).collect();
     let feed = Feed {
         language: if ctx.lang() == "en" { "en-us".to_owned() } else { ctx.lang().to_owned() },
         title: ctx.t("My blog").to_owned(),
-        link: host.absolute(core, &core.url("blog:post_list")),
-        self_link: host.absolute(core, &core.url("blog:post_feed")),
+        link: host.absolute(&core.settings, &core.url("blog:post_list")),
+        self_link: host.absolute(&core.settings, &core.url("blog:post_feed")),
         description: ctx.t("New posts of my blog.").to_owned(),
         items,
     };

@@ -314,7 +314,6 @@ dbtest! { using blog_site();
 /// Every text of the blog's templates, code and admin registrations has a Spanish translation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_blog_text_has_a_spanish_translation() {
-    use quartet_core::App as _;
     let site = blog_site().start(quartet_testkit::Backend::Sqlite).await;
     let i18n = &site.core.i18n;
     let same_in_spanish = ["Blog", "Slug", "Id"];
@@ -364,10 +363,10 @@ async fn every_blog_text_has_a_spanish_translation() {
             ids.extend(strings.into_iter().take(1));
         }
     }
-    for registration in site.core.registry.admin.iter().filter(|a| a.label().starts_with("blog.")) {
+    for registration in quartet_core::admin::site(&site.core).admins.iter().filter(|a| a.label().starts_with("blog.")) {
         ids.extend(registration.messages());
     }
-    ids.extend(quartet_blog::BlogApp.nav_links().iter().map(|l| l.label.to_owned()));
+    ids.extend(site.core.registry.nav.iter().map(|l| l.label.to_owned()));
     ids.sort();
     ids.dedup();
     assert!(ids.len() > 60, "found only {} texts: {ids:?}", ids.len());

@@ -41,15 +41,6 @@ pub enum Builtin {
         #[arg(long)]
         bind: Option<SocketAddr>,
     },
-    /// Run background jobs (database queue or RabbitMQ) until SIGTERM or Ctrl-C.
-    Worker {
-        /// Queues to take jobs from, comma-separated (default: jobs.queues, else every queue).
-        #[arg(long, short = 'Q', value_delimiter = ',')]
-        queues: Vec<String>,
-        /// Jobs run at the same time (default: jobs.concurrency).
-        #[arg(long, short = 'c', value_parser = clap::value_parser!(u16).range(1..=1000))]
-        concurrency: Option<u16>,
-    },
     /// Apply database migrations, or list them.
     Migrate {
         /// List every migration and whether it is applied, without applying anything.
@@ -99,51 +90,98 @@ pub enum Builtin {
     },
 }
 
-/// The full clap command, with the apps' commands and seed sizes added.
-pub fn command(apps: &[Arc<dyn App>]) -> clap::Command {
-    let mut command = Cli::command();
-    for app_command in all_app_commands(apps) {
-        command = command.subcommand(app_command.command);
+/// What the command line offers: the installed apps (the kernel's `core` app first, less
+/// those `apps.disabled` names) and their commands.
+pub struct Offer {
+    /// The apps as the site lists them (what a site is built from).
+    given: Vec<Arc<dyn App>>,
+    /// The apps a site of these settings has.
+    installed: Vec<Arc<dyn App>>,
+    commands: Vec<AppCommand>,
+}
+
+impl std::fmt::Debug for Offer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Offer")
+            .field("apps", &self.installed.iter().map(|a| a.label()).collect::<Vec<_>>())
+            .field("commands", &self.commands)
+            .finish()
     }
-    let sizes = seed_sizes(apps);
-    command.mut_subcommand("seed", |mut seed| {
-        for size in sizes {
-            seed = seed.arg(
-                clap::Arg::new(size.name)
-                    .long(size.name)
-                    .value_name("N")
-                    .value_parser(clap::value_parser!(u64))
-                    .help(format!("{} (default {})", size.help, size.default)),
-            );
-        }
-        seed
-    })
 }
 
-/// Every seed size of the built-in and the installed apps (the first app naming one wins).
-fn seed_sizes(apps: &[Arc<dyn App>]) -> Vec<crate::app::SeedSize> {
-    let mut sizes: Vec<crate::app::SeedSize> = Vec::new();
-    for size in builtin_and(apps).iter().flat_map(|a| a.seed_sizes()) {
-        if !sizes.iter().any(|s| s.name == size.name) {
-            sizes.push(size);
+impl Offer {
+    /// The offer of `apps` under `settings`; with settings that do not load, every app is
+    /// offered and the command reports the settings' error when it runs.
+    pub fn new(apps: Vec<Arc<dyn App>>, settings: Option<&Settings>) -> Self {
+        let defaults = Settings::defaults(crate::config::Profile::Development);
+        let settings = settings.unwrap_or(&defaults);
+        let installed = crate::site::installed(apps.clone(), settings)
+            .unwrap_or_else(|_| crate::site::installed(apps.clone(), &defaults).unwrap_or_default());
+        let commands = crate::app::Registry::collect(&installed, settings).map(|r| r.commands).unwrap_or_default();
+        Self { given: apps, installed, commands }
+    }
+
+    /// The full clap command, with the apps' commands and seed sizes added.
+    pub fn command(&self) -> clap::Command {
+        let mut command = Cli::command();
+        for app_command in &self.commands {
+            command = command.subcommand(app_command.command.clone());
+        }
+        let sizes = self.seed_sizes();
+        command.mut_subcommand("seed", |mut seed| {
+            for size in sizes {
+                seed = seed.arg(
+                    clap::Arg::new(size.name)
+                        .long(size.name)
+                        .value_name("N")
+                        .value_parser(clap::value_parser!(u64))
+                        .help(format!("{} (default {})", size.help, size.default)),
+                );
+            }
+            seed
+        })
+    }
+
+    /// Every seed size of the installed apps (the first app naming one wins).
+    fn seed_sizes(&self) -> Vec<crate::app::SeedSize> {
+        let mut sizes: Vec<crate::app::SeedSize> = Vec::new();
+        for size in self.installed.iter().flat_map(|a| a.seed_sizes()) {
+            if !sizes.iter().any(|s| s.name == size.name) {
+                sizes.push(size);
+            }
+        }
+        sizes
+    }
+}
+
+/// The `--config` file named on the command line (`--config FILE` or `--config=FILE`), read
+/// before the full command exists, since the settings decide which apps' commands it has.
+fn config_argument(args: &[std::ffi::OsString]) -> Option<PathBuf> {
+    let mut args = args.iter().skip(1);
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        if text == "--" {
+            break;
+        }
+        if text == "--config" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(value) = text.strip_prefix("--config=") {
+            return Some(PathBuf::from(value));
         }
     }
-    sizes
-}
-
-fn builtin_and(apps: &[Arc<dyn App>]) -> Vec<Arc<dyn App>> {
-    let mut all: Vec<Arc<dyn App>> = vec![Arc::new(crate::core_app::CoreApp), Arc::new(crate::auth::AccountsApp)];
-    all.extend(apps.iter().cloned());
-    all
-}
-
-fn all_app_commands(apps: &[Arc<dyn App>]) -> Vec<AppCommand> {
-    builtin_and(apps).iter().flat_map(|a| a.commands()).collect()
+    None
 }
 
 /// Parses the arguments, runs the command and returns the exit code (`main` of the binary).
+///
+/// `apps` is the site's list of installed apps, in order (the kernel's `core` app is added
+/// first).
 pub fn run(apps: Vec<Arc<dyn App>>) -> ExitCode {
-    let matches = command(&apps).get_matches();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let settings = Settings::load(config_argument(&args).as_deref()).ok();
+    let offer = Offer::new(apps, settings.as_ref());
+    let matches = offer.command().get_matches_from(args);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -151,7 +189,7 @@ pub fn run(apps: Vec<Arc<dyn App>>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(apps, matches)) {
+    match runtime.block_on(dispatch(offer, matches)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -233,14 +271,16 @@ async fn migrate(site: &Site) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Result<ExitCode> {
+async fn dispatch(offer: Offer, matches: ArgMatches) -> anyhow::Result<ExitCode> {
     let config = matches.get_one::<PathBuf>("config").cloned();
     let config = config.as_deref();
     let create = if matches.get_flag("create") { Create::Allowed } else { Create::Refused };
+    let sizes = offer.seed_sizes();
+    let Offer { given: apps, commands, .. } = offer;
     if let Some((name, sub)) = matches.subcommand()
-        && let Some(app_command) = all_app_commands(&apps).into_iter().find(|c| c.command.get_name() == name)
+        && let Some(app_command) = commands.into_iter().find(|c| c.command.get_name() == name)
     {
-        let site = build_site(config, apps, true, create).await?;
+        let site = build_site(config, apps, !app_command.logs, create).await?;
         ensure_migrated(&site).await?;
         (app_command.run)(site.core.clone(), sub.clone()).await?;
         return Ok(ExitCode::SUCCESS);
@@ -248,7 +288,6 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
     let cli = Cli::from_arg_matches(&matches)?;
     match cli.command {
         Builtin::Serve { bind } => serve(config, apps, bind).await,
-        Builtin::Worker { queues, concurrency } => worker(config, apps, queues, concurrency, create).await,
         Builtin::Migrate { list } => {
             let site = build_site(config, apps, true, if list { create } else { Create::Allowed }).await?;
             if list {
@@ -273,11 +312,11 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
                     let file =
                         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
                     let mut writer = std::io::BufWriter::new(file);
-                    dump_data(&site.core.db, &site.core.registry, &options, &mut writer, &bar).await?
+                    dump_data(&site.core.db, &site.core.registry.models, &options, &mut writer, &bar).await?
                 }
                 None => {
                     let mut writer = std::io::BufWriter::new(std::io::stdout().lock());
-                    dump_data(&site.core.db, &site.core.registry, &options, &mut writer, &bar).await?
+                    dump_data(&site.core.db, &site.core.registry.models, &options, &mut writer, &bar).await?
                 }
             };
             if let Some(path) = output {
@@ -297,7 +336,7 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
                 };
                 rows.extend(parse_dump(&text).with_context(|| format!("{}", file.display()))?);
             }
-            let report = load_data(&site.core.db, &site.core.registry, rows, &progress_bar("Loading")).await?;
+            let report = load_data(&site.core.db, &site.core.registry.models, rows, &progress_bar("Loading")).await?;
             println!(
                 "Installed {} object(s) of {} model(s) from {} file(s).",
                 report.objects,
@@ -308,7 +347,7 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
         }
         Builtin::Seed => {
             let sub = matches.subcommand_matches("seed").expect("the seed command's matches");
-            let sizes = seed_sizes(&apps)
+            let sizes = sizes
                 .into_iter()
                 .filter_map(|size| sub.get_one::<u64>(size.name).map(|n| (size.name.to_owned(), *n)))
                 .collect();
@@ -328,7 +367,7 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
         }
         Builtin::Sendtestemail { emails } => {
             let site = build_site(config, apps, true, create).await?;
-            let host = hostname();
+            let host = crate::config::hostname();
             let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S %Z");
             let email = Email {
                 from: None,
@@ -351,15 +390,6 @@ async fn dispatch(apps: Vec<Arc<dyn App>>, matches: ArgMatches) -> anyhow::Resul
     }
 }
 
-/// This machine's name (`/etc/hostname`), or `localhost`.
-pub(crate) fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
-}
-
 async fn ensure_migrated(site: &Site) -> anyhow::Result<()> {
     if site.core.settings.database.auto_migrate {
         site.migrate(|_, _| {}).await?;
@@ -375,7 +405,7 @@ async fn serve(
     bind: Option<SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
     let site = build_site(config, apps, false, Create::Allowed).await?;
-    crate::http::server::raise_descriptor_limit();
+    crate::server::listener::raise_descriptor_limit();
     let settings = &site.core.settings;
     if settings.database.auto_migrate {
         let applied = site.migrate(|app, name| tracing::info!("applying migration {app}.{name}")).await?;
@@ -410,64 +440,13 @@ async fn serve(
     if empty && settings.debug {
         println!("The site is empty: load demo data with the button on the home page, or run `quartet seed`.");
     }
-    let jobs = &settings.jobs;
-    let options = jobs.workers_in_serve.then(|| crate::jobs::WorkerOptions::from_settings(&site.core));
-    let background = crate::jobs::Background::start(&site.core, options);
+    let background: Vec<_> =
+        site.core.registry.installed.iter().filter_map(|a| a.start_background(&site.core)).collect();
     site.serve(listener).await;
-    background.stop(std::time::Duration::from_secs(jobs.shutdown_grace_seconds)).await;
+    for task in background {
+        task.stop().await;
+    }
     tracing::info!("stopped");
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn worker(
-    config: Option<&std::path::Path>,
-    apps: Vec<Arc<dyn App>>,
-    queues: Vec<String>,
-    concurrency: Option<u16>,
-    create: Create,
-) -> anyhow::Result<ExitCode> {
-    use crate::config::JobBackendKind;
-    let site = build_site(config, apps, false, create).await?;
-    ensure_migrated(&site).await?;
-    let core = &site.core;
-    let settings = &core.settings.jobs;
-    if settings.backend == JobBackendKind::Inline {
-        bail!("jobs.backend is `inline`: jobs run where they are enqueued, so a worker has nothing to do");
-    }
-    let known = core.job_queues();
-    for queue in &queues {
-        if !known.contains(queue) {
-            bail!("no installed job type uses the queue `{queue}` (queues: {})", known.join(", "));
-        }
-    }
-    let mut options = crate::jobs::WorkerOptions::from_settings(core);
-    if !queues.is_empty() {
-        options.queues = queues;
-    }
-    if let Some(n) = concurrency {
-        options.concurrency = usize::from(n);
-    }
-    if options.queues.is_empty() {
-        options.queues = known;
-    }
-    let (queue_list, n) = (options.queues.join(", "), options.concurrency);
-    let background = crate::jobs::Background::start(core, Some(options));
-    println!(
-        "Worker {} is taking jobs from {queue_list} ({}, {n} at a time). Press Ctrl-C to stop.",
-        background.worker_id().unwrap_or("?"),
-        match settings.backend {
-            JobBackendKind::Rabbitmq => "RabbitMQ",
-            _ => "database queue",
-        }
-    );
-    crate::http::server::shutdown_signal().await;
-    println!("Stopping: running jobs get {} s to finish…", settings.shutdown_grace_seconds);
-    let report =
-        background.stop(std::time::Duration::from_secs(settings.shutdown_grace_seconds)).await.unwrap_or_default();
-    println!(
-        "Worker stopped: {} job attempt(s) finished, {} handed back to the queue.",
-        report.finished, report.released
-    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -512,7 +491,7 @@ mod tests {
 
     #[test]
     fn the_command_line_definition_is_valid() {
-        command(&[]).debug_assert();
+        Offer::new(Vec::new(), None).command().debug_assert();
     }
 
     struct Sized;
@@ -525,25 +504,70 @@ mod tests {
         fn name(&self) -> &'static str {
             "Sized"
         }
-        fn routes(&self, core: &crate::state::CoreState) -> crate::urls::Routes {
-            crate::urls::RoutesBuilder::<crate::state::CoreState>::new().with_state(core.clone())
+        fn routes(&self, core: &crate::app::CoreState) -> crate::urls::Routes {
+            crate::urls::RoutesBuilder::<crate::app::CoreState>::new().with_state(core.clone())
         }
         fn seed_sizes(&self) -> Vec<crate::app::SeedSize> {
             vec![crate::app::SeedSize { name: "posts", help: "posts to write", default: 12 }]
         }
+        fn register(&self, app: &mut crate::app::AppRegistry<'_>) {
+            app.command(AppCommand {
+                command: clap::Command::new("reshelve").about("Put the books back"),
+                logs: false,
+                run: |_core, _args| Box::pin(async { Ok(()) }),
+            });
+        }
+    }
+
+    #[test]
+    fn a_disabled_apps_commands_and_sizes_are_not_offered() {
+        let apps: Vec<Arc<dyn App>> = vec![Arc::new(Sized)];
+        let offered = Offer::new(apps.clone(), None).command();
+        assert!(offered.find_subcommand("reshelve").is_some(), "an installed app's command is offered");
+        let mut settings = Settings::defaults(crate::config::Profile::Development);
+        settings.apps.disabled = vec!["sized".into()];
+        let mut command = Offer::new(apps, Some(&settings)).command();
+        assert!(command.find_subcommand("reshelve").is_none(), "a disabled app's command is not offered");
+        let err = command.clone().try_get_matches_from(["quartet", "reshelve"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidSubcommand);
+        let seed = command.find_subcommand_mut("seed").unwrap().render_long_help().to_string();
+        assert!(!seed.contains("--posts <N>"), "nor are its seed sizes: {seed}");
+    }
+
+    #[test]
+    fn the_config_file_is_found_before_the_full_parse() {
+        let args = |list: &[&str]| list.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(config_argument(&args(&["quartet", "--config", "a.toml", "serve"])), Some(PathBuf::from("a.toml")));
+        assert_eq!(config_argument(&args(&["quartet", "serve", "--config=b.toml"])), Some(PathBuf::from("b.toml")));
+        assert_eq!(config_argument(&args(&["quartet", "seed", "--", "--config", "c"])), None);
+        assert_eq!(config_argument(&args(&["quartet", "serve"])), None);
     }
 
     #[test]
     fn seed_takes_the_sizes_apps_declare_and_refuses_others() {
         let apps: Vec<Arc<dyn App>> = vec![Arc::new(Sized)];
-        let matches = command(&apps).try_get_matches_from(["quartet", "seed", "--posts", "1000"]).unwrap();
+        let matches = Offer::new(apps.clone(), None)
+            .command()
+            .try_get_matches_from(["quartet", "seed", "--posts", "1000"])
+            .unwrap();
         assert_eq!(matches.subcommand_matches("seed").unwrap().get_one::<u64>("posts"), Some(&1000));
-        let typo = command(&apps).try_get_matches_from(["quartet", "seed", "--postz", "5"]).unwrap_err();
+        let typo = Offer::new(apps.clone(), None)
+            .command()
+            .try_get_matches_from(["quartet", "seed", "--postz", "5"])
+            .unwrap_err();
         assert_eq!(typo.kind(), clap::error::ErrorKind::UnknownArgument);
         assert!(typo.to_string().contains("--posts"), "the error suggests the right name: {typo}");
-        let bad = command(&apps).try_get_matches_from(["quartet", "seed", "--posts", "many"]).unwrap_err();
+        let bad = Offer::new(apps.clone(), None)
+            .command()
+            .try_get_matches_from(["quartet", "seed", "--posts", "many"])
+            .unwrap_err();
         assert_eq!(bad.kind(), clap::error::ErrorKind::ValueValidation);
-        let help = command(&apps).find_subcommand_mut("seed").unwrap().render_long_help().to_string();
+        let help = Offer::new(apps.clone(), None)
+            .command()
+            .find_subcommand_mut("seed")
+            .unwrap()
+            .render_long_help()
+            .to_string();
         assert!(help.contains("--posts <N>") && help.contains("posts to write (default 12)"), "{help}");
     }
 }

@@ -834,7 +834,7 @@ impl Settings {
         {
             return Err(ConfigError::invalid("jobs.amqp_prefix", "letters, digits, -, _ and . only"));
         }
-        if let Some(queue) = jobs.queues.iter().find(|q| !crate::jobs::valid_queue_name(q)) {
+        if let Some(queue) = jobs.queues.iter().find(|q| !valid_queue_name(q)) {
             return Err(ConfigError::invalid(
                 "jobs.queues",
                 format!("`{queue}` is not a queue name (letters, digits, - and _)"),
@@ -1045,6 +1045,20 @@ pub fn describe(settings: &Settings) -> Map<String, Value> {
         Value::Object(map) => map,
         _ => Map::new(),
     }
+}
+
+/// Whether `name` can name a job queue: 1–50 letters, digits, `-` and `_`.
+pub fn valid_queue_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 50 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// This machine's name (`/etc/hostname`), or `localhost`.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 #[cfg(test)]

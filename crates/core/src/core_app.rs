@@ -10,11 +10,11 @@ use futures_util::FutureExt;
 use sea_orm::sea_query::{ColumnDef, Index, Table};
 use sea_orm::{DbErr, EntityTrait, PaginatorTrait};
 
-use crate::app::{App, AppCommand, SeedOptions, SeedReport, StaticFile, Translation};
+use crate::app::{App, AppCommand, AppRegistry, CoreState, Registry, SeedOptions, SeedReport, StaticFile, Translation};
 use crate::db::{Migration, Schema};
 use crate::error::{Error, Result};
-use crate::state::CoreState;
-use crate::templates::{Flash, PageContext, render};
+use crate::session::flash::Flash;
+use crate::templates::{PageContext, render};
 use crate::urls::{Routes, RoutesBuilder};
 
 #[derive(rust_embed::RustEmbed)]
@@ -38,38 +38,33 @@ impl App for CoreApp {
     fn routes(&self, core: &CoreState) -> Routes {
         RoutesBuilder::<CoreState>::new()
             .route("core:home", "/", get(home))
-            .route("core:set-language", "/i18n/setlang/", post(crate::i18n::set_language))
+            .route("core:set-language", "/i18n/setlang/", post(crate::server::set_language))
             .route("core:load-demo", "/demo/", post(load_demo))
             .route("core:sitemap", "/sitemap.xml", get(sitemap))
-            .route("core:jobs", "/admin/jobs/", get(crate::jobs::admin::dashboard))
-            .route("core:job-retry", "/admin/jobs/{id}/retry/", post(crate::jobs::admin::retry))
-            .route("core:job-discard", "/admin/jobs/{id}/discard/", post(crate::jobs::admin::discard))
             .with_state(core.clone())
     }
 
-    fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        vec![Box::new(Initial), Box::new(Jobs)]
+    fn register(&self, app: &mut AppRegistry<'_>) {
+        app.migrations(vec![Box::new(Initial), Box::new(Jobs)])
+            .model(crate::models::ModelDef::of::<crate::jobs::job::Entity>("job", "job", "jobs").display_field("name"))
+            .static_files(StaticFile::all_of::<CoreStatic>())
+            .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/core.po") })
+            .command(clearsessions())
+            .provide(crate::jobs::JobSignal::default());
     }
 
-    fn models(&self) -> Vec<crate::models::ModelDef> {
-        vec![crate::models::ModelDef::of::<crate::jobs::job::Entity>("job", "job", "jobs").display_field("name")]
+    fn ready(&self, registry: &mut Registry) -> anyhow::Result<()> {
+        let types = crate::jobs::JobTypes::collect(registry)?;
+        registry.provide(types);
+        Ok(())
     }
+}
 
-    fn admin_links(&self) -> Vec<crate::admin::AdminLink> {
-        vec![crate::admin::AdminLink::new("Background jobs", "core:jobs").permission(crate::jobs::admin::VIEW)]
-    }
-
-    fn static_files(&self) -> Vec<StaticFile> {
-        StaticFile::all_of::<CoreStatic>()
-    }
-
-    fn translations(&self) -> Vec<Translation> {
-        vec![Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/core.po") }]
-    }
-
-    fn commands(&self) -> Vec<AppCommand> {
-        vec![AppCommand {
+fn clearsessions() -> AppCommand {
+    {
+        AppCommand {
             command: Command::new("clearsessions").about("Delete expired sessions"),
+            logs: false,
             run: |core, _args| {
                 async move {
                     let removed = core.sessions.clear_expired(core.now()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -79,7 +74,7 @@ impl App for CoreApp {
                 }
                 .boxed()
             },
-        }]
+        }
     }
 }
 
@@ -233,7 +228,7 @@ struct SitemapUrl {
 /// link base and per version of every app's cache namespace, so a change in any app makes it
 /// anew (the sitemap of 1,000 posts is ~190 KB: made per request, it took most of the CPU).
 async fn sitemap(State(core): State<CoreState>, host: crate::http::host::RequestHost) -> Result<Response> {
-    let (scheme, domain) = host.link_base(&core);
+    let (scheme, domain) = host.link_base(&core.settings);
     let versions: Vec<String> =
         core.registry.installed.iter().map(|app| core.cache.version(app.label()).to_string()).collect();
     let key = format!("sitemap.xml:{scheme}://{domain}:{}", versions.join("."));
@@ -248,7 +243,7 @@ async fn sitemap_xml(core: &CoreState, host: &crate::http::host::RequestHost) ->
         let entries =
             core.cache.get_or_load_in(app.label(), "sitemap", || app.sitemap(core)).await.map_err(Error::Internal)?;
         urls.extend(entries.iter().map(|e| SitemapUrl {
-            loc: host.absolute(core, &e.path),
+            loc: host.absolute(&core.settings, &e.path),
             lastmod: e.lastmod.map(|t| t.format("%Y-%m-%d").to_string()),
             changefreq: e.changefreq,
             priority: e.priority.map(|p| format!("{p:.1}")),

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod blocking;
 pub mod cache;
 pub mod checks;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod forms;
+pub mod html;
 pub mod http;
 pub mod i18n;
 pub mod jobs;
@@ -20,15 +22,26 @@ pub mod media;
 pub mod models;
 pub mod pagination;
 pub mod ratelimit;
+pub mod server;
 pub mod session;
 pub mod site;
-pub mod state;
 pub mod staticfiles;
 pub mod templates;
 pub mod time;
 pub mod urls;
 
 pub use app::App;
+pub use app::CoreState;
 pub use error::{Error, Result};
 pub use site::{Site, SiteBuilder};
-pub use state::CoreState;
+
+/// The platform's built-in apps, in the order a site installs them: accounts, the admin and
+/// the background jobs. A site lists them before its own apps (the kernel's `core` app is
+/// added first by the site itself).
+pub fn builtin_apps() -> Vec<std::sync::Arc<dyn App>> {
+    vec![
+        std::sync::Arc::new(auth::AccountsApp),
+        std::sync::Arc::new(admin::AdminApp),
+        std::sync::Arc::new(jobs::JobsApp),
+    ]
+}

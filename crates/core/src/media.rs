@@ -10,10 +10,6 @@
 
 use std::io::Cursor;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use tokio::sync::Semaphore;
 
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
@@ -21,8 +17,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use image::{ImageFormat, ImageReader, Limits};
 
+use crate::app::CoreState;
 use crate::error::Error;
-use crate::state::CoreState;
 
 /// Why an upload was refused.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +54,7 @@ pub fn sniff_image(bytes: &[u8]) -> Option<ImageFormat> {
 
 impl UploadError {
     /// The message for the user, translated.
-    pub fn message(&self, tr: &crate::templates::Tr) -> String {
+    pub fn message(&self, tr: &crate::i18n::Tr) -> String {
         match self {
             Self::TooManyPixels { megapixels } => {
                 tr.f("The image is too large (at most {megapixels} megapixels).", &[("megapixels", megapixels)])
@@ -69,39 +65,7 @@ impl UploadError {
 }
 
 /// Image work (decode, re-encode, thumbnails) on the blocking pool, a few at a time.
-#[derive(Debug, Clone)]
-pub struct ImagePool {
-    permits: Arc<Semaphore>,
-    operations: Arc<AtomicU64>,
-}
-
-impl ImagePool {
-    /// A pool running `concurrency` jobs at a time (0: one per CPU).
-    pub fn new(concurrency: usize) -> Self {
-        let concurrency =
-            if concurrency == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { concurrency };
-        Self { permits: Arc::new(Semaphore::new(concurrency)), operations: Arc::default() }
-    }
-
-    /// Runs `work` on a blocking thread once a place is free; `load` runs first, inside the
-    /// place, so the input is only in memory while its turn lasts.
-    pub async fn run<I, T, L>(&self, load: L, work: impl FnOnce(I) -> T + Send + 'static) -> std::io::Result<T>
-    where
-        I: Send + 'static,
-        T: Send + 'static,
-        L: std::future::Future<Output = std::io::Result<I>>,
-    {
-        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-        self.operations.fetch_add(1, Ordering::Relaxed);
-        let input = load.await?;
-        tokio::task::spawn_blocking(move || work(input)).await.map_err(std::io::Error::other)
-    }
-
-    /// Jobs run so far.
-    pub fn operations(&self) -> u64 {
-        self.operations.load(Ordering::Relaxed)
-    }
-}
+pub type ImagePool = crate::blocking::BlockingPool;
 
 /// A pixel count in megapixels, as people write it: `16`, `2.5`, `0.01`.
 pub fn megapixels(pixels: u64) -> String {

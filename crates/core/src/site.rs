@@ -1,31 +1,18 @@
 //! Building a site: installed apps + settings → services, routes and the middleware stack.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use axum::Router;
-use axum::http::StatusCode;
-use axum::middleware::from_fn_with_state;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
-use tower_http::timeout::TimeoutLayer;
 
-use crate::app::App;
-use crate::auth::AccountsApp;
-use crate::auth::hashers::{HasherConfig, PasswordHasher};
+use crate::app::{App, CoreInner, CoreState, Registry};
 use crate::config::{Profile, Settings};
 use crate::core_app::CoreApp;
 use crate::db::{MigrationStatus, Migrator};
-use crate::error::Error;
-use crate::http::{error_pages, guard, health, host, security, server};
 use crate::i18n::Catalogs;
 use crate::mail::Mailer;
 use crate::ratelimit::RateLimiter;
 use crate::session::{DbSessionStore, SessionStore};
-use crate::state::{AppInfo, CoreInner, CoreState, Registry};
 use crate::staticfiles::Assets;
 use crate::time::{Clock, SystemClock};
 use crate::urls::UrlMap;
@@ -77,7 +64,8 @@ fn development_secret(settings: &Settings) -> String {
 }
 
 impl SiteBuilder {
-    /// A site with these settings and only the built-in apps.
+    /// A site with these settings and only the kernel's `core` app (add the built-in apps of
+    /// [`crate::builtin_apps`] and your own).
     pub fn new(settings: Settings) -> Self {
         Self { settings, apps: Vec::new(), clock: None, mailer: None }
     }
@@ -112,19 +100,9 @@ impl SiteBuilder {
         if settings.secret_key.is_empty() && settings.profile == Profile::Development {
             settings.secret_key = crate::config::Secret::new(development_secret(&settings));
         }
-        for label in &settings.apps.disabled {
-            if !self.apps.iter().any(|a| a.label() == label) {
-                bail!("invalid value for `apps.disabled`: no installed app is labelled `{label}`");
-            }
-        }
-        let mut installed: Vec<Arc<dyn App>> =
-            vec![Arc::new(CoreApp), Arc::new(AccountsApp), Arc::new(crate::admin::AdminApp)];
-        installed.extend(self.apps.into_iter().filter(|a| !settings.apps.disabled.iter().any(|d| d == a.label())));
-        for (i, app) in installed.iter().enumerate() {
-            if installed[..i].iter().any(|other| other.label() == app.label()) {
-                bail!("two installed apps are labelled `{}`", app.label());
-            }
-        }
+        let installed = installed(self.apps, &settings)?;
+        let mut registry = Registry::collect(&installed, &settings)?;
+        let migrator = Migrator::new(std::mem::take(&mut registry.migrations));
 
         let mut db = crate::db::connect(&settings).await?;
         let queries = crate::db::QueryCount::attach(&mut db);
@@ -132,76 +110,8 @@ impl SiteBuilder {
             Some(m) => m,
             None => crate::mail::from_settings(&settings)?,
         };
-        let assets = Assets::new(installed.iter().flat_map(|a| a.static_files()));
-        let translations: Vec<_> = installed.iter().flat_map(|a| a.translations()).collect();
-        let i18n = Catalogs::new(&settings.i18n.languages, &settings.i18n.default_language, &translations)?;
-        let mut registry = Registry::default();
-        for app in &installed {
-            registry.apps.push(AppInfo { label: app.label(), name: app.name() });
-            registry.nav.extend(app.nav_links());
-            for def in app.jobs() {
-                if !crate::jobs::valid_queue_name(def.queue) {
-                    bail!("the job type `{}` of `{}` has an invalid queue name `{}`", def.name, app.label(), def.queue);
-                }
-                if let Some(other) = registry.jobs.insert(def.name, def) {
-                    bail!("two job types are named `{}`", other.name);
-                }
-            }
-            registry.models.extend(app.models().into_iter().map(|mut m| {
-                if m.app.is_empty() {
-                    m.app = app.label();
-                }
-                m
-            }));
-        }
-        for app in &installed {
-            for mut admin in app.admin() {
-                let Some(model) = registry.model(admin.label()).cloned() else {
-                    bail!(
-                        "the app `{}` registers `{}` with the admin, but no installed app has that model",
-                        app.label(),
-                        admin.label()
-                    );
-                };
-                admin.model = Some(model);
-                let parent = admin.label().to_owned();
-                for inline in &mut admin.inlines {
-                    let Some(child) = registry.model(inline.admin.label()).cloned() else {
-                        bail!("the admin of `{parent}` has an inline of unknown model `{}`", inline.admin.label());
-                    };
-                    if !child.rows().columns().iter().any(|c| c.name == inline.fk) {
-                        bail!("the inline `{}` of `{parent}` has no column `{}`", inline.admin.label(), inline.fk);
-                    }
-                    inline.admin.model = Some(child);
-                    inline.exclude_parent_key();
-                }
-                if let Some(translations) = &mut admin.translations {
-                    let Some(model) = registry.model(translations.admin.label()).cloned() else {
-                        bail!(
-                            "the admin of `{parent}` has translations in unknown model `{}`",
-                            translations.admin.label()
-                        );
-                    };
-                    let columns = model.rows().columns();
-                    for column in [&translations.fk, &translations.language_column] {
-                        if !columns.iter().any(|c| c.name == column.as_str()) {
-                            bail!("the translations of `{parent}` have no column `{column}`");
-                        }
-                    }
-                    translations.admin.model = Some(model);
-                    translations.exclude_keys();
-                }
-                registry.admin.push(admin);
-            }
-            registry.admin_links.extend(app.admin_links().into_iter().map(|mut link| {
-                link.app = app.label();
-                link
-            }));
-        }
-        registry.installed = installed.clone();
-        let migrator = Migrator::new(installed.iter().map(|a| (a.label(), a.migrations())).collect());
-
-        let hasher = PasswordHasher::new(HasherConfig::from(&settings.auth), settings.auth.hashing_concurrency);
+        let assets = Assets::new(registry.static_files.iter().cloned());
+        let i18n = Catalogs::new(&settings.i18n.languages, &settings.i18n.default_language, &registry.translations)?;
         let sessions: Arc<dyn SessionStore> = Arc::new(DbSessionStore::new(db.clone()));
         let core = CoreState::new(CoreInner {
             limiter: RateLimiter::new(db.clone()),
@@ -210,15 +120,13 @@ impl SiteBuilder {
             i18n: Arc::new(i18n),
             registry: Arc::new(registry),
             urls: OnceLock::new(),
-            job_signal: crate::jobs::new_signal(),
             cache: crate::cache::Cache::new(&settings.cache),
             bodies: crate::http::body::BodyBudget::new(settings.uploads.memory_budget_bytes),
-            images: crate::media::ImagePool::new(settings.uploads.image_concurrency),
+            images: crate::blocking::BlockingPool::new(settings.uploads.image_concurrency),
             queries,
             settings,
             db,
             mailer,
-            hasher,
             sessions,
         });
 
@@ -234,66 +142,22 @@ impl SiteBuilder {
         core.urls
             .set(UrlMap::new(names).with_csrf_exempt(exempt).with_uploads(uploads))
             .expect("routes are built once");
-        let router = assemble(&core, pages);
+        let router = crate::server::assemble(&core, pages);
         Ok(Site { core, router, migrator })
     }
 }
 
-fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
-    Error::internal(anyhow::anyhow!("a request handler panicked")).into_response()
-}
-
-/// An address no route has: 404, except that under `/admin/` a visitor who is not staff is sent
-/// to the admin sign-in page, as for the admin's own pages (so the answer tells nothing of
-/// which addresses exist).
-async fn not_found(core: CoreState, request: axum::extract::Request) -> Response {
-    let path = request.uri().path();
-    if path.starts_with("/admin/") {
-        let staff = match crate::session::from_cookie(&core, request.headers()) {
-            Some(session) => crate::auth::user_of_session(&core, &session)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|u| u.is_active && u.is_staff),
-            None => false,
-        };
-        if !staff {
-            let next = request.uri().path_and_query().map_or(path, |p| p.as_str());
-            let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
-            return Error::LoginRequired(format!("{}?{query}", core.url("admin:login"))).into_response();
+/// The kernel's own `core` app followed by `apps` in order, less those `apps.disabled` names;
+/// a disabled label that names no app is refused.
+pub fn installed(apps: Vec<Arc<dyn App>>, settings: &Settings) -> anyhow::Result<Vec<Arc<dyn App>>> {
+    for label in &settings.apps.disabled {
+        if !apps.iter().any(|a| a.label() == label) {
+            bail!("invalid value for `apps.disabled`: no installed app is labelled `{label}`");
         }
     }
-    Error::NotFound.into_response()
-}
-
-/// Puts the middleware stack around the apps' routes (order documented in `http`).
-fn assemble(core: &CoreState, pages: Router) -> Router {
-    let pages = pages
-        .layer(from_fn_with_state(core.clone(), guard::layer))
-        .layer(from_fn_with_state(core.clone(), crate::session::layer))
-        .layer(from_fn_with_state(core.clone(), crate::i18n::layer));
-    Router::new()
-        .route("/static/{*path}", get(crate::staticfiles::serve).with_state(core.assets.clone()))
-        .route("/media/{*path}", get(crate::media::serve).with_state(core.clone()))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz).with_state(core.clone()))
-        .merge(pages)
-        .fallback({
-            let core = core.clone();
-            move |request: axum::extract::Request| not_found(core.clone(), request)
-        })
-        .layer(from_fn_with_state(core.clone(), security::ssl_redirect))
-        .layer(from_fn_with_state(core.clone(), host::layer))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(core.settings.server.request_timeout_seconds),
-        ))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(from_fn_with_state(core.clone(), error_pages::layer))
-        .layer(from_fn_with_state(core.clone(), security::headers))
-        .layer(CompressionLayer::new())
-        .layer(from_fn_with_state(core.clone(), server::request_log))
+    let mut installed: Vec<Arc<dyn App>> = vec![Arc::new(CoreApp)];
+    installed.extend(apps.into_iter().filter(|a| !settings.apps.disabled.iter().any(|d| d == a.label())));
+    Ok(installed)
 }
 
 impl Site {
@@ -310,9 +174,11 @@ impl Site {
     /// Applies pending migrations and creates the models' permissions; reports each migration.
     pub async fn migrate(&self, progress: impl FnMut(&str, &str)) -> anyhow::Result<Vec<String>> {
         let applied = self.migrator.migrate(&self.core.db, self.core.now(), progress).await.context("migrating")?;
-        crate::auth::app::sync_permissions(&self.core, &self.core.registry)
-            .await
-            .map_err(|e| anyhow::anyhow!("creating permissions: {e}"))?;
+        for app in &self.core.registry.installed {
+            app.after_migrate(&self.core)
+                .await
+                .with_context(|| format!("after migrating, the app `{}`", app.label()))?;
+        }
         Ok(applied)
     }
 
@@ -323,6 +189,7 @@ impl Site {
 
     /// Serves HTTP on `listener` until SIGTERM or Ctrl-C, then drains.
     pub async fn serve(&self, listener: tokio::net::TcpListener) {
-        server::serve(listener, self.router(), &self.core.settings.server, server::shutdown_signal()).await;
+        crate::server::serve(listener, self.router(), &self.core.settings.server, crate::server::shutdown_signal())
+            .await;
     }
 }

@@ -5,6 +5,7 @@
 //! link to the hashed name through [`Assets::url`], so a changed file gets a new URL. Text files
 //! are gzip-compressed once at start-up.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -15,7 +16,23 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use crate::app::StaticFile;
+/// A file shipped with an app.
+#[derive(Debug, Clone)]
+pub struct StaticFile {
+    /// Path under `/static/`, e.g. `css/site.css`.
+    pub path: String,
+    /// The content.
+    pub bytes: Cow<'static, [u8]>,
+}
+
+impl StaticFile {
+    /// Lists every file of a `rust_embed` folder.
+    pub fn all_of<E: rust_embed::RustEmbed>() -> Vec<StaticFile> {
+        E::iter()
+            .filter_map(|path| E::get(&path).map(|file| StaticFile { path: path.into_owned(), bytes: file.data }))
+            .collect()
+    }
+}
 
 const HASH_LEN: usize = 12;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";

@@ -1,5 +1,5 @@
 //! What every page template gets: [`PageContext`] (user, CSRF token, flash messages, links,
-//! static URLs, translations), [`Flash`] messages, and [`render`].
+//! static URLs, translations), and [`render`].
 //!
 //! Templates are askama structs with a `ctx: PageContext` field; `base.html` (in core's
 //! `templates/`) is the layout every page extends.
@@ -10,181 +10,15 @@ use askama::Template;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 
+use crate::app::CoreState;
 use crate::auth::User;
 use crate::error::{Error, Result};
+use crate::html::inline_code;
 use crate::http::csrf::Csrf;
-use crate::i18n::Locale;
+use crate::i18n::{Locale, Tr, fill};
 use crate::session::Session;
-use crate::state::CoreState;
-
-/// Session key of pending flash messages.
-const MESSAGES_KEY: &str = "_messages";
-
-/// A one-time message shown on the next page ("Profile updated successfully").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Message {
-    /// `success`, `info`, `warning` or `error` (also the CSS class).
-    pub level: String,
-    /// The text (already translated).
-    pub text: String,
-}
-
-impl Message {
-    /// The text as HTML: escaped, with `backticked` words as `<code>` (commands, passwords).
-    pub fn html(&self) -> String {
-        inline_code(&self.text)
-    }
-}
-
-/// Escapes `text` for HTML and shows its `backticked` parts as `<code>`; an unpaired backtick
-/// stays as it is.
-pub fn inline_code(text: &str) -> String {
-    let parts: Vec<&str> = text.split('`').collect();
-    let mut out = String::with_capacity(text.len() + 16);
-    for (i, part) in parts.iter().enumerate() {
-        // Odd parts are between backticks, unless the last backtick has no closing one.
-        let inside = i % 2 == 1;
-        let closed = i + 1 < parts.len();
-        if inside && closed {
-            out.push_str("<code>");
-            out.push_str(&escape_html(part));
-            out.push_str("</code>");
-        } else {
-            if inside {
-                out.push('`');
-            }
-            out.push_str(&escape_html(part));
-        }
-    }
-    out
-}
-
-/// Queues flash messages in the session.
-#[derive(Debug, Clone)]
-pub struct Flash(Session);
-
-impl Flash {
-    async fn push(&self, level: &str, text: impl Into<String>) -> Result<()> {
-        let mut messages: Vec<Message> = self.0.get(MESSAGES_KEY).await?.unwrap_or_default();
-        messages.push(Message { level: level.to_owned(), text: text.into() });
-        self.0.insert(MESSAGES_KEY, messages).await
-    }
-
-    /// A success message.
-    pub async fn success(&self, text: impl Into<String>) -> Result<()> {
-        self.push("success", text).await
-    }
-
-    /// An informational message.
-    pub async fn info(&self, text: impl Into<String>) -> Result<()> {
-        self.push("info", text).await
-    }
-
-    /// A warning.
-    pub async fn warning(&self, text: impl Into<String>) -> Result<()> {
-        self.push("warning", text).await
-    }
-
-    /// An error message.
-    pub async fn error(&self, text: impl Into<String>) -> Result<()> {
-        self.push("error", text).await
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Flash {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Session::from_request_parts(parts, state).await.map(Flash)
-    }
-}
-
-/// Translates with one language; usable outside templates (forms, e-mails).
-#[derive(Debug, Clone)]
-pub struct Tr {
-    core: CoreState,
-    lang: String,
-}
-
-impl Tr {
-    /// A translator for `lang`.
-    pub fn new(core: CoreState, lang: impl Into<String>) -> Self {
-        Self { core, lang: lang.into() }
-    }
-
-    /// The language code.
-    pub fn lang(&self) -> &str {
-        &self.lang
-    }
-
-    /// The shared services.
-    pub fn core(&self) -> &CoreState {
-        &self.core
-    }
-
-    /// Translates a message.
-    pub fn t<'a>(&'a self, msgid: &'a str) -> &'a str {
-        self.core.i18n.gettext(&self.lang, msgid)
-    }
-
-    /// Translates a message and fills `{name}` placeholders.
-    pub fn f(&self, msgid: &str, args: &[(&str, &(dyn std::fmt::Display + Sync))]) -> String {
-        fill(self.core.i18n.gettext(&self.lang, msgid), args)
-    }
-
-    /// Translates a message with a plural chosen by `n` and fills `{n}` and `args`.
-    pub fn n(&self, singular: &str, plural: &str, n: u64, args: &[(&str, &(dyn std::fmt::Display + Sync))]) -> String {
-        let mut all: Vec<(&str, &(dyn std::fmt::Display + Sync))> = vec![("n", &n)];
-        all.extend_from_slice(args);
-        fill(self.core.i18n.ngettext(&self.lang, singular, plural, n), &all)
-    }
-}
-
-/// Escapes text for HTML (element content and quoted attribute values).
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// Replaces `{name}` placeholders.
-///
-/// One pass over `text`: a value that itself contains `{name}` is left as it is.
-pub fn fill(text: &str, args: &[(&str, &(dyn std::fmt::Display + Sync))]) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let found = after.find('}').and_then(|close| {
-            let name = &after[..close];
-            args.iter().find(|(n, _)| *n == name).map(|(_, value)| (close, value))
-        });
-        match found {
-            Some((close, value)) => {
-                out.push_str(&value.to_string());
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
+use crate::session::flash::{Message, take_messages};
 
 /// A header link as templates see it.
 #[derive(Debug, Clone)]
@@ -271,7 +105,7 @@ impl PageContext {
 
     /// A translator for the page's language.
     pub fn tr(&self) -> Tr {
-        Tr::new(self.core.clone(), self.lang.clone())
+        self.core.tr(self.lang.clone())
     }
 
     /// Translates a message into the page's language.
@@ -339,15 +173,7 @@ impl PageContext {
     /// Pending flash messages; taken out of the session the first time they are read.
     pub fn messages(&self) -> Vec<Message> {
         let mut taken = self.taken_messages.lock().expect("messages lock");
-        taken
-            .get_or_insert_with(|| {
-                self.session
-                    .as_ref()
-                    .and_then(|s| s.take_loaded(MESSAGES_KEY))
-                    .and_then(|v| serde_json::from_value(v).ok())
-                    .unwrap_or_default()
-            })
-            .clone()
+        taken.get_or_insert_with(|| self.session.as_ref().map(take_messages).unwrap_or_default()).clone()
     }
 
     /// Header links of the installed apps.
@@ -412,26 +238,4 @@ where
 /// Renders a template into an HTML response.
 pub fn render(template: &impl Template) -> Result<Response> {
     Ok(Html(template.render()?).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fill;
-
-    #[test]
-    fn backticks_become_code_and_the_rest_is_escaped() {
-        use super::inline_code;
-        assert_eq!(inline_code("Run `quartet seed` now"), "Run <code>quartet seed</code> now");
-        assert_eq!(inline_code("a `<b>` c"), "a <code>&lt;b&gt;</code> c");
-        assert_eq!(inline_code("one ` alone"), "one ` alone");
-        assert_eq!(inline_code("`x` and `y"), "<code>x</code> and `y");
-        assert_eq!(inline_code("<script>"), "&lt;script&gt;");
-    }
-
-    #[test]
-    fn placeholders_are_filled_once() {
-        assert_eq!(fill("{a} and {b}", &[("a", &"{b}"), ("b", &2)]), "{b} and 2");
-        assert_eq!(fill("{unknown} {a}", &[("a", &1)]), "{unknown} 1");
-        assert_eq!(fill("open { brace", &[]), "open { brace");
-    }
 }

@@ -103,8 +103,8 @@ dbtest! {
         let (root, _) = staff(&site, "root", &[], true).await;
         let index = root.get("/admin/").await;
         let captions = index.texts("table.module caption");
-        assert_eq!(captions, ["Site", "Accounts", "Library"]);
-        assert_eq!(index.texts("table.module th[scope=row]"), ["Background jobs", "Users", "Groups", "Profiles", "Genres", "Books", "Library statistics", "Shelf audit"]);
+        assert_eq!(captions, ["Accounts", "Background jobs", "Library"]);
+        assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "Background jobs", "Genres", "Books", "Library statistics", "Shelf audit"]);
 
         let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
         let index = viewer.get("/admin/").await;

@@ -106,7 +106,7 @@ fn literal_messages() -> Vec<(String, Option<String>)> {
 #[tokio::test]
 async fn every_admin_text_has_a_spanish_translation() {
     let site = quartet_testkit::TestSite::builder().start(quartet_testkit::Backend::Sqlite).await;
-    let tr = quartet_core::templates::Tr::new(site.core.clone(), "es");
+    let tr = site.core.tr("es");
     // Texts that are the same in Spanish.
     let same = ["No", "0 {models}", "Error", "ID", "Total"];
     let literal = literal_messages();
@@ -124,7 +124,7 @@ async fn every_admin_text_has_a_spanish_translation() {
         }
     }
     // Core's own registrations (the test app's are fixtures) and the app names.
-    for admin in site.core.registry.admin.iter().filter(|a| !a.label().starts_with("library.")) {
+    for admin in quartet_core::admin::site(&site.core).admins.iter().filter(|a| !a.label().starts_with("library.")) {
         ids.extend(admin.messages());
     }
     ids.extend(site.core.registry.apps.iter().map(|a| a.name.to_owned()));

@@ -35,7 +35,7 @@ async fn populate(site: &TestSite) {
 
 async fn dump(site: &TestSite, options: &DumpOptions) -> String {
     let mut out = Vec::new();
-    dump_data(&site.core.db, &site.core.registry, options, &mut out, &ProgressBar::hidden()).await.unwrap();
+    dump_data(&site.core.db, &site.core.registry.models, options, &mut out, &ProgressBar::hidden()).await.unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -48,7 +48,7 @@ dbtest! {
         assert!(rows.iter().any(|r| r.model == "accounts.permission"), "permissions move too");
 
         let target = TestSite::builder().start(site.backend()).await;
-        let report = load_data(&target.core.db, &target.core.registry, rows, &ProgressBar::hidden()).await.unwrap();
+        let report = load_data(&target.core.db, &target.core.registry.models, rows, &ProgressBar::hidden()).await.unwrap();
         assert!(report.objects > 10);
         assert_eq!(dump(&target, &DumpOptions::default()).await, first);
         let next = target.create_user("newcomer", "correct-horse-battery").await;
@@ -66,13 +66,18 @@ async fn a_sqlite_dump_loads_into_postgresql_with_identical_rows() {
     populate(&sqlite).await;
     let from_sqlite = dump(&sqlite, &DumpOptions::default()).await;
     let postgres = TestSite::builder().start(Backend::Postgres).await;
-    load_data(&postgres.core.db, &postgres.core.registry, parse_dump(&from_sqlite).unwrap(), &ProgressBar::hidden())
-        .await
-        .unwrap();
+    load_data(
+        &postgres.core.db,
+        &postgres.core.registry.models,
+        parse_dump(&from_sqlite).unwrap(),
+        &ProgressBar::hidden(),
+    )
+    .await
+    .unwrap();
     assert_eq!(dump(&postgres, &DumpOptions::default()).await, from_sqlite, "PostgreSQL holds the same rows");
     let back = TestSite::builder().start(Backend::Sqlite).await;
     let from_postgres = dump(&postgres, &DumpOptions::default()).await;
-    load_data(&back.core.db, &back.core.registry, parse_dump(&from_postgres).unwrap(), &ProgressBar::hidden())
+    load_data(&back.core.db, &back.core.registry.models, parse_dump(&from_postgres).unwrap(), &ProgressBar::hidden())
         .await
         .unwrap();
     assert_eq!(dump(&back, &DumpOptions::default()).await, from_sqlite, "and back again");
@@ -86,7 +91,7 @@ dbtest! {
         let without = parse_dump(&dump(&site, &DumpOptions { labels: vec!["accounts".into()], exclude: vec!["accounts.permission".into()], ..DumpOptions::default() }).await).unwrap();
         assert!(!without.iter().any(|r| r.model == "accounts.permission"));
         let mut out = Vec::new();
-        let err = dump_data(&site.core.db, &site.core.registry, &DumpOptions { labels: vec!["blog".into()], ..DumpOptions::default() }, &mut out, &ProgressBar::hidden()).await.unwrap_err();
+        let err = dump_data(&site.core.db, &site.core.registry.models, &DumpOptions { labels: vec!["blog".into()], ..DumpOptions::default() }, &mut out, &ProgressBar::hidden()).await.unwrap_err();
         assert_eq!(err.to_string(), "No installed app with label 'blog'.");
     }
 }
@@ -94,10 +99,10 @@ dbtest! {
 dbtest! {
     async fn a_broken_fixture_loads_nothing(site) {
         let bad = r#"[{"model": "accounts.group", "pk": 1, "fields": {"name": "A"}}, {"model": "nowhere.thing", "pk": 1, "fields": {}}]"#;
-        let err = load_data(&site.core.db, &site.core.registry, parse_dump(bad).unwrap(), &ProgressBar::hidden()).await.unwrap_err();
+        let err = load_data(&site.core.db, &site.core.registry.models, parse_dump(bad).unwrap(), &ProgressBar::hidden()).await.unwrap_err();
         assert_eq!(err.to_string(), "Invalid model identifier: 'nowhere.thing'");
         let bad_row = r#"[{"model": "accounts.group", "pk": 1, "fields": {"name": "A"}}, {"model": "accounts.user", "pk": 5, "fields": {"username": "x"}}]"#;
-        assert!(load_data(&site.core.db, &site.core.registry, parse_dump(bad_row).unwrap(), &ProgressBar::hidden()).await.is_err());
+        assert!(load_data(&site.core.db, &site.core.registry.models, parse_dump(bad_row).unwrap(), &ProgressBar::hidden()).await.is_err());
         assert_eq!(dump(&site, &DumpOptions { labels: vec!["accounts.group".into()], ..DumpOptions::default() }).await, "[]\n", "the transaction was rolled back");
         let syntax = parse_dump("[{\"model\": ").unwrap_err().to_string();
         assert!(syntax.contains("line 1"), "{syntax}");

@@ -8,9 +8,9 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use quartet_core::App;
+use quartet_core::app::{AppRegistry, CoreState};
 use quartet_core::config::JobBackendKind;
 use quartet_core::jobs::{Job, JobContext, JobDef, RetryPolicy, Worker, WorkerOptions, job, status};
-use quartet_core::state::CoreState;
 use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::{TestSite, TestSiteBuilder, dbtest};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
@@ -210,16 +210,14 @@ impl App for JobsApp {
         RoutesBuilder::<CoreState>::new().with_state(core.clone())
     }
 
-    fn jobs(&self) -> Vec<JobDef> {
-        vec![
-            JobDef::of::<Record>(),
-            JobDef::of::<Sleepy>(),
-            JobDef::of::<Fail>(),
-            JobDef::of::<FailFast>(),
-            JobDef::of::<Hang>(),
-            JobDef::of::<Panics>(),
-            JobDef::of::<Broken>(),
-        ]
+    fn register(&self, app: &mut AppRegistry<'_>) {
+        app.add(JobDef::of::<Record>())
+            .add(JobDef::of::<Sleepy>())
+            .add(JobDef::of::<Fail>())
+            .add(JobDef::of::<FailFast>())
+            .add(JobDef::of::<Hang>())
+            .add(JobDef::of::<Panics>())
+            .add(JobDef::of::<Broken>());
     }
 }
 

@@ -8,9 +8,9 @@ use quartet_core::admin::{
     ActionInput, ActionOutcome, AdminAction, AdminLink, Crumb, Inline, ModelAdmin, Translations, pages,
 };
 use quartet_core::app::App;
+use quartet_core::app::{AppRegistry, CoreState};
 use quartet_core::db::{Migration, Schema, id_column};
 use quartet_core::models::ModelDef;
-use quartet_core::state::CoreState;
 use quartet_core::templates::{PageContext, render};
 use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::TestSiteBuilder;
@@ -281,29 +281,30 @@ impl App for LibraryApp {
             .with_state(core.clone())
     }
 
-    fn admin_links(&self) -> Vec<AdminLink> {
-        vec![
-            AdminLink::new("Library statistics", "library:admin_stats").permission("library.view_book"),
-            AdminLink::new("Shelf audit", "library:admin_stats").superuser_only(),
-        ]
-    }
-
-    fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        vec![Box::new(Initial)]
-    }
-
-    fn models(&self) -> Vec<ModelDef> {
-        vec![
-            ModelDef::of::<book::Entity>("book", "book", "books").display_field("title"),
-            ModelDef::of::<chapter::Entity>("chapter", "chapter", "chapters").display_field("title"),
-            ModelDef::of::<review::Entity>("review", "review", "reviews").display_field("reviewer"),
-            ModelDef::of::<genre::Entity>("genre", "genre", "genres").display_field("code"),
-            ModelDef::of::<genre_translation::Entity>("genretranslation", "genre translation", "genre translations")
+    fn register(&self, app: &mut AppRegistry<'_>) {
+        app.add(AdminLink::new("Library statistics", "library:admin_stats").permission("library.view_book"))
+            .add(AdminLink::new("Shelf audit", "library:admin_stats").superuser_only())
+            .migrations(vec![Box::new(Initial)])
+            .model(ModelDef::of::<book::Entity>("book", "book", "books").display_field("title"))
+            .model(ModelDef::of::<chapter::Entity>("chapter", "chapter", "chapters").display_field("title"))
+            .model(ModelDef::of::<review::Entity>("review", "review", "reviews").display_field("reviewer"))
+            .model(ModelDef::of::<genre::Entity>("genre", "genre", "genres").display_field("code"))
+            .model(
+                ModelDef::of::<genre_translation::Entity>(
+                    "genretranslation",
+                    "genre translation",
+                    "genre translations",
+                )
                 .display_field("name"),
-        ]
+            );
+        for admin in admin_registrations() {
+            app.add(admin);
+        }
     }
+}
 
-    fn admin(&self) -> Vec<ModelAdmin> {
+fn admin_registrations() -> Vec<ModelAdmin> {
+    {
         vec![
             ModelAdmin::new("library.genre").list_display(["code"]).translated(Translations::new(
                 ModelAdmin::new("library.genretranslation").prepopulated("slug", "name"),

@@ -6,7 +6,6 @@ use quartet_core::auth::hashers::pbkdf2_sha256;
 use quartet_core::auth::models::user;
 use quartet_core::auth::validators::{UserAttributes, common_password_count, validate_password};
 use quartet_core::config::{PasswordHasherKind, Profile, Settings};
-use quartet_core::templates::Tr;
 use quartet_testkit::{TestClient, TestSite, dbtest};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 
@@ -161,7 +160,7 @@ dbtest! {
 
 dbtest! {
     async fn the_validators_accept_and_refuse_the_documented_cases(site) {
-        let tr = Tr::new(site.core.clone(), "en");
+        let tr = site.core.tr("en");
         let user = UserAttributes { username: "rosalind", first_name: "Rosalind", last_name: "Franklin", email: "rosalind.franklin@example.com" };
         let check = |p: &str| validate_password(p, &user, 8, &tr);
         assert!(check("ab3$k9z").contains(&"This password is too short. It must contain at least 8 characters.".to_owned()));

@@ -342,11 +342,11 @@ dbtest! {
         for _ in 0..100 {
             assert_eq!(attempt("wrong-password", "10.0.0.1").await.status, 200);
         }
-        let hashes = site.core.hasher.operations();
+        let hashes = quartet_core::auth::hasher(&site.core).operations();
         let blocked = attempt("wrong-password", "10.0.0.1").await;
         assert_eq!(blocked.status, 429);
         assert!(blocked.header("retry-after").is_some());
-        assert_eq!(site.core.hasher.operations(), hashes, "no password was hashed for the refused attempt");
+        assert_eq!(quartet_core::auth::hasher(&site.core).operations(), hashes, "no password was hashed for the refused attempt");
         assert_eq!(attempt(PASSWORD, "10.0.0.1").await.status, 429, "refused hard from the guessing address");
         // The account is protected, not locked: its owner elsewhere gets their check.
         assert_eq!(attempt(PASSWORD, "10.9.9.9").await.status, 303, "the owner is not locked out");

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use quartet_core::App;
 
-/// The installed apps, in order (Django's `INSTALLED_APPS`). Core's `core` and `accounts`
-/// apps come first on their own.
+/// The installed apps, in order (Django's `INSTALLED_APPS`): the platform's built-in apps,
+/// then the site's own. The kernel's `core` app comes first on its own.
 fn installed_apps() -> Vec<Arc<dyn App>> {
-    vec![Arc::new(quartet_blog::BlogApp)]
+    let mut apps = quartet_core::builtin_apps();
+    apps.push(Arc::new(quartet_blog::BlogApp));
+    apps
 }
 
 fn main() -> ExitCode {

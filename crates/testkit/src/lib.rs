@@ -25,12 +25,12 @@ pub use browser::Browser;
 pub use client::{TestClient, TestResponse};
 pub use database::{Backend, POSTGRES_VARIABLE, TestDatabase};
 use quartet_core::App;
+use quartet_core::app::CoreState;
 use quartet_core::auth::User;
 use quartet_core::auth::app::{NewUser, create_user};
 use quartet_core::config::{EmailBackendKind, JobBackendKind, Profile, Secret, Settings};
 use quartet_core::mail::{Email, MemoryMailer};
 use quartet_core::site::Site;
-use quartet_core::state::CoreState;
 use quartet_core::time::ManualClock;
 use tokio::sync::oneshot;
 
@@ -84,9 +84,9 @@ impl Default for TestSiteBuilder {
 }
 
 impl TestSiteBuilder {
-    /// A site with only the built-in apps.
+    /// A site with only the built-in apps ([`quartet_core::builtin_apps`]).
     pub fn new() -> Self {
-        Self { apps: Vec::new(), changes: Vec::new() }
+        Self { apps: quartet_core::builtin_apps(), changes: Vec::new() }
     }
 
     /// Installs an app.
@@ -153,7 +153,7 @@ impl TestSiteBuilder {
         let router = site.router();
         let server_settings = site.core.settings.server.clone();
         let server = tokio::spawn(async move {
-            quartet_core::http::server::serve(listener, router, &server_settings, async {
+            quartet_core::server::serve(listener, router, &server_settings, async {
                 let _ = stopped.await;
             })
             .await;

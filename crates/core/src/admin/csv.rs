@@ -33,7 +33,7 @@ fn date_text(kind: FieldKind, value: &Value) -> Option<String> {
 pub(crate) async fn export(input: &ActionInput) -> crate::Result<Response> {
     let model = &input.model;
     let columns: Vec<_> = model.rows().columns().into_iter().filter(|c| c.name != "password").collect();
-    let tr = crate::templates::Tr::new(input.core.clone(), input.lang.clone());
+    let tr = input.core.tr(input.lang.clone());
     let mut out = String::new();
     // Django's verbose names: "ID", then lower-case words ("first name", "coupon").
     let header: Vec<String> = columns

@@ -9,11 +9,11 @@ use sea_orm::{Condition, DbErr};
 use serde_json::Value;
 
 use super::options::{ManyToMany, ModelAdmin};
+use crate::app::Registry;
 use crate::db::Db;
 use crate::forms::{FormData, UploadedFile};
+use crate::i18n::Tr;
 use crate::models::{ColumnInfo, FieldKind, ModelDef, Row, RowQuery, plain_text};
-use crate::state::Registry;
-use crate::templates::Tr;
 
 /// How a field is edited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -541,9 +541,8 @@ pub(crate) async fn parse_submission(
             let current = row.get(info.name).map(plain_text).unwrap_or_default();
             let clear = form.get(&format!("{}-clear", info.name)).is_some();
             let mut problem = None;
-            let too_large = form
-                .file_too_large(info.name)
-                .then(|| crate::forms::file_too_large_message(tr, tr.core().settings.uploads.max_upload_bytes));
+            let too_large =
+                form.file_too_large(info.name).then(|| crate::forms::file_too_large_message(tr, form.upload_limit()));
             match form.file(info.name) {
                 _ if too_large.is_some() => {}
                 Some(_) if clear => {
@@ -622,7 +621,7 @@ pub(crate) async fn parse_submission(
             condition = condition.add(Expr::col(Alias::new(model.rows().primary_key())).ne(own_key(pk)));
         }
         if model.rows().count_where(db, condition).await? > 0 {
-            let message = crate::templates::fill(
+            let message = crate::i18n::fill(
                 tr.t("{model} with this {field} already exists."),
                 &[("model", &capitalize(tr.t(model.verbose_name))), ("field", &tr.t(&admin.column_label(info.name)))],
             );
@@ -647,7 +646,7 @@ pub(crate) async fn parse_submission(
             condition = condition.add(Expr::col(Alias::new(model.rows().primary_key())).ne(own_key(pk)));
         }
         if model.rows().count_where(db, condition).await? > 0 {
-            let message = crate::templates::fill(
+            let message = crate::i18n::fill(
                 tr.t("{field} must be unique for {date_field} date."),
                 &[
                     ("field", &capitalize(tr.t(&admin.column_label(column)))),
@@ -761,7 +760,7 @@ pub(crate) fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: 
     if let Some(choices) = admin.choices.get(info.name)
         && !choices.iter().any(|(v, _)| v == raw)
     {
-        return Err(crate::templates::fill(
+        return Err(crate::i18n::fill(
             tr.t("Select a valid choice. {value} is not one of the available choices."),
             &[("value", &raw)],
         ));
@@ -779,7 +778,7 @@ pub(crate) fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: 
                 raw.parse::<sea_orm::prelude::Decimal>().map_err(|_| tr.t("Enter a number.").to_owned())?;
             if let Some(places) = info.decimal_places {
                 if number.normalize().scale() > places {
-                    return Err(crate::templates::fill(
+                    return Err(crate::i18n::fill(
                         tr.t("Ensure that there are no more than {n} decimal places."),
                         &[("n", &places)],
                     ));
@@ -802,7 +801,7 @@ pub(crate) fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: 
             .map(|u| Value::String(u.to_string()))
             .map_err(|_| tr.t("Enter a valid UUID.").to_owned()),
         FieldKind::Text(max) => match max {
-            Some(max) if raw.chars().count() > max as usize => Err(crate::templates::fill(
+            Some(max) if raw.chars().count() > max as usize => Err(crate::i18n::fill(
                 tr.t("Ensure this value has at most {max} characters (it has {n})."),
                 &[("max", &max), ("n", &raw.chars().count())],
             )),
@@ -816,7 +815,7 @@ pub(crate) fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: 
 /// Stores the submitted files of a valid form and puts their paths in the row; a file that turns
 /// out not to be a usable image becomes an error of its field.
 pub(crate) async fn store_uploads(
-    core: &crate::state::CoreState,
+    core: &crate::app::CoreState,
     admin: &ModelAdmin,
     submission: &mut Submission,
     tr: &Tr,

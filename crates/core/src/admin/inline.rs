@@ -17,11 +17,11 @@ use super::form::{
 };
 use super::options::ModelAdmin;
 use super::views::{Staff, field_list, forbidden, new_row, write_error};
+use crate::app::CoreState;
 use crate::error::Result;
 use crate::forms::FormData;
+use crate::i18n::{Tr, fill};
 use crate::models::{Row, RowQuery, plain_text};
-use crate::state::CoreState;
-use crate::templates::{Tr, fill};
 
 /// Django's cap on the forms of one formset.
 const ABSOLUTE_MAX: usize = 1000;

@@ -6,11 +6,12 @@ use sea_orm::{Condition, DbErr};
 use serde_json::Value;
 
 use super::options::{ListColumn, ModelAdmin};
+use crate::app::Registry;
 use crate::db::Db;
+use crate::html::escape_html as escape;
+use crate::i18n::Tr;
 use crate::models::{ColumnInfo, FieldKind, ModelDef, Row, RowQuery, plain_text, to_db_value};
 use crate::pagination::{Page, Paginator};
-use crate::state::Registry;
-use crate::templates::{Tr, escape_html as escape};
 
 /// Query parameters the change list understands; the rest are filters.
 const RESERVED: &[&str] = &["q", "o", "page", "_popup"];
@@ -301,8 +302,7 @@ async fn build_filter(input: &FilterInput<'_>, name: &str) -> Result<Option<Filt
     let Some(info) = column_info(columns, name) else { return Ok(None) };
     let others = params.without_filter(name);
     let base = conditions(admin, columns, &others, Some(name));
-    let title =
-        crate::templates::fill(tr.t("By {field}"), &[("field", &tr.t(&admin.column_label(name)).to_lowercase())]);
+    let title = crate::i18n::fill(tr.t("By {field}"), &[("field", &tr.t(&admin.column_label(name)).to_lowercase())]);
     let current = params.get(name).or_else(|| params.get(&format!("{name}__exact")));
     let mut choices = vec![FilterChoice {
         label: tr.t("All").to_owned(),
@@ -403,7 +403,7 @@ async fn build_filter(input: &FilterInput<'_>, name: &str) -> Result<Option<Filt
 /// Reads the page of the change list that `params` asks for.
 pub(crate) async fn change_list(
     admin: &ModelAdmin,
-    core: &crate::state::CoreState,
+    core: &crate::app::CoreState,
     params: &ListParams,
     tr: &Tr,
     change_url: &(dyn Fn(&str) -> String + Sync),
@@ -693,6 +693,6 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;");
+        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;");
     }
 }

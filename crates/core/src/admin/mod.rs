@@ -1,7 +1,7 @@
 //! The admin site: one admin for every registered model of every app (Django's
 //! `django.contrib.admin`).
 //!
-//! An app registers a model with a [`ModelAdmin`] returned from [`crate::App::admin`]. Staff
+//! An app registers a model by adding a [`ModelAdmin`] in [`crate::App::register`]. Staff
 //! users sign in at `/admin/login/`; the index lists the models they may see; each model gets a
 //! change list (columns, sorting, search, filters with counts, a date hierarchy, 100 rows per
 //! page) and add / change / delete pages generated from its columns. Every page and POST checks
@@ -29,11 +29,93 @@ pub use pages::{AdminLink, StaffUser};
 pub use translated::{LanguageTab, TranslatedPart, Translations};
 pub use views::Crumb;
 
-use crate::app::App;
-use crate::db::Migration;
+use futures_util::FutureExt as _;
+
+use crate::app::{App, AppRegistry, CoreState, Fallback, Registry};
 use crate::models::ModelDef;
-use crate::state::CoreState;
 use crate::urls::{Routes, RoutesBuilder};
+
+/// What the apps registered with the admin, resolved against their models at start-up (a
+/// service of the admin app: [`site`]).
+#[derive(Default)]
+pub struct AdminSite {
+    /// Registered models, in installed order.
+    pub admins: Vec<ModelAdmin>,
+    /// Apps' own admin pages listed on the index.
+    pub links: Vec<AdminLink>,
+}
+
+impl std::fmt::Debug for AdminSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminSite")
+            .field("models", &self.admins.iter().map(ModelAdmin::label).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl AdminSite {
+    /// The registration of the model `app.model`.
+    pub fn admin(&self, label: &str) -> Option<&ModelAdmin> {
+        self.admins.iter().find(|a| a.label() == label)
+    }
+
+    /// Resolves the apps' [`ModelAdmin`] and [`AdminLink`] contributions; fails on a model,
+    /// inline or translation table that no installed app has.
+    fn collect(registry: &mut Registry) -> anyhow::Result<Self> {
+        let mut site = Self::default();
+        for contribution in registry.take_contributions::<ModelAdmin>() {
+            let mut admin = contribution.item;
+            let Some(model) = registry.model(admin.label()).cloned() else {
+                anyhow::bail!(
+                    "the app `{}` registers `{}` with the admin, but no installed app has that model",
+                    contribution.app,
+                    admin.label()
+                );
+            };
+            admin.model = Some(model);
+            let parent = admin.label().to_owned();
+            for inline in &mut admin.inlines {
+                let Some(child) = registry.model(inline.admin.label()).cloned() else {
+                    anyhow::bail!("the admin of `{parent}` has an inline of unknown model `{}`", inline.admin.label());
+                };
+                if !child.rows().columns().iter().any(|c| c.name == inline.fk) {
+                    anyhow::bail!("the inline `{}` of `{parent}` has no column `{}`", inline.admin.label(), inline.fk);
+                }
+                inline.admin.model = Some(child);
+                inline.exclude_parent_key();
+            }
+            if let Some(translations) = &mut admin.translations {
+                let Some(model) = registry.model(translations.admin.label()).cloned() else {
+                    anyhow::bail!(
+                        "the admin of `{parent}` has translations in unknown model `{}`",
+                        translations.admin.label()
+                    );
+                };
+                let columns = model.rows().columns();
+                for column in [&translations.fk, &translations.language_column] {
+                    if !columns.iter().any(|c| c.name == column.as_str()) {
+                        anyhow::bail!("the translations of `{parent}` have no column `{column}`");
+                    }
+                }
+                translations.admin.model = Some(model);
+                translations.exclude_keys();
+            }
+            site.admins.push(admin);
+        }
+        for contribution in registry.take_contributions::<AdminLink>() {
+            let mut link = contribution.item;
+            link.app = contribution.app;
+            site.links.push(link);
+        }
+        Ok(site)
+    }
+}
+
+/// The admin's registrations (empty when the admin app is not installed).
+pub fn site(core: &CoreState) -> &AdminSite {
+    static EMPTY: AdminSite = AdminSite { admins: Vec::new(), links: Vec::new() };
+    core.service::<AdminSite>().unwrap_or(&EMPTY)
+}
 
 /// Core's admin app: the pages under `/admin/` and the history table (its styles and script are
 /// core's `static/admin/`).
@@ -100,11 +182,17 @@ impl App for AdminApp {
         routes
     }
 
-    fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        vec![Box::new(log::Initial)]
+    fn register(&self, app: &mut AppRegistry<'_>) {
+        app.migrations(vec![Box::new(log::Initial)])
+            .model(
+                ModelDef::of::<log::entry::Entity>("logentry", "log entry", "log entries").display_field("object_repr"),
+            )
+            .add(Fallback { prefix: "/admin/", answer: |core, request| views::unknown_page(core, request).boxed() });
     }
 
-    fn models(&self) -> Vec<ModelDef> {
-        vec![ModelDef::of::<log::entry::Entity>("logentry", "log entry", "log entries").display_field("object_repr")]
+    fn ready(&self, registry: &mut Registry) -> anyhow::Result<()> {
+        let site = AdminSite::collect(registry)?;
+        registry.provide(site);
+        Ok(())
     }
 }

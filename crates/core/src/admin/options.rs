@@ -19,8 +19,8 @@ use std::sync::Arc;
 use axum::response::Response;
 use futures_util::future::BoxFuture;
 
+use crate::app::CoreState;
 use crate::models::{ModelDef, Row};
-use crate::state::CoreState;
 
 /// Renders a computed list column for one row, as HTML (escape what you insert).
 pub type CellRenderer = Arc<dyn Fn(&Row) -> String + Send + Sync>;

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! A dashboard is listed on the admin index under its app with [`AdminLink`], returned from
-//! [`crate::App::admin_links`].
+//! [`AdminLink`] contributions (`app.add(AdminLink::new(…))` in [`crate::App::register`]).
 
 use std::collections::HashSet;
 
@@ -107,7 +107,7 @@ pub fn breadcrumbs(ctx: &PageContext, model: Option<&str>, trail: &[(String, Str
     let core = ctx.core();
     let tr = ctx.tr();
     let mut crumbs = vec![Crumb { label: tr.t("Home").to_owned(), href: core.url("admin:index") }];
-    if let Some(admin) = model.and_then(|label| core.registry.admin.iter().find(|a| a.label() == label)) {
+    if let Some(admin) = model.and_then(|label| super::site(core).admins.iter().find(|a| a.label() == label)) {
         crumbs.extend(super::views::base_crumbs(core, &tr, admin).into_iter().skip(1));
     }
     crumbs.extend(trail.iter().map(|(label, href)| Crumb { label: label.clone(), href: href.clone() }));

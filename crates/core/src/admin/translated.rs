@@ -13,11 +13,11 @@ use super::form::{
 };
 use super::options::ModelAdmin;
 use super::views::{field_list, new_row, write_error};
+use crate::app::CoreState;
 use crate::error::Result;
 use crate::forms::FormData;
+use crate::i18n::{Tr, fill};
 use crate::models::{Row, RowQuery, plain_text};
-use crate::state::CoreState;
-use crate::templates::{Tr, fill};
 
 /// Form names of translated fields start with this (`translation-name`).
 const PREFIX: &str = "translation-";

@@ -16,17 +16,19 @@ use super::inline::{self, InlineSet};
 use super::list::{ChangeList, ListParams, change_list};
 use super::log::{self, Action, Record};
 use super::options::{AdminKind, ModelAdmin};
+use super::site;
 use super::translated::{self, TranslatedPart};
+use crate::app::CoreState;
 use crate::auth::Authentication;
 use crate::error::{Error, Result};
 use crate::forms::FormData;
 use crate::http::ClientIp;
 use crate::http::csrf::Csrf;
 use crate::http::host::RequestHost;
+use crate::i18n::{Tr, fill};
 use crate::models::{Row, RowQuery, WriteError, plain_text};
 use crate::session::Session;
-use crate::state::CoreState;
-use crate::templates::{PageContext, Tr, fill, render};
+use crate::templates::{PageContext, render};
 
 /// A link in the breadcrumbs.
 #[derive(Debug, Clone)]
@@ -102,7 +104,7 @@ pub(crate) fn forbidden(staff: &Staff, what: &str) -> Error {
 }
 
 fn find_admin<'a>(core: &'a CoreState, app: &str, model: &str) -> Result<&'a ModelAdmin> {
-    core.registry.admin.iter().find(|a| a.model().app == app && a.model().name == model).ok_or(Error::NotFound)
+    site(core).admins.iter().find(|a| a.model().app == app && a.model().name == model).ok_or(Error::NotFound)
 }
 
 fn admin_root(core: &CoreState) -> String {
@@ -281,9 +283,8 @@ fn index_apps(core: &CoreState, staff: &Staff, tr: &Tr, only: Option<&str>) -> V
         if only.is_some_and(|o| o != info.label) {
             continue;
         }
-        let models: Vec<IndexModel> = core
-            .registry
-            .admin
+        let models: Vec<IndexModel> = site(core)
+            .admins
             .iter()
             .filter(|a| a.model().app == info.label && staff.can_see(a))
             .map(|a| IndexModel {
@@ -301,9 +302,8 @@ fn index_apps(core: &CoreState, staff: &Staff, tr: &Tr, only: Option<&str>) -> V
                 can_change: staff.can("change", a),
             })
             .collect();
-        let links: Vec<(String, String)> = core
-            .registry
-            .admin_links
+        let links: Vec<(String, String)> = site(core)
+            .links
             .iter()
             .filter(|l| l.app == info.label && l.visible_to(staff))
             .map(|l| (tr.t(&l.title).to_owned(), core.url(&l.route)))
@@ -332,7 +332,7 @@ async fn recent_actions(core: &CoreState, staff: &Staff, tr: &Tr) -> Result<Vec<
     Ok(entries
         .into_iter()
         .map(|e| {
-            let admin = core.registry.admin.iter().find(|a| a.model().label() == e.model);
+            let admin = site(core).admins.iter().find(|a| a.model().label() == e.model);
             RecentAction {
                 url: match (admin, e.action_flag) {
                     (Some(a), 1 | 2) => change_url(core, a, &e.object_id),
@@ -490,7 +490,7 @@ pub(crate) async fn changelist_submit(
     ctx: PageContext,
     Path((app, model)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    flash: crate::templates::Flash,
+    flash: crate::session::flash::Flash,
     data: FormData,
 ) -> Result<Response> {
     let core = ctx.core().clone();
@@ -613,7 +613,7 @@ async fn save_list_editable(
     admin: &ModelAdmin,
     staff: &Staff,
     tr: &Tr,
-    flash: &crate::templates::Flash,
+    flash: &crate::session::flash::Flash,
     data: &FormData,
     back: String,
 ) -> Result<Response> {
@@ -1019,7 +1019,7 @@ pub(crate) async fn add_submit(
     ctx: PageContext,
     Path((app, model)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    flash: crate::templates::Flash,
+    flash: crate::session::flash::Flash,
     data: FormData,
 ) -> Result<Response> {
     let core = ctx.core().clone();
@@ -1047,7 +1047,7 @@ pub(crate) async fn add_submit(
         let p1 = data.get("password1").unwrap_or_default();
         submission.errors.extend(password_pair_errors(&core, &tr, &data, &attributes));
         if submission.errors.is_empty() {
-            let hash = core.hasher.hash(p1).await;
+            let hash = crate::auth::hasher(&core).hash(p1).await;
             submission.row.insert("password".into(), Value::String(hash));
         }
     }
@@ -1131,7 +1131,7 @@ pub(crate) async fn change_submit(
     ctx: PageContext,
     Path((app, model, pk)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
-    flash: crate::templates::Flash,
+    flash: crate::session::flash::Flash,
     data: FormData,
 ) -> Result<Response> {
     let core = ctx.core().clone();
@@ -1260,7 +1260,7 @@ pub(crate) async fn delete_form(
 pub(crate) async fn delete_submit(
     ctx: PageContext,
     Path((app, model, pk)): Path<(String, String, String)>,
-    flash: crate::templates::Flash,
+    flash: crate::session::flash::Flash,
 ) -> Result<Response> {
     let core = ctx.core().clone();
     let (admin, staff) = authorize(&ctx, &core, (&app, &model), &["delete"], |a| change_url(&core, a, &pk)).await?;
@@ -1319,7 +1319,7 @@ pub(crate) async fn password_form(ctx: PageContext, Path(pk): Path<String>) -> R
 pub(crate) async fn password_submit(
     ctx: PageContext,
     Path(pk): Path<String>,
-    flash: crate::templates::Flash,
+    flash: crate::session::flash::Flash,
     data: FormData,
 ) -> Result<Response> {
     let core = ctx.core().clone();
@@ -1435,4 +1435,25 @@ pub(crate) async fn history_page(
     crumbs.push(crumb(repr, change_url.clone()));
     crumbs.push(crumb(tr.t("History"), ""));
     render(&HistoryPage { ctx, title, crumbs, entries, change_url })
+}
+
+/// An address under `/admin/` that no admin page has: 404 for staff, the sign-in page for
+/// everyone else (as for the admin's own pages, so the answer tells nothing of which
+/// addresses exist).
+pub(super) async fn unknown_page(core: CoreState, request: axum::extract::Request) -> Response {
+    let staff = match crate::server::from_cookie(&core, request.headers()) {
+        Some(session) => crate::auth::user_of_session(&core, &session)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|u| u.is_active && u.is_staff),
+        None => false,
+    };
+    if staff {
+        return Error::NotFound.into_response();
+    }
+    let path = request.uri().path();
+    let next = request.uri().path_and_query().map_or(path, |p| p.as_str());
+    let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
+    Error::LoginRequired(format!("{}?{query}", core.url("admin:login"))).into_response()
 }

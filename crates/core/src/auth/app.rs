@@ -7,11 +7,11 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait}
 use super::models::{group, group_permission, permission, profile, user, user_group, user_permission};
 use super::{User, commands, migrations, views};
 use crate::admin::{ManyToMany, ModelAdmin};
-use crate::app::{App, AppCommand, SeedOptions, SeedReport};
+use crate::app::{App, AppRegistry, SeedOptions, SeedReport};
+use crate::app::{CoreState, Registry};
 use crate::db::Migration;
 use crate::error::Result;
 use crate::models::ModelDef;
-use crate::state::{CoreState, Registry};
 use crate::urls::{Routes, RoutesBuilder};
 
 /// Accounts shared by every app (always installed).
@@ -61,12 +61,15 @@ impl App for AccountsApp {
             .with_state(core.clone())
     }
 
-    fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        vec![Box::new(migrations::Initial), Box::new(migrations::DemoPasswords)]
-    }
+    fn register(&self, app: &mut AppRegistry<'_>) {
+        let settings = &app.settings().auth;
+        app.provide(super::hashers::PasswordHasher::new(
+            super::hashers::HasherConfig::from(settings),
+            settings.hashing_concurrency,
+        ))
+        .migrations(vec![Box::new(migrations::Initial) as Box<dyn Migration>, Box::new(migrations::DemoPasswords)]);
+        for model in [
 
-    fn admin(&self) -> Vec<ModelAdmin> {
-        vec![
             ModelAdmin::new("accounts.user")
                 .user_admin()
                 .list_display(["username", "email", "first_name", "last_name", "is_staff"])
@@ -144,11 +147,10 @@ impl App for AccountsApp {
                 .raw_id(["user_id"])
                 .optional(["photo"])
                 .image("photo", "users"),
-        ]
-    }
-
-    fn models(&self) -> Vec<ModelDef> {
-        vec![
+        ] {
+            app.add(model);
+        }
+        for model in [
             ModelDef::of::<permission::Entity>("permission", "permission", "permissions").display_field("name"),
             ModelDef::of::<group::Entity>("group", "group", "groups").display_field("name"),
             ModelDef::of::<user::Entity>("user", "user", "users").display_field("username"),
@@ -158,15 +160,18 @@ impl App for AccountsApp {
                 .without_permissions(),
             ModelDef::of::<user_permission::Entity>("user_permission", "user permission", "user permissions")
                 .without_permissions(),
-        ]
+        ] {
+            app.model(model);
+        }
+        app.add(crate::jobs::JobDef::of::<super::views::PasswordResetEmailJob>());
+        for command in commands::all() {
+            app.command(command);
+        }
     }
 
-    fn jobs(&self) -> Vec<crate::jobs::JobDef> {
-        vec![crate::jobs::JobDef::of::<super::views::PasswordResetEmailJob>()]
-    }
-
-    fn commands(&self) -> Vec<AppCommand> {
-        commands::all()
+    async fn after_migrate(&self, core: &CoreState) -> anyhow::Result<()> {
+        sync_permissions(core, &core.registry).await.map_err(|e| anyhow::anyhow!("creating permissions: {e}"))?;
+        Ok(())
     }
 
     async fn seed(&self, core: &CoreState, _options: &SeedOptions) -> anyhow::Result<SeedReport> {
@@ -231,7 +236,7 @@ pub struct NewUser {
 /// Creates a user and their profile in one transaction.
 pub async fn create_user(core: &CoreState, new: NewUser) -> Result<User> {
     let password = match &new.password {
-        Some(p) => core.hasher.hash(p).await,
+        Some(p) => crate::auth::hasher(core).hash(p).await,
         None => super::hashers::unusable_password(),
     };
     let tx = core.db.begin().await?;

@@ -10,13 +10,14 @@ use super::app::{NewUser, create_user};
 use super::forms::{email_taken, is_valid_username, username_taken};
 use super::validators::{UserAttributes, validate_password};
 use crate::app::AppCommand;
+use crate::app::CoreState;
 use crate::forms::is_valid_email;
-use crate::state::CoreState;
-use crate::templates::Tr;
+use crate::i18n::Tr;
 
 pub(super) fn all() -> Vec<AppCommand> {
     vec![
         AppCommand {
+            logs: false,
             command: Command::new("createsuperuser")
                 .about("Create an account with every permission")
                 .arg(Arg::new("username").long("username").help("The username"))
@@ -31,6 +32,7 @@ pub(super) fn all() -> Vec<AppCommand> {
             run: |core, args| async move { createsuperuser(&core, &args, &mut Terminal::new()).await }.boxed(),
         },
         AppCommand {
+            logs: false,
             command: Command::new("changepassword")
                 .about("Change a user's password")
                 .arg(Arg::new("username").required(true).help("The user whose password changes")),
@@ -82,7 +84,7 @@ impl Prompt for Terminal {
 }
 
 fn english(core: &CoreState) -> Tr {
-    Tr::new(core.clone(), "en")
+    core.tr("en")
 }
 
 async fn username_problem(core: &CoreState, username: &str) -> anyhow::Result<Option<String>> {

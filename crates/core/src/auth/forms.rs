@@ -5,10 +5,10 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::models::user;
 use super::validators::{UserAttributes, help_texts, validate_password};
+use crate::app::CoreState;
 use crate::error::Result;
 use crate::forms::{BoundForm, FieldKind, FieldSpec, FormField};
-use crate::state::CoreState;
-use crate::templates::Tr;
+use crate::i18n::Tr;
 
 const USERNAME_HELP: &str = "Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.";
 

@@ -5,13 +5,10 @@
 //! A stored hash made with another algorithm or other parameters verifies and is reported as
 //! needing a re-hash, which sign-in then performs (Django's `must_update`).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
+use crate::blocking::BlockingPool;
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use tokio::sync::Semaphore;
 
 use crate::config::{AuthSettings, PasswordHasherKind};
 use crate::crypto::{ALNUM, constant_time_eq, random_bytes, random_string};
@@ -62,16 +59,13 @@ pub struct Verification {
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     config: HasherConfig,
-    permits: Arc<Semaphore>,
-    operations: Arc<AtomicU64>,
+    pool: BlockingPool,
 }
 
 impl PasswordHasher {
     /// A hasher with `concurrency` hashes at a time (0: one per CPU).
     pub fn new(config: HasherConfig, concurrency: usize) -> Self {
-        let concurrency =
-            if concurrency == 0 { std::thread::available_parallelism().map_or(2, usize::from) } else { concurrency };
-        Self { config, permits: Arc::new(Semaphore::new(concurrency)), operations: Arc::default() }
+        Self { config, pool: BlockingPool::new(concurrency) }
     }
 
     /// The parameters for new hashes.
@@ -81,13 +75,11 @@ impl PasswordHasher {
 
     /// How many hashes (including verifications) this hasher has computed.
     pub fn operations(&self) -> u64 {
-        self.operations.load(Ordering::Relaxed)
+        self.pool.operations()
     }
 
     async fn off_thread<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
-        self.operations.fetch_add(1, Ordering::Relaxed);
-        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-        tokio::task::spawn_blocking(work).await.expect("hashing does not panic")
+        self.pool.run(async { Ok(()) }, move |()| work()).await.expect("hashing does not panic")
     }
 
     /// Hashes a new password.

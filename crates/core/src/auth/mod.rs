@@ -35,15 +35,20 @@ use tokio::sync::OnceCell;
 pub use app::AccountsApp;
 pub use models::user::Model as User;
 
+use crate::app::CoreState;
 use crate::crypto::{constant_time_eq, salted_hmac_hex};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::http::csrf::Csrf;
 use crate::session::Session;
-use crate::state::CoreState;
 
 const SESSION_USER: &str = "_auth_user_id";
 const SESSION_HASH: &str = "_auth_user_hash";
+
+/// The password hasher the accounts app provides.
+pub fn hasher(core: &CoreState) -> &hashers::PasswordHasher {
+    core.service::<hashers::PasswordHasher>().expect("the accounts app provides the password hasher")
+}
 
 /// The user loaded for this request, shared by every extractor that asks.
 #[derive(Clone, Default, Debug)]
@@ -129,7 +134,7 @@ pub async fn update_session_auth_hash(core: &CoreState, session: &Session, user:
 /// Sets a new password, hashed with the current parameters.
 pub async fn set_password(core: &CoreState, user: &User, password: &str) -> Result<User> {
     let mut active: models::user::ActiveModel = user.clone().into();
-    active.password = Set(core.hasher.hash(password).await);
+    active.password = Set(crate::auth::hasher(core).hash(password).await);
     Ok(active.update(&core.db).await?)
 }
 
@@ -262,11 +267,11 @@ pub async fn authenticate(
     }
     let verified = match &user {
         Some(user) if user.has_usable_password() => {
-            let v = core.hasher.verify(password, &user.password).await;
+            let v = crate::auth::hasher(core).verify(password, &user.password).await;
             (v.valid && user.is_active).then_some((user.clone(), v.needs_rehash))
         }
         _ => {
-            core.hasher.dummy_verify(password).await;
+            crate::auth::hasher(core).dummy_verify(password).await;
             None
         }
     };

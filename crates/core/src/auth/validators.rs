@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::OnceLock;
 
-use crate::templates::Tr;
+use crate::i18n::Tr;
 
 /// The highest similarity accepted between a password and a user attribute.
 pub const MAX_SIMILARITY: f64 = 0.7;

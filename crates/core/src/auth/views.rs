@@ -12,15 +12,17 @@ use serde::Deserialize;
 use super::forms::{self, LOGIN, PASSWORD_CHANGE, PASSWORD_RESET, PROFILE_EDIT, REGISTRATION, SET_PASSWORD, USER_EDIT};
 use super::models::{profile, user};
 use super::{Authentication, LoginRequired, User, tokens};
+use crate::app::CoreState;
 use crate::error::{Error, Result};
 use crate::forms::{BoundForm, FormData, FormField};
 use crate::http::csrf::Csrf;
 use crate::http::host::RequestHost;
 use crate::http::{ClientIp, redirect};
+use crate::i18n::Tr;
 use crate::mail::Email;
 use crate::session::Session;
-use crate::state::CoreState;
-use crate::templates::{Flash, PageContext, Tr, render};
+use crate::session::flash::Flash;
+use crate::templates::{PageContext, render};
 
 const RESET_SESSION_KEY: &str = "_password_reset_token";
 const RESET_URL_TOKEN: &str = "set-password";
@@ -406,7 +408,7 @@ pub(crate) async fn password_change_submit(
         if let Err(retry_after) = core.limiter.take(&key, limit, hour, core.now()).await? {
             return Err(Error::too_many(retry_after));
         }
-        if core.hasher.verify(form.value("old_password"), &user.password).await.valid {
+        if crate::auth::hasher(&core).verify(form.value("old_password"), &user.password).await.valid {
             core.limiter.give_back(&key).await?;
         } else {
             form.add_error("old_password", tr.t("Your old password was entered incorrectly. Please enter it again."));
@@ -489,7 +491,7 @@ pub(crate) async fn password_reset_submit(
         .all(&core.db)
         .await?;
     let address_key = format!("reset:email:{email}");
-    let (protocol, domain) = host.link_base(&core);
+    let (protocol, domain) = host.link_base(&core.settings);
     for user in users.iter().filter(|u| u.has_usable_password()) {
         if core.limiter.take(&address_key, auth.password_reset_emails_per_hour, hour, now).await?.is_err() {
             tracing::warn!(target: "quartet::auth", user_id = user.id, "password reset e-mail not sent: hourly cap reached");
@@ -547,7 +549,7 @@ impl crate::jobs::Job for PasswordResetEmailJob {
             username: &user.username,
         }
         .render()?;
-        let tr = Tr::new(core.clone(), self.language);
+        let tr = core.tr(self.language);
         let subject = tr.f("Password reset on {site_name}", &[("site_name", &core.settings.site.name)]);
         if ctx.send_email("email", &Email::new(user.email.clone(), subject, body)).await? {
             tracing::info!(target: "quartet::auth", user_id = user.id, "password reset e-mail sent");

@@ -28,9 +28,9 @@ use futures_util::StreamExt as _;
 use tokio::io::AsyncWriteExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::form_data::{FileContent, FormData, UploadedFile};
 use crate::config::UploadSettings;
 use crate::error::Error;
-use crate::forms::{FileContent, FormData, UploadedFile};
 
 /// Bytes counted as one permit of the budget.
 const UNIT: usize = 1024;
@@ -421,7 +421,7 @@ async fn read_multipart(
             sink = Some(write_chunk(sink, chunk, &mut file_memory, limits, &mut reservation, uploads.temp_dir).await?);
         }
         if too_large {
-            form.push_too_large(name);
+            form.push_too_large(name, limits.max_upload_bytes);
             continue;
         }
         let content = match sink {

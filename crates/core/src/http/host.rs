@@ -4,14 +4,10 @@
 //! A request whose host is malformed or not allowed is answered 400 and logged; nothing else
 //! runs, so a poisoned host can never reach an absolute URL such as a password-reset link.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 
 use crate::config::Settings;
-use crate::error::Error;
-use crate::state::CoreState;
 
 /// The validated host of a request, and whether it arrived over HTTPS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +26,8 @@ impl RequestHost {
 
     /// The scheme and host for absolute links (e-mails, feeds, sitemaps): `site.base_url` when
     /// it is set, else this request's (already validated) host.
-    pub fn link_base(&self, core: &crate::state::CoreState) -> (String, String) {
-        if let Ok(url) = url::Url::parse(&core.settings.site.base_url) {
+    pub fn link_base(&self, settings: &Settings) -> (String, String) {
+        if let Ok(url) = url::Url::parse(&settings.site.base_url) {
             let domain = match url.port() {
                 Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
                 None => url.host_str().unwrap_or_default().to_owned(),
@@ -42,8 +38,8 @@ impl RequestHost {
     }
 
     /// `path` as an absolute URL (see [`RequestHost::link_base`]).
-    pub fn absolute(&self, core: &crate::state::CoreState, path: &str) -> String {
-        let (scheme, domain) = self.link_base(core);
+    pub fn absolute(&self, settings: &Settings, path: &str) -> String {
+        let (scheme, domain) = self.link_base(settings);
         format!("{scheme}://{domain}{path}")
     }
 }
@@ -135,23 +131,6 @@ pub fn is_secure(request: &Request, settings: &Settings) -> bool {
             request.headers().get(name.as_str()).and_then(|v| v.to_str().ok()) == Some(value.as_str())
         }
         None => request.extensions().get::<TlsConnection>().is_some(),
-    }
-}
-
-/// Middleware: rejects disallowed hosts with 400 and records the [`RequestHost`].
-pub async fn layer(State(core): State<CoreState>, mut request: Request, next: Next) -> Response {
-    let allowed = effective_allowed_hosts(&core.settings);
-    let uri_host = request.uri().authority().map(|a| a.as_str().to_owned());
-    match validate(request.headers(), uri_host.as_deref(), &core.settings, &allowed) {
-        Ok(host) => {
-            let secure = is_secure(&request, &core.settings);
-            request.extensions_mut().insert(RequestHost { host, secure });
-            next.run(request).await
-        }
-        Err(reason) => {
-            tracing::warn!(target: "quartet::security::disallowed_host", %reason, path = %request.uri().path(), "rejected request");
-            Error::bad_request("The request's host is not served here.").into_response()
-        }
     }
 }
 

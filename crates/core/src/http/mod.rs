@@ -1,27 +1,28 @@
-//! HTTP: the middleware stack, error pages, health checks and the server loop.
-//!
-//! Order of the layers, outermost first: request log → compression → security headers →
-//! error pages → panic catcher → host validation → HTTPS redirect → (static, media, health)
-//! or the page routes, which add language → session → request guard (limits + CSRF).
+//! HTTP building blocks: request bodies and forms within limits, cookies, CSRF tokens, the
+//! request's host and client address, safe redirects, `Vary`. The middleware stack that uses
+//! them is in [`crate::server`].
 
 pub mod body;
 pub mod cookies;
 pub mod csrf;
-pub mod error_pages;
-pub mod guard;
-pub mod health;
+pub mod form_data;
 pub mod host;
 pub mod redirect;
-pub mod security;
-pub mod server;
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
 use crate::error::Error;
-use crate::state::CoreState;
+
+/// Whether a method may change state.
+pub fn is_unsafe(method: &axum::http::Method) -> bool {
+    !matches!(
+        *method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS | axum::http::Method::TRACE
+    )
+}
 
 /// Adds `value` to the response's `Vary` header unless it is already there.
 pub fn add_vary(headers: &mut axum::http::HeaderMap, value: &'static str) {
@@ -37,30 +38,37 @@ pub fn add_vary(headers: &mut axum::http::HeaderMap, value: &'static str) {
 }
 
 /// The client's address: the peer, or the last `X-Forwarded-For` entry when
-/// `server.trust_forwarded_for` says a proxy in front sets it.
+/// `server.trust_forwarded_for` says a proxy in front sets it (decided by the host layer).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S> FromRequestParts<S> for ClientIp
-where
-    CoreState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let core = CoreState::from_ref(state);
-        if core.settings.server.trust_forwarded_for
-            && let Some(ip) = parts
-                .headers
+impl ClientIp {
+    /// The address of `parts`' client: the proxy's `X-Forwarded-For` when `trust_forwarded_for`,
+    /// else the peer.
+    pub fn of(headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions, trust_forwarded_for: bool) -> Self {
+        if trust_forwarded_for
+            && let Some(ip) = headers
                 .get("x-forwarded-for")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.rsplit(',').next())
                 .and_then(|v| v.trim().parse().ok())
         {
-            return Ok(Self(Some(ip)));
+            return Self(Some(ip));
         }
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+        Self(extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Error;
+
+    /// The address the host layer recorded (the peer's when the layer is not installed).
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ClientIp>()
+            .copied()
+            .unwrap_or_else(|| Self::of(&parts.headers, &parts.extensions, false)))
     }
 }
 

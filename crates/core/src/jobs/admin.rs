@@ -17,7 +17,8 @@ use crate::config::JobBackendKind;
 use crate::error::{Error, Result};
 use crate::forms::FormData;
 use crate::pagination::{Page, Paginator};
-use crate::templates::{Flash, PageContext, render};
+use crate::session::flash::Flash;
+use crate::templates::{PageContext, render};
 
 /// Permission to see the page.
 pub const VIEW: &str = "core.view_job";
@@ -138,7 +139,7 @@ pub(crate) async fn dashboard(ctx: PageContext, RawQuery(query): RawQuery) -> Re
 
     let counts = store::counts(db).await?;
     let totals = counts.totals();
-    let mut names: Vec<String> = core.registry.jobs.keys().map(|n| (*n).to_owned()).collect();
+    let mut names: Vec<String> = crate::jobs::job_types(&core).names().map(ToOwned::to_owned).collect();
     names.extend(counts.by_name.keys().cloned());
     names.sort();
     names.dedup();
@@ -208,8 +209,8 @@ pub(crate) async fn dashboard(ctx: PageContext, RawQuery(query): RawQuery) -> Re
         });
     }
     let back = match query.as_deref() {
-        Some(q) if !q.is_empty() => format!("{}?{q}", core.url("core:jobs")),
-        _ => core.url("core:jobs"),
+        Some(q) if !q.is_empty() => format!("{}?{q}", core.url("jobs:dashboard")),
+        _ => core.url("jobs:dashboard"),
     };
     let crumbs = pages::breadcrumbs(&ctx, None, &[(ctx.t("Background jobs").to_owned(), String::new())]);
     render(&JobsPage {
@@ -244,7 +245,7 @@ pub(crate) async fn dashboard(ctx: PageContext, RawQuery(query): RawQuery) -> Re
 
 /// Where to go after a button: the list the person came from.
 fn back_to(ctx: &PageContext, data: &FormData) -> String {
-    let list = ctx.core().url("core:jobs");
+    let list = ctx.core().url("jobs:dashboard");
     let next = data.get("next").unwrap_or_default();
     let safe = next.starts_with(&list)
         && !next.contains("//")
@@ -260,7 +261,7 @@ pub(crate) async fn retry(ctx: PageContext, flash: Flash, Path(id): Path<String>
     let core = ctx.core();
     let row = job::Entity::find_by_id(id).one(&core.db).await?.ok_or(Error::NotFound)?;
     if store::requeue_failed(&core.db, id, core.now()).await? {
-        core.job_signal.wake();
+        crate::jobs::signal(core).wake();
         tracing::info!(target: "quartet::jobs", job_id = id, name = %row.name, "failed job queued again from the admin");
         flash.success(ctx.tr().f("Job {id} ({name}) was queued again.", &[("id", &id), ("name", &row.name)])).await?;
     } else {

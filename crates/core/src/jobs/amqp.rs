@@ -38,7 +38,7 @@ use super::worker::{
     WorkerOptions, WorkerReport, announce, attempt, drain, log_outcome, maintenance, next_attempt, retire,
 };
 use super::{job, store};
-use crate::state::CoreState;
+use crate::app::CoreState;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const RELAY_BATCH: u64 = 100;
@@ -225,7 +225,7 @@ async fn relay_session(core: &CoreState, stop: &mut watch::Receiver<bool>) -> an
                     return Ok(());
                 }
             }
-            () = core.job_signal.woken() => tokio::time::sleep(Duration::from_millis(20)).await,
+            () = crate::jobs::signal(core).woken() => tokio::time::sleep(Duration::from_millis(20)).await,
             () = tokio::time::sleep(Duration::from_millis(core.settings.jobs.poll_interval_ms.min(500))) => {}
         }
     }

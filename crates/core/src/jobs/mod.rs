@@ -1,7 +1,7 @@
 //! Background jobs: typed payloads run by workers, with retries, time limits and monitoring.
 //!
 //! A job is a serialisable value implementing [`Job`]: a name, a queue, a retry policy and a
-//! time limit. Apps list their job types in [`crate::App::jobs`]; handlers enqueue values with
+//! time limit. Apps hand their job types over in [`crate::App::register`] (`app.add(JobDef::of::<J>())`); handlers enqueue values with
 //! [`CoreState::enqueue`], passing the connection or transaction of the write that causes the
 //! job. Every job is first a row of `core_job`, written on that connection, so a rolled-back
 //! write leaves no job and a committed one never loses its job. Then, by `jobs.backend`:
@@ -19,13 +19,13 @@
 
 pub mod admin;
 pub mod amqp;
+mod app;
 mod store;
 pub mod worker;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -33,10 +33,11 @@ use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::app::CoreState;
 use crate::config::JobBackendKind;
 use crate::error::{Error, Result};
-use crate::state::CoreState;
 
+pub use app::JobsApp;
 pub use store::{JobCounts, status};
 pub use worker::{Worker, WorkerOptions, WorkerReport, run_due};
 
@@ -205,7 +206,7 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
 
 type RunFn = fn(JobContext, serde_json::Value) -> BoxFuture<'static, anyhow::Result<()>>;
 
-/// A job type as the site knows it (from [`crate::App::jobs`]).
+/// A job type as the site knows it (an app's contribution in [`crate::App::register`]).
 #[derive(Clone)]
 pub struct JobDef {
     /// [`Job::NAME`].
@@ -244,10 +245,7 @@ impl JobDef {
     }
 }
 
-/// Whether `name` can name a queue: 1–50 letters, digits, `-` and `_`.
-pub fn valid_queue_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 50 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
+pub use crate::config::valid_queue_name;
 
 /// What a running job can reach.
 #[derive(Debug, Clone)]
@@ -320,8 +318,61 @@ impl JobSignal {
     }
 }
 
-/// The job types of every installed app, by name.
-pub type JobRegistry = HashMap<&'static str, JobDef>;
+/// The job types of every installed app, by name (a service the `core` app builds from the
+/// apps' [`JobDef`] contributions).
+#[derive(Debug, Default)]
+pub struct JobTypes(HashMap<&'static str, JobDef>);
+
+impl JobTypes {
+    /// Collects the job types apps contributed; fails on a bad queue name or two types with
+    /// one name.
+    pub fn collect(registry: &mut crate::app::Registry) -> anyhow::Result<Self> {
+        let mut types = HashMap::new();
+        for contribution in registry.take_contributions::<JobDef>() {
+            let def = contribution.item;
+            if !valid_queue_name(def.queue) {
+                anyhow::bail!(
+                    "the job type `{}` of `{}` has an invalid queue name `{}`",
+                    def.name,
+                    contribution.app,
+                    def.queue
+                );
+            }
+            if let Some(other) = types.insert(def.name, def) {
+                anyhow::bail!("two job types are named `{}`", other.name);
+            }
+        }
+        Ok(Self(types))
+    }
+
+    /// The job type named `name`.
+    pub fn get(&self, name: &str) -> Option<&JobDef> {
+        self.0.get(name)
+    }
+
+    /// Every job type's name.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.keys().copied()
+    }
+
+    /// Every queue the job types use, sorted.
+    pub fn queues(&self) -> Vec<String> {
+        let mut queues: Vec<String> = self.0.values().map(|d| d.queue.to_owned()).collect();
+        queues.sort();
+        queues.dedup();
+        queues
+    }
+}
+
+/// The installed job types (provided by the `core` app, which every site has).
+pub fn job_types(core: &CoreState) -> &JobTypes {
+    core.service::<JobTypes>().expect("the core app provides the job types")
+}
+
+/// The signal that wakes workers (provided by the `core` app).
+pub fn signal(core: &CoreState) -> &JobSignal {
+    core.service::<JobSignal>().expect("the core app provides the job signal")
+}
 
 impl CoreState {
     /// Enqueues `job` on `conn`: pass the transaction of the write that causes the job, so the
@@ -329,7 +380,7 @@ impl CoreState {
     ///
     /// With the inline backend the job runs before this returns.
     pub async fn enqueue<J: Job>(&self, conn: &impl ConnectionTrait, job: &J) -> Result<i64> {
-        let def = self.registry.jobs.get(J::NAME).ok_or_else(|| {
+        let def = job_types(self).get(J::NAME).ok_or_else(|| {
             Error::internal(anyhow::anyhow!("the job type {} is not listed by any installed app", J::NAME))
         })?;
         let payload = serde_json::to_value(job).map_err(|e| Error::internal(anyhow::anyhow!("{}: {e}", J::NAME)))?;
@@ -338,16 +389,13 @@ impl CoreState {
         }
         let id = store::insert(conn, def, &payload.to_string(), self.now()).await?;
         tracing::debug!(target: "quartet::jobs", job_id = id, name = J::NAME, "job enqueued");
-        self.job_signal.wake();
+        signal(self).wake();
         Ok(id)
     }
 
     /// Every queue of the installed apps' job types, sorted.
     pub fn job_queues(&self) -> Vec<String> {
-        let mut queues: Vec<String> = self.registry.jobs.values().map(|d| d.queue.to_owned()).collect();
-        queues.sort();
-        queues.dedup();
-        queues
+        job_types(self).queues()
     }
 }
 
@@ -422,9 +470,4 @@ impl Background {
         }
         report
     }
-}
-
-/// Shared state of the job system inside [`CoreState`].
-pub(crate) fn new_signal() -> Arc<JobSignal> {
-    Arc::new(JobSignal::default())
 }

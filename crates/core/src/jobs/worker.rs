@@ -19,8 +19,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::{JobDef, execute, store};
+use crate::app::CoreState;
 use crate::config::JobBackendKind;
-use crate::state::CoreState;
 
 /// What a worker takes on.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ pub struct Worker {
 
 /// `<host>-<pid>-<random>`: unique among workers, readable on the monitoring page.
 fn worker_id() -> String {
-    let host = crate::cli::hostname();
+    let host = crate::config::hostname();
     format!("{host}-{}-{}", std::process::id(), crate::crypto::random_string(6, crate::crypto::LOWER_ALNUM))
 }
 
@@ -106,7 +106,7 @@ impl Worker {
 pub(crate) async fn attempt(core: &CoreState, row: &super::job::Model) -> (Result<(), String>, i64) {
     let started = Instant::now();
     let attempt = u32::try_from(row.attempts).unwrap_or(1);
-    let outcome = match core.registry.jobs.get(row.name.as_str()) {
+    let outcome = match crate::jobs::job_types(core).get(row.name.as_str()) {
         None => Err(format!("no installed app has the job type {}", row.name)),
         Some(def) => match serde_json::from_str(&row.payload) {
             Ok(payload) => execute(core, def, payload, Some(row.id), attempt).await,
@@ -119,7 +119,7 @@ pub(crate) async fn attempt(core: &CoreState, row: &super::job::Model) -> (Resul
 /// When a failed attempt of `row` is tried again, or `None` after its last attempt.
 pub(crate) fn next_attempt(core: &CoreState, row: &super::job::Model) -> Option<chrono::DateTime<Utc>> {
     let attempt = u32::try_from(row.attempts).unwrap_or(1);
-    retry_time(core.registry.jobs.get(row.name.as_str()), attempt, row.max_attempts, core.now())
+    retry_time(crate::jobs::job_types(core).get(row.name.as_str()), attempt, row.max_attempts, core.now())
 }
 
 /// Logs an attempt's outcome.
@@ -267,7 +267,7 @@ async fn database_loop(
         tokio::select! {
             Some(_) = running.join_next() => report.finished += 1,
             _ = heartbeat.tick() => maintenance(&core, &id, true).await,
-            () = core.job_signal.woken() => {
+            () = crate::jobs::signal(&core).woken() => {
                 // The enqueuing transaction may not be committed yet: look again shortly too.
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }

@@ -9,7 +9,6 @@ use sea_orm::TransactionTrait;
 
 use super::{DumpRow, ModelDef, RowData};
 use crate::db::Db;
-use crate::state::Registry;
 
 /// Rows read per query while dumping.
 const PAGE: u64 = 1000;
@@ -29,9 +28,9 @@ fn matches(model: &ModelDef, label: &str) -> bool {
     label == model.app || label == model.label()
 }
 
-fn check_labels(registry: &Registry, labels: &[String]) -> anyhow::Result<()> {
+fn check_labels(models: &[ModelDef], labels: &[String]) -> anyhow::Result<()> {
     for label in labels {
-        if !registry.models.iter().any(|m| matches(m, label)) {
+        if !models.iter().any(|m| matches(m, label)) {
             if label.contains('.') {
                 bail!("Unknown model: {label}");
             }
@@ -42,11 +41,10 @@ fn check_labels(registry: &Registry, labels: &[String]) -> anyhow::Result<()> {
 }
 
 /// The models a dump covers, in installed order (parents before children).
-pub fn select_models<'a>(registry: &'a Registry, options: &DumpOptions) -> anyhow::Result<Vec<&'a ModelDef>> {
-    check_labels(registry, &options.labels)?;
-    check_labels(registry, &options.exclude)?;
-    Ok(registry
-        .models
+pub fn select_models<'a>(models: &'a [ModelDef], options: &DumpOptions) -> anyhow::Result<Vec<&'a ModelDef>> {
+    check_labels(models, &options.labels)?;
+    check_labels(models, &options.exclude)?;
+    Ok(models
         .iter()
         .filter(|m| options.labels.is_empty() || options.labels.iter().any(|l| matches(m, l)))
         .filter(|m| !options.exclude.iter().any(|l| matches(m, l)))
@@ -56,12 +54,12 @@ pub fn select_models<'a>(registry: &'a Registry, options: &DumpOptions) -> anyho
 /// Writes the selected models as a JSON array; returns how many objects were written.
 pub async fn dump_data(
     db: &Db,
-    registry: &Registry,
+    models: &[ModelDef],
     options: &DumpOptions,
     out: &mut dyn Write,
     progress: &ProgressBar,
 ) -> anyhow::Result<u64> {
-    let models = select_models(registry, options)?;
+    let models = select_models(models, options)?;
     let mut total = 0;
     for model in &models {
         total += model.rows().count(db).await?;
@@ -121,13 +119,13 @@ pub fn parse_dump(text: &str) -> anyhow::Result<Vec<DumpRow>> {
 /// Installs rows in one transaction: every row or none. Rows replace rows with the same key.
 pub async fn load_data(
     db: &Db,
-    registry: &Registry,
+    models: &[ModelDef],
     rows: Vec<DumpRow>,
     progress: &ProgressBar,
 ) -> anyhow::Result<LoadReport> {
     let mut by_model: HashMap<String, Vec<RowData>> = HashMap::new();
     for row in rows {
-        if registry.model(&row.model).is_none() {
+        if !models.iter().any(|m| m.label() == row.model) {
             bail!("Invalid model identifier: '{}'", row.model);
         }
         by_model.entry(row.model).or_default().push((row.pk, row.fields));
@@ -136,7 +134,7 @@ pub async fn load_data(
     progress.set_length(total as u64);
     let tx = db.begin().await?;
     let mut report = LoadReport { objects: 0, models: 0 };
-    for model in &registry.models {
+    for model in models {
         let Some(rows) = by_model.remove(&model.label()) else { continue };
         progress.set_message(model.label());
         let n = rows.len() as u64;

@@ -16,10 +16,10 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::app::CoreState;
 use crate::error::{Error, ErrorDetail};
 use crate::http::csrf::{self, Csrf};
 use crate::session::Session;
-use crate::state::CoreState;
 use crate::templates::PageContext;
 
 #[derive(Template)]
@@ -90,7 +90,7 @@ pub async fn layer(State(core): State<CoreState>, request: Request, next: Next) 
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(ToOwned::to_owned);
     let method = request.method().clone();
-    let lang = crate::i18n::choose_language(&core, request.headers(), &path);
+    let lang = crate::i18n::choose_language(&core.i18n, &core.settings.i18n.cookie_name, request.headers(), &path);
     let mut cookies = axum::http::HeaderMap::new();
     for value in request.headers().get_all(header::COOKIE) {
         cookies.append(header::COOKIE, value.clone());
@@ -131,12 +131,12 @@ pub async fn layer(State(core): State<CoreState>, request: Request, next: Next) 
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = if path.starts_with("/api/") {
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let message = crate::templates::fill(&detail.message, &args(&detail));
+        let message = crate::i18n::fill(&detail.message, &args(&detail));
         Body::from(serde_json::json!({ "detail": message, "code": detail.code }).to_string())
     } else {
         parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-        let csrf = inner_csrf.unwrap_or_else(|| Csrf::new(super::cookies::get(&cookies, csrf::COOKIE_NAME)));
-        let session = inner_session.or_else(|| crate::session::from_cookie(&core, &cookies));
+        let csrf = inner_csrf.unwrap_or_else(|| Csrf::new(crate::http::cookies::get(&cookies, csrf::COOKIE_NAME)));
+        let session = inner_session.or_else(|| crate::server::from_cookie(&core, &cookies));
         let user = match &session {
             // Only to show who is signed in: a failure here leaves the page anonymous.
             Some(session) => crate::auth::user_of_session(&core, session).await.ok().flatten(),
@@ -165,7 +165,7 @@ fn args(detail: &ErrorDetail) -> Vec<(&str, &(dyn std::fmt::Display + Sync))> {
 
 fn render_page(ctx: PageContext, status: StatusCode, detail: &ErrorDetail, admin: bool) -> String {
     let title_text = ctx.t(title(status)).to_owned();
-    let message = crate::templates::fill(ctx.t(&detail.message), &args(detail));
+    let message = crate::i18n::fill(ctx.t(&detail.message), &args(detail));
     let retry = match detail.retry_after {
         Some(seconds) if status == StatusCode::TOO_MANY_REQUESTS && seconds >= 60 => ctx.tr().n(
             "You can try again in {n} minute.",

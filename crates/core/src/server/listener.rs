@@ -37,8 +37,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
+use crate::app::CoreState;
 use crate::config::ServerSettings;
-use crate::state::CoreState;
 
 /// The first bytes of an HTTP/2 connection without TLS (h2c with prior knowledge).
 const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

@@ -1,17 +1,22 @@
 //! The `App` trait: how an application plugs into the site.
 //!
-//! An app is one value that brings its routes, migrations, models (for permissions and
-//! `dumpdata`), navigation links, static files, translations, commands and demo data. The
-//! server lists the installed apps in order; core's own `accounts` app is always first.
+//! An app is one value that brings its routes, its parts (through the [`Registry`]: models,
+//! migrations, header links, static files, translations, commands, contributions to other apps)
+//! and its demo data. The server lists the installed apps once, in order; the kernel's own
+//! `core` app is always first. [`CoreState`] holds the services every handler reaches.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use futures_util::future::BoxFuture;
 
-use crate::db::Migration;
-use crate::models::ModelDef;
-use crate::state::CoreState;
+mod registry;
+mod state;
+
+pub use registry::{AppInfo, AppRegistry, Contribution, Registry};
+pub use state::{CoreInner, CoreState};
+
+pub use crate::i18n::Translation;
+pub use crate::staticfiles::StaticFile;
 use crate::urls::Routes;
 
 /// An application of the site.
@@ -26,51 +31,27 @@ pub trait App: Send + Sync + 'static {
     /// The app's routes with its state applied.
     fn routes(&self, core: &CoreState) -> Routes;
 
-    /// Schema changes, oldest first.
-    fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        Vec::new()
+    /// Hands the app's parts to the site: models, migrations, header links, static files,
+    /// translations, commands, and contributions to other apps (admin registrations, job
+    /// types) or services. Called once per site, before any state exists.
+    fn register(&self, _app: &mut AppRegistry<'_>) {}
+
+    /// Checks and completes the registry once every app has registered (the admin resolves
+    /// its registrations against the models here); an error stops start-up.
+    fn ready(&self, _registry: &mut Registry) -> anyhow::Result<()> {
+        Ok(())
     }
 
-    /// The app's models: each gets view/add/change/delete permissions and is moved by
-    /// `dumpdata`/`loaddata`.
-    fn models(&self) -> Vec<ModelDef> {
-        Vec::new()
+    /// Brings the app's data in line with the migrated schema and the installed models (the
+    /// accounts app creates every model's permissions); runs after each `migrate`.
+    async fn after_migrate(&self, _core: &CoreState) -> anyhow::Result<()> {
+        Ok(())
     }
 
-    /// Links in the site header.
-    fn nav_links(&self) -> Vec<NavLink> {
-        Vec::new()
-    }
-
-    /// Files served under `/static/` (paths relative to the app's `static` folder).
-    fn static_files(&self) -> Vec<StaticFile> {
-        Vec::new()
-    }
-
-    /// Translation catalogs (`.po` files) of the app's texts.
-    fn translations(&self) -> Vec<Translation> {
-        Vec::new()
-    }
-
-    /// Models registered with the admin, with their list and form options.
-    fn admin(&self) -> Vec<crate::admin::ModelAdmin> {
-        Vec::new()
-    }
-
-    /// The app's own admin pages (dashboards) listed under it on the admin index; the pages
-    /// themselves are routes of the app (see [`crate::admin::pages`]).
-    fn admin_links(&self) -> Vec<crate::admin::AdminLink> {
-        Vec::new()
-    }
-
-    /// The app's background job types ([`crate::jobs::JobDef::of`]).
-    fn jobs(&self) -> Vec<crate::jobs::JobDef> {
-        Vec::new()
-    }
-
-    /// Extra `quartet` subcommands.
-    fn commands(&self) -> Vec<AppCommand> {
-        Vec::new()
+    /// Starts what the app runs beside the web server while `quartet serve` runs (the jobs
+    /// app's in-process worker); it is stopped once the server has drained.
+    fn start_background(&self, _core: &CoreState) -> Option<BackgroundTask> {
+        None
     }
 
     /// What the app shows on the home page (its latest posts, products…), if anything.
@@ -145,33 +126,6 @@ crate::weigh_fields!(HomeSection { title, route, items });
 crate::weigh_fields!(HomeItem { title, path, meta });
 crate::weigh_fields!(SitemapEntry { path, lastmod, changefreq, priority });
 
-/// A file shipped with an app.
-#[derive(Debug, Clone)]
-pub struct StaticFile {
-    /// Path under `/static/`, e.g. `css/site.css`.
-    pub path: String,
-    /// The content.
-    pub bytes: Cow<'static, [u8]>,
-}
-
-impl StaticFile {
-    /// Lists every file of a `rust_embed` folder.
-    pub fn all_of<E: rust_embed::RustEmbed>() -> Vec<StaticFile> {
-        E::iter()
-            .filter_map(|path| E::get(&path).map(|file| StaticFile { path: path.into_owned(), bytes: file.data }))
-            .collect()
-    }
-}
-
-/// One `.po` catalog.
-#[derive(Debug, Clone, Copy)]
-pub struct Translation {
-    /// Language code (`es`).
-    pub language: &'static str,
-    /// The catalog's text.
-    pub po: &'static str,
-}
-
 /// A size of demo data an app's seeder understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeedSize {
@@ -206,10 +160,54 @@ pub struct SeedReport {
     pub notes: Vec<String>,
 }
 
+/// What answers a request for an address no route has, under a path prefix an app owns (the
+/// admin sends visitors who are not staff to its sign-in page rather than say which of its
+/// addresses exist). Contributed with [`AppRegistry::add`]; the longest matching prefix wins,
+/// and elsewhere the answer is 404.
+#[derive(Clone, Copy)]
+pub struct Fallback {
+    /// The path prefix (`/admin/`).
+    pub prefix: &'static str,
+    /// Answers the request.
+    pub answer: fn(CoreState, axum::extract::Request) -> BoxFuture<'static, axum::response::Response>,
+}
+
+impl fmt::Debug for Fallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fallback").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+/// Work an app runs beside the web server ([`App::start_background`]): what stops it.
+pub struct BackgroundTask {
+    stop: Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>,
+}
+
+impl BackgroundTask {
+    /// A task stopped by `stop` (which waits for it to finish).
+    pub fn new(stop: impl FnOnce() -> BoxFuture<'static, ()> + Send + 'static) -> Self {
+        Self { stop: Box::new(stop) }
+    }
+
+    /// Stops the task and waits for it.
+    pub async fn stop(self) {
+        (self.stop)().await;
+    }
+}
+
+impl fmt::Debug for BackgroundTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackgroundTask").finish_non_exhaustive()
+    }
+}
+
 /// A `quartet` subcommand brought by an app.
 pub struct AppCommand {
     /// The clap definition (name, arguments, help).
     pub command: clap::Command,
+    /// Whether the command logs at the configured level (a long-running command such as
+    /// `worker`); otherwise only warnings are logged, so its own output stays readable.
+    pub logs: bool,
     /// Runs the command on a connected, migrated site.
     pub run: fn(CoreState, clap::ArgMatches) -> BoxFuture<'static, anyhow::Result<()>>,
 }

@@ -4,7 +4,7 @@
 //! take files). For an unsafe request it first runs every check that needs no body (the query
 //! string's field count, `Content-Length` against the limits, the CSRF cookie and `Origin`,
 //! whether the route takes files and the sender is signed in), then reads the body with
-//! [`super::body::read`] within the limits and the shared memory budget, then checks the CSRF
+//! [`crate::http::body::read`] within the limits and the shared memory budget, then checks the CSRF
 //! token. The form it read is handed to the handler as [`crate::forms::FormData`].
 
 use std::time::Duration;
@@ -15,20 +15,17 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::body::{self, BodyKind};
-use super::csrf::{self, Csrf, Evidence};
-use super::host::RequestHost;
+use crate::app::CoreState;
 use crate::error::Error;
-use crate::state::CoreState;
+use crate::http::body::{self, BodyKind};
+use crate::http::csrf::{self, Csrf, Evidence};
+use crate::http::host::RequestHost;
 
-/// Whether a method may change state.
-pub fn is_unsafe(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
-}
+pub use crate::http::is_unsafe;
 
 /// Middleware: limits, then CSRF for unsafe methods; sets the CSRF cookie when a token was used.
 pub async fn layer(State(core): State<CoreState>, request: Request, next: Next) -> Response {
-    let csrf = Csrf::new(super::cookies::get(request.headers(), csrf::COOKIE_NAME));
+    let csrf = Csrf::new(crate::http::cookies::get(request.headers(), csrf::COOKIE_NAME));
     let mut response = match guard(&core, &csrf, request, next).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
@@ -45,7 +42,7 @@ pub async fn layer(State(core): State<CoreState>, request: Request, next: Next) 
 
 /// Adds the CSRF cookie carrying `secret` to a response.
 pub fn set_cookie(core: &CoreState, headers: &mut axum::http::HeaderMap, secret: &str) {
-    let cookie = super::cookies::build(
+    let cookie = crate::http::cookies::build(
         csrf::COOKIE_NAME,
         secret,
         Some(csrf::COOKIE_AGE),
@@ -54,7 +51,7 @@ pub fn set_cookie(core: &CoreState, headers: &mut axum::http::HeaderMap, secret:
     );
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         headers.append(header::SET_COOKIE, value);
-        super::add_vary(headers, "Cookie");
+        crate::http::add_vary(headers, "Cookie");
     }
 }
 

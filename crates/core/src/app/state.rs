@@ -4,13 +4,11 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
-use crate::app::{App, NavLink};
-use crate::auth::hashers::PasswordHasher;
+use super::Registry;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::i18n::Catalogs;
 use crate::mail::Mailer;
-use crate::models::ModelDef;
 use crate::ratelimit::RateLimiter;
 use crate::session::SessionStore;
 use crate::staticfiles::Assets;
@@ -35,12 +33,10 @@ pub struct CoreInner {
     pub clock: Arc<dyn Clock>,
     /// Outgoing e-mail.
     pub mailer: Arc<dyn Mailer>,
-    /// Password hashing on a bounded blocking pool.
-    pub hasher: PasswordHasher,
     /// The memory request bodies may hold at once (`uploads.memory_budget_bytes`).
     pub bodies: crate::http::body::BodyBudget,
     /// Image decoding and encoding, a few at a time (`uploads.image_concurrency`).
-    pub images: crate::media::ImagePool,
+    pub images: crate::blocking::BlockingPool,
     /// Counters for brute-force limits.
     pub limiter: RateLimiter,
     /// Where sessions are kept.
@@ -49,10 +45,8 @@ pub struct CoreInner {
     pub assets: Arc<Assets>,
     /// Translation catalogs.
     pub i18n: Arc<Catalogs>,
-    /// Installed apps, their models and navigation.
+    /// Installed apps and what they contributed.
     pub registry: Arc<Registry>,
-    /// Wakes job workers and the RabbitMQ relay when a job is enqueued.
-    pub job_signal: Arc<crate::jobs::JobSignal>,
     /// Route names to paths; filled once every app's routes are built.
     pub(crate) urls: OnceLock<UrlMap>,
 }
@@ -85,6 +79,16 @@ impl CoreState {
         }
     }
 
+    /// A translator for `lang`.
+    pub fn tr(&self, lang: impl Into<String>) -> crate::i18n::Tr {
+        crate::i18n::Tr::new(self.i18n.clone(), lang)
+    }
+
+    /// The service `T` an installed app provides ([`super::AppRegistry::provide`]).
+    pub fn service<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.registry.service::<T>()
+    }
+
     /// The current time.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
@@ -106,46 +110,5 @@ impl fmt::Debug for CoreState {
             .field("backend", &self.db.get_database_backend())
             .field("apps", &self.registry.apps)
             .finish_non_exhaustive()
-    }
-}
-
-/// An installed app as the site knows it.
-#[derive(Debug, Clone)]
-pub struct AppInfo {
-    /// The label (`accounts`, `blog`).
-    pub label: &'static str,
-    /// The human-readable name.
-    pub name: &'static str,
-}
-
-/// Installed apps, their models and their navigation links.
-#[derive(Default)]
-pub struct Registry {
-    /// Apps in installed order.
-    pub apps: Vec<AppInfo>,
-    /// Header links in installed order.
-    pub nav: Vec<NavLink>,
-    /// Every model of every app.
-    pub models: Vec<ModelDef>,
-    /// The app values themselves (for seeding and commands).
-    pub installed: Vec<Arc<dyn App>>,
-    /// Models registered with the admin, in installed order.
-    pub admin: Vec<crate::admin::ModelAdmin>,
-    /// Apps' own admin pages listed on the admin index.
-    pub admin_links: Vec<crate::admin::AdminLink>,
-    /// Every app's job types, by name.
-    pub jobs: crate::jobs::JobRegistry,
-}
-
-impl fmt::Debug for Registry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registry").field("apps", &self.apps).field("models", &self.models).finish_non_exhaustive()
-    }
-}
-
-impl Registry {
-    /// The model with the label `app.model`.
-    pub fn model(&self, label: &str) -> Option<&ModelDef> {
-        self.models.iter().find(|m| m.label() == label)
     }
 }

@@ -5,8 +5,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::host::RequestHost;
-use crate::state::CoreState;
+use crate::app::CoreState;
+use crate::http::host::RequestHost;
 
 /// Paths never redirected to HTTPS (load balancer probes often speak plain HTTP).
 const REDIRECT_EXEMPT: &[&str] = &["/healthz", "/readyz"];
@@ -31,7 +31,7 @@ pub async fn ssl_redirect(State(core): State<CoreState>, request: Request, next:
 /// response, and HSTS to HTTPS responses.
 pub async fn headers(State(core): State<CoreState>, request: Request, next: Next) -> Response {
     let security = &core.settings.security;
-    let secure = super::host::is_secure(&request, &core.settings);
+    let secure = crate::http::host::is_secure(&request, &core.settings);
     let is_media = request.uri().path().starts_with("/media/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
-use crate::state::CoreState;
+use crate::app::CoreState;
 
 /// Always 200 while the process serves requests.
 pub async fn healthz() -> impl IntoResponse {
