@@ -91,7 +91,7 @@ struct RunArgs {
     #[arg(long)]
     no_sqlite: bool,
     /// `techempower`: a 5 s primer at 8 connections, 15 s warm-up and 30 s of load at 256
-    /// connections per endpoint (reliability.md L1), the 30 s as 3 rounds of 10 s, instead of
+    /// connections per endpoint (the load plan in bench/README.md), the 30 s as 3 rounds of 10 s, instead of
     /// --duration, --warmup, --connections, --primer and --rounds.
     #[arg(long, default_value = "standard", value_parser = ["standard", "techempower"],
           conflicts_with_all = ["duration", "warmup", "connections", "primer", "rounds"])]

@@ -335,7 +335,7 @@ pub fn comparison(before: &Report, after: &Report) -> String {
     out
 }
 
-/// What `compare --check` holds a later run to (reliability.md L1): no errors, p99 within a
+/// What `compare --check` holds a later run to (bench/README.md): no errors, p99 within a
 /// ceiling, and against the earlier report at least 80% of its requests per second and at most
 /// 125% of its p99.
 pub const RPS_FLOOR: f64 = 0.80;

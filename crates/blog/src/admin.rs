@@ -1,4 +1,4 @@
-//! The blog in the admin (reference-apps.md §1.8): posts with tags, comments with moderation.
+//! The blog in the admin: posts with tags, comments with moderation (see docs/BLOG.md).
 
 use quartet_core::admin::{ActionInput, ActionOutcome, AdminAction, ManyToMany, ModelAdmin};
 use quartet_core::models::Row;

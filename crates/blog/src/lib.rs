@@ -1,5 +1,5 @@
 //! The blog: Markdown posts with tags, comments, share by e-mail, an RSS feed, the sitemap and
-//! ranked, typo-tolerant search (reference-apps.md §1).
+//! ranked, typo-tolerant search (see docs/BLOG.md).
 
 pub mod admin;
 pub mod markdown;

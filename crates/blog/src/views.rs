@@ -1,4 +1,5 @@
-//! The blog's pages (reference-apps.md §1.3–1.4).
+//! The blog's pages: lists (all, by tag), detail with comments, share by e-mail, feed, search
+//! and favourites (see docs/BLOG.md).
 
 use askama::Template;
 use axum::extract::{Path, RawQuery};

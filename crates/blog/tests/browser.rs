@@ -93,7 +93,7 @@ async fn staff_approve_a_comment_from_the_list_with_save_in_chromium() {
     let post = add_post(&site, NewPost::published("Moderated", at(0))).await;
     let waiting = crate::support::add_comment(&site, post.id, "Zed", "Please approve me.", false).await;
     crate::support::add_comment(&site, post.id, "Amy", "Already shown.", true).await;
-    site.create(quartet_core::auth::app::NewUser {
+    site.create(quartet_core::auth::NewUser {
         username: "mod".into(),
         email: "mod@example.com".into(),
         password: Some("correct-horse-battery".into()),

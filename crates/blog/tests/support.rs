@@ -97,7 +97,7 @@ pub async fn add_post(site: &TestSite, new: NewPost<'_>) -> post::Model {
 
 /// A client signed in as the superuser `boss`.
 pub async fn superuser(site: &TestSite) -> quartet_testkit::TestClient {
-    site.create(quartet_core::auth::app::NewUser {
+    site.create(quartet_core::auth::NewUser {
         username: "boss".into(),
         email: "boss@example.com".into(),
         password: Some("correct-horse-battery".into()),

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod auth;
@@ -40,7 +41,7 @@ pub use site::{Site, SiteBuilder};
 /// added first by the site itself).
 pub fn builtin_apps() -> Vec<std::sync::Arc<dyn App>> {
     vec![
-        std::sync::Arc::new(auth::AccountsApp),
+        std::sync::Arc::new(accounts::AccountsApp),
         std::sync::Arc::new(admin::AdminApp),
         std::sync::Arc::new(jobs::JobsApp),
     ]

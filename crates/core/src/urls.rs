@@ -171,7 +171,7 @@ impl UrlMap {
         self.csrf_exempt.contains(&pattern)
     }
 
-    /// Every CSRF-exempt pattern (the inventory reliability.md H5 checks).
+    /// Every CSRF-exempt pattern (the inventory a test checks against the expected list).
     pub fn csrf_exempt(&self) -> &[&'static str] {
         &self.csrf_exempt
     }

@@ -2,7 +2,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use quartet_core::admin::log::entry;
-use quartet_core::auth::app::NewUser;
+use quartet_core::auth::NewUser;
 use quartet_core::auth::models::{user, user_permission};
 use quartet_testkit::{TestClient, TestSite, dbtest};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};

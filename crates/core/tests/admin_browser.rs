@@ -8,7 +8,7 @@ use thirtyfour::prelude::*;
 use crate::admin::PASSWORD;
 use crate::browser::{click_and_wait, heading, messages};
 use crate::library::{book, chapter, library_site};
-use quartet_core::auth::app::NewUser;
+use quartet_core::auth::NewUser;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 async fn value(driver: &WebDriver, css: &str) -> String {

@@ -158,7 +158,7 @@ async fn the_avatar_is_round_forms_are_styled_and_the_admin_fits_a_phone_in_chro
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     let Some(browser) = Browser::start().await else { return };
     let site = crate::library::library_site().start(Backend::Sqlite).await;
-    site.create(quartet_core::auth::app::NewUser {
+    site.create(quartet_core::auth::NewUser {
         username: "root-with-a-rather-long-name".into(),
         email: "root@example.com".into(),
         password: Some("correct-horse-battery".into()),

@@ -1,7 +1,7 @@
 //! `dumpdata` and `loaddata`: one JSON format for every model, portable between engines.
 
 use indicatif::ProgressBar;
-use quartet_core::auth::app::NewUser;
+use quartet_core::auth::NewUser;
 use quartet_core::auth::models::{group, group_permission, user_group};
 use quartet_core::models::{DumpOptions, dump_data, load_data, parse_dump};
 use quartet_testkit::{Backend, TestSite, dbtest, service_url};

@@ -1,7 +1,7 @@
 //! The job system on the database queue (SQLite and PostgreSQL): enqueue atomicity, workers
 //! that never share a job, retries with backoff, time limits, crash recovery by heartbeat,
 //! graceful stop, effects that happen once, the e-mails that go through jobs, and the
-//! monitoring page (reliability.md J1–J7 where they apply to one process).
+//! monitoring page (delivery, retries, time limits, crash recovery, where they apply to one process).
 
 use std::collections::HashSet;
 use std::sync::{LazyLock, Mutex};

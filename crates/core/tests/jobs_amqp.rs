@@ -1,7 +1,7 @@
 //! The job system on RabbitMQ (with QUARTET_TEST_AMQP_URL; required in CI): the outbox relay,
 //! acknowledgement after success, redelivery of a killed worker's messages, retries through
 //! delay queues, the dead-letter queue, a graceful stop, and queue depths on the monitoring page
-//! (reliability.md J1–J6 as far as one test process can show them).
+//! (delivery, retries, dead letters, the outbox relay, as far as one test process can show them).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;

@@ -27,7 +27,7 @@ pub use database::{Backend, POSTGRES_VARIABLE, TestDatabase};
 use quartet_core::App;
 use quartet_core::app::CoreState;
 use quartet_core::auth::User;
-use quartet_core::auth::app::{NewUser, create_user};
+use quartet_core::auth::{NewUser, create_user};
 use quartet_core::config::{EmailBackendKind, JobBackendKind, Profile, Secret, Settings};
 use quartet_core::mail::{Email, MemoryMailer};
 use quartet_core::site::Site;

@@ -87,7 +87,7 @@ impl AdminAction {
         Self { name: name.into(), label: label.into(), permission, run: Arc::new(move |input| Box::pin(run(input))) }
     }
 
-    /// "Export to CSV": the selected rows as `<verbose name>.csv` (reference-apps §3.9).
+    /// "Export to CSV": the selected rows as `<verbose name>.csv` (Django's admin-action recipe).
     pub fn export_to_csv() -> Self {
         Self::new("export_to_csv", "Export to CSV", "view", |input| async move {
             Ok(ActionOutcome::Response(super::csv::export(&input).await?))

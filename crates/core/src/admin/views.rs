@@ -1086,7 +1086,7 @@ pub(crate) async fn add_submit(
     if admin.kind == AdminKind::User
         && let Ok(id) = pk.parse::<i64>()
     {
-        crate::auth::app::create_profile(&tx, id).await?;
+        crate::auth::create_profile(&tx, id).await?;
     }
     let repr = model_def.repr(&saved);
     history(&tx, &core, &staff, admin, (&pk, &repr), Action::Addition, &message).await?;

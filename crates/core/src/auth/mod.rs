@@ -1,4 +1,6 @@
-//! Accounts: users, sign-in and sign-out, permissions, and the account pages.
+//! Identity: users, sign-in and sign-out, permissions, password hashing and validation. The
+//! pages that use them (sign-in, registration, password reset, the profile) are the accounts
+//! app's ([`crate::accounts`]); the admin signs staff in with the same functions.
 //!
 //! Signing in stores the user id and a hash derived from the password hash in the session; a
 //! changed password therefore signs out every other session. Sign-in gives the session a new
@@ -7,18 +9,12 @@
 //! address, and refused past the limits; an account with too many failures from everywhere is
 //! protected, never locked (see [`authenticate`]).
 
-pub mod app;
-mod commands;
-pub mod forms;
 pub mod hashers;
-mod migrations;
 pub mod models;
-pub mod tokens;
+mod users;
 pub mod validators;
-mod views;
 
-pub use views::PasswordResetEmailJob;
-pub(crate) use views::{complete_sign_in, protected_message, sign_in_throttled};
+pub use users::{NewUser, create_profile, create_user, sync_permissions};
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -32,7 +28,6 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use tokio::sync::OnceCell;
 
-pub use app::AccountsApp;
 pub use models::user::Model as User;
 
 use crate::app::CoreState;
@@ -369,5 +364,41 @@ where
             }
             Err(e) => Err(e.into_response()),
         }
+    }
+}
+
+/// The text of a protected account's refusal, with the wait in seconds.
+pub fn protected_message(tr: &crate::i18n::Tr, wait: u64) -> String {
+    tr.n(
+        "This account had too many failed sign-ins. Try again in {n} second, or reset your password by e-mail.",
+        "This account had too many failed sign-ins. Try again in {n} seconds, or reset your password by e-mail.",
+        wait,
+        &[],
+    )
+}
+
+/// Signs `user` in and sends them to `target`, remembering this browser for the account (the
+/// device cookie, see [`DEVICE_COOKIE`]).
+pub async fn complete_sign_in(
+    core: &CoreState,
+    (session, csrf): (&Session, &Csrf),
+    user: &User,
+    target: &str,
+    device: Option<&str>,
+) -> Result<Response> {
+    login(core, session, csrf, user).await?;
+    let mut response = Redirect::to(target).into_response();
+    let cookie = device_set_cookie(core, &device_cookie_value(core, device, user));
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// The 429 of an address that used up its sign-in attempts.
+pub fn sign_in_throttled(retry_after: u64) -> Error {
+    Error::TooManyRequests {
+        retry_after,
+        message: "Too many failed sign-ins from your address. Please wait a while and try again.",
     }
 }

@@ -3,9 +3,9 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use super::models::user;
-use super::validators::{UserAttributes, help_texts, validate_password};
 use crate::app::CoreState;
+use crate::auth::models::user;
+use crate::auth::validators::{UserAttributes, help_texts, validate_password};
 use crate::error::Result;
 use crate::forms::{BoundForm, FieldKind, FieldSpec, FormField};
 use crate::i18n::Tr;
@@ -18,7 +18,7 @@ pub static LOGIN: &[FieldSpec] = &[
     FieldSpec::text("password", "Password").kind(FieldKind::Password).autocomplete("current-password"),
 ];
 
-/// Registration (reference-apps §2.6, with e-mail required and unique).
+/// Registration (Django's `UserCreationForm` fields, with e-mail required and unique).
 pub static REGISTRATION: &[FieldSpec] = &[
     FieldSpec::text("username", "Username").max_length(150).help(USERNAME_HELP).autocomplete("username"),
     FieldSpec::text("first_name", "First name").optional().max_length(150).autocomplete("given-name"),

@@ -1,16 +1,15 @@
 //! The `accounts` app: the account pages, their tables, their commands and demo users.
 
 use axum::routing::{get, post};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
-use super::models::{group, group_permission, permission, profile, user, user_group, user_permission};
-use super::{User, commands, migrations, views};
+use super::{commands, migrations, views};
 use crate::admin::{ManyToMany, ModelAdmin};
+use crate::app::CoreState;
 use crate::app::{App, AppRegistry, SeedOptions, SeedReport};
-use crate::app::{CoreState, Registry};
+use crate::auth::models::{group, group_permission, permission, profile, user, user_group, user_permission};
+use crate::auth::{NewUser, create_user, sync_permissions};
 use crate::db::Migration;
-use crate::error::Result;
 use crate::models::ModelDef;
 use crate::urls::{Routes, RoutesBuilder};
 
@@ -63,8 +62,8 @@ impl App for AccountsApp {
 
     fn register(&self, app: &mut AppRegistry<'_>) {
         let settings = &app.settings().auth;
-        app.provide(super::hashers::PasswordHasher::new(
-            super::hashers::HasherConfig::from(settings),
+        app.provide(crate::auth::hashers::PasswordHasher::new(
+            crate::auth::hashers::HasherConfig::from(settings),
             settings.hashing_concurrency,
         ))
         .migrations(vec![Box::new(migrations::Initial) as Box<dyn Migration>, Box::new(migrations::DemoPasswords)]);
@@ -163,7 +162,7 @@ impl App for AccountsApp {
         ] {
             app.model(model);
         }
-        app.add(crate::jobs::JobDef::of::<super::views::PasswordResetEmailJob>());
+        app.add(crate::jobs::JobDef::of::<views::PasswordResetEmailJob>());
         for command in commands::all() {
             app.command(command);
         }
@@ -176,7 +175,7 @@ impl App for AccountsApp {
 
     async fn seed(&self, core: &CoreState, _options: &SeedOptions) -> anyhow::Result<SeedReport> {
         let mut report = SeedReport::default();
-        if super::find_for_login(&core.db, "demo").await?.is_some() {
+        if crate::auth::find_for_login(&core.db, "demo").await?.is_some() {
             report.notes.push("The demo account already exists.".into());
             return Ok(report);
         }
@@ -200,7 +199,7 @@ impl App for AccountsApp {
                 },
             )
             .await?;
-            super::models::demo_password::ActiveModel {
+            crate::auth::models::demo_password::ActiveModel {
                 user_id: Set(user.id),
                 password: Set(password.clone()),
                 password_hash: Set(user.password.clone()),
@@ -212,90 +211,4 @@ impl App for AccountsApp {
         report.notes.push(format!("Sign in as `demo` (or ada, alan, grace) with the password `{password}`."));
         Ok(report)
     }
-}
-
-/// A user to create.
-#[derive(Debug, Clone, Default)]
-pub struct NewUser {
-    /// Username.
-    pub username: String,
-    /// E-mail address.
-    pub email: String,
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
-    /// Password; `None` makes an account that cannot sign in with a password.
-    pub password: Option<String>,
-    /// May use the admin.
-    pub is_staff: bool,
-    /// Has every permission.
-    pub is_superuser: bool,
-}
-
-/// Creates a user and their profile in one transaction.
-pub async fn create_user(core: &CoreState, new: NewUser) -> Result<User> {
-    let password = match &new.password {
-        Some(p) => crate::auth::hasher(core).hash(p).await,
-        None => super::hashers::unusable_password(),
-    };
-    let tx = core.db.begin().await?;
-    let user = user::ActiveModel {
-        password: Set(password),
-        last_login: Set(None),
-        is_superuser: Set(new.is_superuser),
-        username: Set(new.username),
-        first_name: Set(new.first_name),
-        last_name: Set(new.last_name),
-        email: Set(new.email),
-        is_staff: Set(new.is_staff),
-        is_active: Set(true),
-        date_joined: Set(core.now()),
-        ..Default::default()
-    }
-    .insert(&tx)
-    .await?;
-    create_profile(&tx, user.id).await?;
-    tx.commit().await?;
-    Ok(user)
-}
-
-/// Creates the empty profile every user has.
-pub(crate) async fn create_profile(db: &impl sea_orm::ConnectionTrait, user_id: i64) -> Result<()> {
-    profile::ActiveModel {
-        user_id: Set(user_id),
-        date_of_birth: Set(None),
-        photo: Set(String::new()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// Creates (or renames) the view/add/change/delete permissions of every model.
-pub async fn sync_permissions(core: &CoreState, registry: &Registry) -> Result<usize> {
-    let mut rows = Vec::new();
-    for model in registry.models.iter().filter(|m| m.permissions) {
-        for action in ["view", "add", "change", "delete"] {
-            rows.push(permission::ActiveModel {
-                codename: Set(format!("{}.{action}_{}", model.app, model.name)),
-                name: Set(format!("Can {action} {}", model.verbose_name)),
-                app_label: Set(model.app.to_owned()),
-                model: Set(model.name.to_owned()),
-            });
-        }
-    }
-    let count = rows.len();
-    if count > 0 {
-        permission::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(permission::Column::Codename)
-                    .update_columns([permission::Column::Name, permission::Column::AppLabel, permission::Column::Model])
-                    .to_owned(),
-            )
-            .exec_without_returning(&core.db)
-            .await?;
-    }
-    Ok(count)
 }

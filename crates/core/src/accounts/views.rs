@@ -1,5 +1,5 @@
 //! The account pages: sign-in, sign-out, registration, profile, password change and reset,
-//! and the dashboard (reference-apps §2.4–2.6, with the fixes of product.md §3).
+//! and the dashboard (see docs/ACCOUNTS.md).
 
 use askama::Template;
 use axum::extract::Query;
@@ -10,9 +10,10 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use serde::Deserialize;
 
 use super::forms::{self, LOGIN, PASSWORD_CHANGE, PASSWORD_RESET, PROFILE_EDIT, REGISTRATION, SET_PASSWORD, USER_EDIT};
-use super::models::{profile, user};
-use super::{Authentication, LoginRequired, User, tokens};
+use super::tokens;
 use crate::app::CoreState;
+use crate::auth::models::{profile, user};
+use crate::auth::{Authentication, LoginRequired, User, complete_sign_in, protected_message, sign_in_throttled};
 use crate::error::{Error, Result};
 use crate::forms::{BoundForm, FormData, FormField};
 use crate::http::csrf::Csrf;
@@ -68,42 +69,6 @@ pub(crate) async fn login_form(
     render(&LoginPage { ctx, fields, error: String::new(), offer_reset: false, next })
 }
 
-/// The text of a protected account's refusal, with the wait in seconds.
-pub(crate) fn protected_message(tr: &Tr, wait: u64) -> String {
-    tr.n(
-        "This account had too many failed sign-ins. Try again in {n} second, or reset your password by e-mail.",
-        "This account had too many failed sign-ins. Try again in {n} seconds, or reset your password by e-mail.",
-        wait,
-        &[],
-    )
-}
-
-/// Signs `user` in and sends them to `target`, remembering this browser for the account (the
-/// device cookie, see [`super::DEVICE_COOKIE`]).
-pub(crate) async fn complete_sign_in(
-    core: &CoreState,
-    (session, csrf): (&Session, &Csrf),
-    user: &User,
-    target: &str,
-    device: Option<&str>,
-) -> Result<Response> {
-    super::login(core, session, csrf, user).await?;
-    let mut response = Redirect::to(target).into_response();
-    let cookie = super::device_set_cookie(core, &super::device_cookie_value(core, device, user));
-    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(axum::http::header::SET_COOKIE, value);
-    }
-    Ok(response)
-}
-
-/// The 429 of an address that used up its sign-in attempts.
-pub(crate) fn sign_in_throttled(retry_after: u64) -> Error {
-    Error::TooManyRequests {
-        retry_after,
-        message: "Too many failed sign-ins from your address. Please wait a while and try again.",
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn login_submit(
     ctx: PageContext,
@@ -124,9 +89,9 @@ pub(crate) async fn login_submit(
         // "This field is required." on the empty fields, as Django's AuthenticationForm.
         return render(&LoginPage { ctx, fields, error: String::new(), offer_reset: false, next });
     }
-    let device = crate::http::cookies::get(&headers, super::DEVICE_COOKIE);
+    let device = crate::http::cookies::get(&headers, crate::auth::DEVICE_COOKIE);
     let outcome =
-        super::authenticate(&core, form.value("username"), form.value("password"), ip, device.as_deref()).await?;
+        crate::auth::authenticate(&core, form.value("username"), form.value("password"), ip, device.as_deref()).await?;
     let (error, offer_reset, status) = match outcome {
         Authentication::Valid(user) => {
             let target = after_login(&core, &host, &next);
@@ -157,7 +122,7 @@ struct LoggedOutPage {
 }
 
 pub(crate) async fn logout(ctx: PageContext, session: Session, host: RequestHost, data: FormData) -> Result<Response> {
-    super::logout(&session).await?;
+    crate::auth::logout(&session).await?;
     let next = data.get("next").unwrap_or_default();
     if !next.is_empty() && redirect::is_safe(next, &host.host, host.secure) {
         return Ok(Redirect::to(next.trim()).into_response());
@@ -203,14 +168,14 @@ pub(crate) async fn register_submit(
         let fields = registration_fields(&core, &form, &tr);
         return render(&RegisterPage { ctx, fields });
     }
-    let new = super::app::NewUser {
+    let new = crate::auth::NewUser {
         username: form.value("username").to_owned(),
         email: form.value("email").to_owned(),
         first_name: form.value("first_name").to_owned(),
         password: Some(form.value("password").to_owned()),
         ..Default::default()
     };
-    let user = match super::app::create_user(&core, new).await {
+    let user = match crate::auth::create_user(&core, new).await {
         Ok(user) => user,
         Err(Error::Internal(e)) if e.downcast_ref::<sea_orm::DbErr>().is_some_and(crate::db::is_unique_violation) => {
             // Another registration took the name or address between the check and the insert.
@@ -221,7 +186,7 @@ pub(crate) async fn register_submit(
         Err(e) => return Err(e),
     };
     tracing::info!(target: "quartet::auth", user_id = user.id, "account created");
-    super::login(&core, &session, &csrf, &user).await?;
+    crate::auth::login(&core, &session, &csrf, &user).await?;
     render(&RegisterDonePage { ctx: ctx.with_user(user.clone()), new_user: user })
 }
 
@@ -234,7 +199,7 @@ struct DashboardPage {
 }
 
 pub(crate) async fn dashboard(LoginRequired(user): LoginRequired, ctx: PageContext) -> Result<Response> {
-    use super::models::demo_password;
+    use crate::auth::models::demo_password;
     // A demo account's password, until its owner changes it.
     let demo_password = demo_password::Entity::find_by_id(user.id)
         .one(&ctx.core().db)
@@ -419,8 +384,8 @@ pub(crate) async fn password_change_submit(
         let fields = forms::with_password_help(form.fields(&tr), "new_password1", &core, &tr);
         return render(&PasswordChangePage { ctx, fields });
     }
-    let user = super::set_password(&core, &user, form.value("new_password1")).await?;
-    super::update_session_auth_hash(&core, &session, &user).await?;
+    let user = crate::auth::set_password(&core, &user, form.value("new_password1")).await?;
+    crate::auth::update_session_auth_hash(&core, &session, &user).await?;
     tracing::info!(target: "quartet::auth", user_id = user.id, "password changed");
     Ok(Redirect::to(&core.url("account:password-change-done")).into_response())
 }
@@ -637,7 +602,7 @@ pub(crate) async fn password_reset_confirm_submit(
         let fields = forms::with_password_help(form.fields(&tr), "new_password1", &core, &tr);
         return render(&PasswordResetConfirmPage { ctx, valid_link: true, fields });
     }
-    let user = super::set_password(&core, &user, form.value("new_password1")).await?;
+    let user = crate::auth::set_password(&core, &user, form.value("new_password1")).await?;
     session.remove(RESET_SESSION_KEY).await?;
     core.limiter.reset(&format!("login:user:{}", user.id)).await?;
     tracing::info!(target: "quartet::auth", user_id = user.id, "password reset");

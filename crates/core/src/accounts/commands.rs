@@ -6,11 +6,11 @@ use anyhow::{Context as _, bail};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use futures_util::FutureExt;
 
-use super::app::{NewUser, create_user};
 use super::forms::{email_taken, is_valid_username, username_taken};
-use super::validators::{UserAttributes, validate_password};
 use crate::app::AppCommand;
 use crate::app::CoreState;
+use crate::auth::validators::{UserAttributes, validate_password};
+use crate::auth::{NewUser, create_user};
 use crate::forms::is_valid_email;
 use crate::i18n::Tr;
 
@@ -219,7 +219,7 @@ pub(crate) async fn createsuperuser(
 pub(crate) async fn changepassword(core: &CoreState, args: &ArgMatches, prompt: &mut dyn Prompt) -> anyhow::Result<()> {
     let tr = english(core);
     let username = args.get_one::<String>("username").cloned().unwrap_or_default();
-    let Some(user) = super::find_for_login(&core.db, &username).await?.filter(|u| u.username == username) else {
+    let Some(user) = crate::auth::find_for_login(&core.db, &username).await?.filter(|u| u.username == username) else {
         bail!("user '{username}' does not exist");
     };
     prompt.say(&format!("Changing password for user '{username}'"));
@@ -241,7 +241,7 @@ pub(crate) async fn changepassword(core: &CoreState, args: &ArgMatches, prompt: 
             prompt.say(&errors.join("\n"));
             continue;
         }
-        super::set_password(core, &user, &first).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::auth::set_password(core, &user, &first).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::info!(target: "quartet::auth", user_id = user.id, "password changed from the command line");
         prompt.say(&format!("Password changed successfully for user '{username}'"));
         return Ok(());

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::User;
+use crate::auth::User;
 use crate::crypto::{constant_time_eq, salted_hmac_hex};
 
 const KEY_SALT: &str = "quartet.auth.tokens.PasswordResetTokenGenerator";
