@@ -76,6 +76,13 @@ pub enum Builtin {
     /// Create demo data; sizes as `--posts 1000 --tags 50` for benchmark data sets (the
     /// installed apps' sizes are listed below).
     Seed,
+    /// Show the settings that differ from the profile's defaults, secrets redacted (Django's
+    /// `diffsettings`).
+    Diffsettings {
+        /// Show every setting; those left at their default are marked `###`.
+        #[arg(long)]
+        all: bool,
+    },
     /// Send a test e-mail to check the mail settings.
     Sendtestemail {
         /// Recipients.
@@ -362,6 +369,19 @@ async fn dispatch(offer: Offer, matches: ArgMatches) -> anyhow::Result<ExitCode>
             }
             for note in report.notes {
                 println!("{note}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Builtin::Diffsettings { all } => {
+            let settings = Settings::load(config)?;
+            let defaults = crate::config::flatten(&crate::config::describe(&Settings::defaults(settings.profile)));
+            for (key, value) in crate::config::flatten(&crate::config::describe(&settings)) {
+                let changed = defaults.iter().find(|(k, _)| *k == key).is_none_or(|(_, v)| *v != value);
+                if changed {
+                    println!("{key} = {value}");
+                } else if all {
+                    println!("{key} = {value}  ###");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

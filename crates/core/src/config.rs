@@ -11,6 +11,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -66,31 +67,80 @@ impl ConfigError {
     }
 }
 
-/// A secret string: never printed by `Debug` or logged.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
+/// A secret string (a key, a password, a URL with credentials), kept in a
+/// [`secrecy::SecretString`]: `Debug` never shows it, it is wiped from memory when dropped, and
+/// serialising it writes `<redacted>` (an empty secret stays `""`), so a settings dump, a log
+/// line or a JSON answer cannot leak it by accident. Read it with [`Secret::expose`] where the
+/// value is used; only the settings loader serialises real values, inside
+/// [`with_secrets_exposed`].
+#[derive(Clone, Default)]
+pub struct Secret(secrecy::SecretString);
+
+thread_local! {
+    /// Set while the loader layers the defaults under the file and the environment.
+    static EXPOSE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with secrets serialising their real values (the settings loader's merge, which
+/// goes through JSON); everywhere else they serialise as `<redacted>`.
+fn with_secrets_exposed<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            EXPOSE.with(|e| e.set(self.0));
+        }
+    }
+    let _reset = Reset(EXPOSE.with(|e| e.replace(true)));
+    f()
+}
+
+/// What a non-empty secret serialises as outside the loader.
+pub const REDACTED: &str = "<redacted>";
 
 impl Secret {
     /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(secrecy::SecretString::from(value.into()))
     }
 
     /// The secret itself; call it only where the value is used.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
     /// Whether no value was given.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.expose().is_empty()
     }
 }
 
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        crate::crypto::constant_time_eq(self.expose().as_bytes(), other.expose().as_bytes())
+    }
+}
+
+impl Eq for Secret {}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "Secret(<empty>)" } else { "Secret(<redacted>)" })
+        f.write_str(if self.is_empty() { "Secret(<empty>)" } else { "Secret(<redacted>)" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.is_empty() || EXPOSE.with(std::cell::Cell::get) {
+            serializer.serialize_str(self.expose())
+        } else {
+            serializer.serialize_str(REDACTED)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
     }
 }
 
@@ -694,7 +744,7 @@ impl Settings {
             },
         };
         let defaults = Settings::defaults(profile);
-        let mut merged = serde_json::to_value(&defaults).expect("settings serialize to JSON");
+        let mut merged = with_secrets_exposed(|| serde_json::to_value(&defaults)).expect("settings serialize to JSON");
 
         if let Some((path, value)) = file_value {
             merge_file(&mut merged, &value, "", &format!("the file {}", path.display()))?;
@@ -1030,21 +1080,33 @@ fn parse_env_value(key: &str, default: &Value, raw: &str) -> Result<Value, Confi
     })
 }
 
-/// Settings keys and values as shown to operators (secrets redacted).
+/// Settings keys and values as shown to operators (`quartet diffsettings`): every [`Secret`]
+/// serialises as `<redacted>`, whatever its key.
 pub fn describe(settings: &Settings) -> Map<String, Value> {
-    let mut value = serde_json::to_value(settings).expect("settings serialize to JSON");
-    for key in ["secret_key", "database.url", "email.smtp_password"] {
-        let slot = key.split('.').try_fold(&mut value, |v, part| v.get_mut(part));
-        if let Some(slot) = slot
-            && slot.as_str().is_some_and(|s| !s.is_empty())
-        {
-            *slot = Value::String("<redacted>".into());
-        }
-    }
-    match value {
+    match serde_json::to_value(settings).expect("settings serialize to JSON") {
         Value::Object(map) => map,
         _ => Map::new(),
     }
+}
+
+/// The leaves of a described settings tree as `section.key` and value, in key order.
+pub fn flatten(map: &Map<String, Value>) -> Vec<(String, Value)> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    let key = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                    walk(&key, child, out);
+                }
+            }
+            leaf => out.push((prefix.to_owned(), leaf.clone())),
+        }
+    }
+    let mut out = Vec::new();
+    for (key, value) in map {
+        walk(key, value, &mut out);
+    }
+    out
 }
 
 /// Whether `name` can name a job queue: 1–50 letters, digits, `-` and `_`.
@@ -1220,14 +1282,33 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_redacted_when_described_and_debugged() {
-        let s = Settings::from_sources(
-            None,
-            &env(&[("QUARTET_SECRET_KEY", "hunter2"), ("QUARTET_DATABASE_URL", "postgres://u:pw@h/d")]),
-        )
-        .unwrap();
-        let shown = serde_json::to_string(&describe(&s)).unwrap();
-        assert!(!shown.contains("hunter2") && !shown.contains("pw@"), "{shown}");
-        assert!(!format!("{s:?}").contains("hunter2"));
+    fn every_secret_is_redacted_however_the_settings_are_shown() {
+        let secrets = [
+            ("QUARTET_SECRET_KEY", "hunter2-key"),
+            ("QUARTET_DATABASE_URL", "postgres://u:db-pw@h/d"),
+            ("QUARTET_EMAIL_SMTP_PASSWORD", "smtp-pw"),
+            ("QUARTET_JOBS_AMQP_URL", "amqp://guest:amqp-pw@h:5672/%2f"),
+        ];
+        let s = Settings::from_sources(None, &env(&secrets)).unwrap();
+        // The loader still hands every value over as it was given.
+        assert_eq!(s.secret_key.expose(), "hunter2-key");
+        assert_eq!(s.database.url.expose(), "postgres://u:db-pw@h/d");
+        assert_eq!(s.email.smtp_password.expose(), "smtp-pw");
+        assert_eq!(s.jobs.amqp_url.expose(), "amqp://guest:amqp-pw@h:5672/%2f");
+        let shown = [
+            serde_json::to_string(&describe(&s)).unwrap(),
+            serde_json::to_string(&s).unwrap(),
+            toml::to_string(&s).unwrap(),
+            format!("{s:?}"),
+            format!("{:?}", flatten(&describe(&s))),
+        ];
+        for text in &shown {
+            for (_, secret) in secrets {
+                assert!(!text.contains(secret), "{secret} leaks in {text}");
+            }
+        }
+        let redacted: Vec<String> =
+            flatten(&describe(&s)).into_iter().filter(|(_, v)| v == REDACTED).map(|(k, _)| k).collect();
+        assert_eq!(redacted, ["secret_key", "database.url", "email.smtp_password", "jobs.amqp_url"]);
     }
 }

@@ -39,11 +39,7 @@ pub fn salted_hmac_hex(salt: &str, value: &str, secret: &str) -> String {
 
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    hex::encode(bytes)
 }
 
 /// SHA-256 of `bytes` as lower-case hex.

@@ -162,97 +162,47 @@ pub fn file_too_large_message(tr: &Tr, limit: usize) -> String {
     tr.f("The file is too large (at most {size}).", &[("size", &crate::error::human_size(limit as u64))])
 }
 
-/// Whether `value` looks like an e-mail address (Django's `EmailValidator`, simplified to the
-/// cases that matter: one `@`, a sensible local part, a dotted domain of valid labels).
+/// Whether `value` looks like an e-mail address: the syntax of RFC 5322 and RFC 6531 (letters
+/// of any script) as the `email_address` crate reads it, without quoted local parts, comments
+/// or address literals, and a domain as Django's `EmailValidator` wants it (`localhost`, or
+/// dotted labels ending in a top-level domain of two or more letters, not digits).
 pub fn is_valid_email(value: &str) -> bool {
-    if value.len() > 320 || value.chars().any(char::is_whitespace) {
+    use email_address::{EmailAddress, Options};
+    if value.len() > 320 || value.chars().any(|c| c.is_whitespace() || c == '"' || c == '(' || c == '[') {
         return false;
     }
-    let Some((local, domain)) = value.rsplit_once('@') else { return false };
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let options = Options::default().with_no_minimum_sub_domains().without_domain_literal().without_display_text();
+    let Ok(address) = EmailAddress::parse_with_options(value, options) else { return false };
+    let domain = address.domain();
     let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = domain == "localhost"
+    domain == "localhost"
         || (labels.len() >= 2
-            && labels.iter().all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-            })
-            && labels.last().is_some_and(|tld| tld.chars().count() >= 2 && !tld.chars().all(|c| c.is_ascii_digit())));
-    local_ok && domain_ok
+            && labels.iter().all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'))
+            && labels.last().is_some_and(|tld| tld.chars().count() >= 2 && !tld.chars().all(|c| c.is_ascii_digit())))
 }
 
-/// A URL slug as Django's `slugify` makes one: accents dropped, lower case, only letters,
-/// digits, hyphens and underscores, runs of spaces and hyphens as one hyphen
-/// ("Crème Brûlée & Rust" → `creme-brulee-rust`).
+/// A URL slug exactly as Django's `slugify` makes one (and as the admin's script fills one in
+/// the browser): the text in Unicode compatibility decomposition (NFKD) with what is not ASCII
+/// dropped — so accents go and the letters stay —, lower case, only letters, digits, hyphens
+/// and underscores, runs of spaces and hyphens as one hyphen, no hyphen or underscore at
+/// either end ("Crème Brûlée & Rust" → `creme-brulee-rust`). A text of another script gives an
+/// empty slug, as in Django; the forms that make slugs ask for one then.
 pub fn slugify(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
     let mut out = String::with_capacity(text.len());
     let mut pending_hyphen = false;
-    for c in text.chars().flat_map(to_ascii) {
+    for c in text.nfkd().filter(char::is_ascii) {
         if c.is_ascii_alphanumeric() || c == '_' {
             if pending_hyphen && !out.is_empty() {
                 out.push('-');
             }
             pending_hyphen = false;
             out.push(c.to_ascii_lowercase());
-        } else if c == '-' || c.is_whitespace() {
+        } else if c == '-' || c.is_ascii_whitespace() {
             pending_hyphen = true;
         }
     }
-    out.trim_matches('_').to_owned()
-}
-
-/// The ASCII letters of a Latin character without its accents (`é` → `e`, `ß` → `ss`).
-fn to_ascii(c: char) -> Vec<char> {
-    if c.is_ascii() {
-        return vec![c];
-    }
-    let plain = match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-        'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'Ā' | 'Ă' | 'Ą' => "A",
-        'æ' => "ae",
-        'Æ' => "AE",
-        'ç' | 'ć' | 'č' => "c",
-        'Ç' | 'Ć' | 'Č' => "C",
-        'ď' | 'đ' => "d",
-        'Ď' | 'Đ' => "D",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
-        'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ė' | 'Ę' | 'Ě' => "E",
-        'ğ' => "g",
-        'Ğ' => "G",
-        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => "i",
-        'Ì' | 'Í' | 'Î' | 'Ï' | 'Ī' | 'Į' | 'İ' => "I",
-        'ł' | 'ľ' => "l",
-        'Ł' | 'Ľ' => "L",
-        'ñ' | 'ń' | 'ň' => "n",
-        'Ñ' | 'Ń' | 'Ň' => "N",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
-        'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Ō' | 'Ő' => "O",
-        'œ' => "oe",
-        'Œ' => "OE",
-        'ř' => "r",
-        'Ř' => "R",
-        'ś' | 'š' | 'ş' => "s",
-        'Ś' | 'Š' | 'Ş' => "S",
-        'ß' => "ss",
-        'ť' | 'ţ' => "t",
-        'Ť' | 'Ţ' => "T",
-        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => "u",
-        'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ū' | 'Ů' | 'Ű' | 'Ų' => "U",
-        'ý' | 'ÿ' => "y",
-        'Ý' | 'Ÿ' => "Y",
-        'ź' | 'ż' | 'ž' => "z",
-        'Ź' | 'Ż' | 'Ž' => "Z",
-        _ => "",
-    };
-    plain.chars().collect()
+    out.trim_matches(['-', '_']).to_owned()
 }
 
 /// A form with its submitted (or initial) values and errors.
@@ -434,6 +384,10 @@ mod tests {
         assert_eq!(slugify("  Hello,   World -- again! "), "hello-world-again");
         assert_eq!(slugify("snake_case_ok"), "snake_case_ok");
         assert_eq!(slugify("日本"), "");
+        // NFKD as Django: compatibility forms fold, letters without a decomposition go.
+        assert_eq!(slugify("ﬁancé №5"), "fiance-no5");
+        assert_eq!(slugify("Straße Ørsted"), "strae-rsted");
+        assert_eq!(slugify("_-trim me-_"), "trim-me");
     }
 
     #[test]

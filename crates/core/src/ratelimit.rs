@@ -24,7 +24,7 @@ fn stored_key(key: &str) -> std::borrow::Cow<'_, str> {
     }
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(key.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(digest);
     let prefix: String = key.chars().take_while(|c| !c.is_control()).take(48).collect();
     std::borrow::Cow::Owned(format!("{prefix}#{hex}"))
 }

@@ -373,9 +373,16 @@ dbtest! {
         site.create_user("cleo", PASSWORD).await;
         let client = site.client();
         client.get("/account/login/").await;
+        let hashes = || quartet_core::auth::hasher(&site.core).operations();
+        let before = hashes();
         let wrong = client.post_form("/account/login/", &[("username", "cleo"), ("password", "wrong-password")]).await;
+        let for_wrong = hashes() - before;
+        let before = hashes();
         let unknown = client.post_form("/account/login/", &[("username", "nobody"), ("password", "wrong-password")]).await;
+        let for_unknown = hashes() - before;
         assert_eq!(wrong.status, unknown.status);
         assert_eq!(wrong.form_errors(), unknown.form_errors());
+        // The same work, so the same time: one hash each (a dummy one for the unknown user).
+        assert_eq!((for_wrong, for_unknown), (1, 1), "password hashes computed");
     }
 }

@@ -120,10 +120,21 @@ dbtest! {
 
 dbtest! {
     async fn junk_session_cookies_never_reach_the_store(site) {
-        let client = site.client();
-        for junk in ["x", "../../etc/passwd", &"A".repeat(32), &"a".repeat(33)] {
-            client.set_cookie("sessionid", junk);
-            assert_eq!(client.get("/account/login/").await.status, 200, "{junk}");
+        // The statements one sign-in page costs with the given cookie (none: no cookie).
+        let statements = async |cookie: Option<&str>| {
+            let client = site.client();
+            if let Some(value) = cookie {
+                client.set_cookie("sessionid", value);
+            }
+            let before = site.core.queries.total();
+            assert_eq!(client.get("/account/login/").await.status, 200, "{cookie:?}");
+            site.core.queries.total() - before
+        };
+        let without = statements(None).await;
+        for junk in ["x", "../../etc/passwd", &"A".repeat(32), &"a".repeat(33), "a%00aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"] {
+            assert_eq!(statements(Some(junk)).await, without, "the cookie {junk:?} was looked up");
         }
+        // A key of the right form is looked up (once): the count above can see a lookup.
+        assert_eq!(statements(Some(&"a".repeat(32))).await, without + 1, "a well-formed key is read from the store");
     }
 }

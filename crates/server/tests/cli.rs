@@ -128,6 +128,35 @@ fn check_deploy_on_the_defaults_names_every_insecure_setting_and_fails() {
 }
 
 #[test]
+fn diffsettings_shows_what_changed_and_never_a_secret() {
+    let mut quartet = Quartet::new();
+    let secrets = [
+        ("QUARTET_SECRET_KEY", "cli-secret-key-value"),
+        ("QUARTET_DATABASE_URL", "postgres://quartet:db-password@db.invalid/quartet"),
+        ("QUARTET_EMAIL_SMTP_PASSWORD", "smtp-password-value"),
+        ("QUARTET_JOBS_AMQP_URL", "amqp://quartet:amqp-password@mq.invalid:5672/%2f"),
+    ];
+    for (name, value) in secrets {
+        quartet.set(name, value);
+    }
+    quartet.set("QUARTET_SITE_NAME", "Shown Site");
+    let changed = quartet.run(&["diffsettings"]).success();
+    let every = quartet.run(&["diffsettings", "--all"]).success();
+    for out in [&changed, &every] {
+        for (_, secret) in secrets {
+            assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "{secret} leaks: {out:#?}");
+        }
+    }
+    for key in ["secret_key", "database.url", "email.smtp_password", "jobs.amqp_url"] {
+        assert!(changed.stdout.contains(&format!("{key} = \"<redacted>\"\n")), "{key}: {changed:#?}");
+    }
+    assert!(changed.stdout.contains("site.name = \"Shown Site\""), "{changed:#?}");
+    assert!(!changed.stdout.contains("###"), "only changed settings without --all: {changed:#?}");
+    assert!(every.stdout.contains("server.bind = \"127.0.0.1:8000\"  ###"), "{every:#?}");
+    assert!(every.stdout.lines().count() > changed.stdout.lines().count() + 50, "{every:#?}");
+}
+
+#[test]
 fn check_deploy_on_the_production_example_passes() {
     let quartet = Quartet::new();
     let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/production.toml.example"))
