@@ -8,6 +8,7 @@ pub mod models;
 pub mod queries;
 pub mod search;
 pub mod seed;
+pub mod settings;
 pub mod views;
 
 use axum::routing::{get, post};
@@ -53,6 +54,10 @@ impl App for BlogApp {
             .route("blog:remove_favourite", "/blog/favourite/remove/{post_id}/", post(views::remove_favourite))
             .route("blog:favourites", "/blog/favourites/", get(views::favourites))
             .with_state(core.clone())
+    }
+
+    fn settings(&self) -> Option<quartet_core::config::SettingsSection> {
+        Some(quartet_core::config::SettingsSection::of::<settings::BlogSettings>())
     }
 
     fn register(&self, app: &mut AppRegistry<'_>) {

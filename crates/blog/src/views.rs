@@ -221,7 +221,7 @@ fn fields_limited(ctx: &PageContext, form: &BoundForm, name: &str, max: usize) -
 
 /// The comment form's fields, the body limited to `blog.comment_max_length`.
 fn comment_fields(ctx: &PageContext, form: &BoundForm) -> Vec<FormField> {
-    fields_limited(ctx, form, "body", ctx.core().settings.blog.comment_max_length)
+    fields_limited(ctx, form, "body", crate::settings::of(ctx.core()).comment_max_length)
 }
 
 fn parse_date(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
@@ -255,7 +255,7 @@ pub async fn post_detail(
         Ok(queries::count_active_comments(&core.db, post_id).await?)
     })
     .await?;
-    let per_page = core.settings.blog.comments_per_page as u64;
+    let per_page = crate::settings::of(core).comments_per_page as u64;
     let page = Paginator::new(count, per_page)
         .get_page(query_param(query.as_deref(), "page").as_deref())
         .with_query(query.as_deref());
@@ -349,7 +349,7 @@ pub async fn post_comment(
     let core = ctx.core().clone();
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let tr = ctx.tr();
-    let settings = &core.settings.blog;
+    let settings = crate::settings::of(&core);
     let mut form = BoundForm::bind(COMMENT_FORM, &data, &tr);
     limit_length(&mut form, "body", settings.comment_max_length, &tr);
     let sidebar = sidebar(&core).await?;
@@ -408,7 +408,7 @@ struct SharePage {
 
 /// With `blog.share_requires_login`, anonymous visitors are sent to the sign-in page.
 fn share_login(ctx: &PageContext) -> Result<()> {
-    if ctx.core().settings.blog.share_requires_login && ctx.user.is_none() {
+    if crate::settings::of(ctx.core()).share_requires_login && ctx.user.is_none() {
         let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", &ctx.path).finish();
         return Err(Error::LoginRequired(format!("{}?{query}", ctx.url("account:login"))));
     }
@@ -417,7 +417,7 @@ fn share_login(ctx: &PageContext) -> Result<()> {
 
 /// The share form's fields, the comments limited to `blog.share_comment_max_length`.
 fn share_fields(ctx: &PageContext, form: &BoundForm) -> Vec<FormField> {
-    fields_limited(ctx, form, "comments", ctx.core().settings.blog.share_comment_max_length)
+    fields_limited(ctx, form, "comments", crate::settings::of(ctx.core()).share_comment_max_length)
 }
 
 /// `GET /blog/<id>/share/`: the form to recommend a published post by e-mail.
@@ -484,7 +484,7 @@ pub async fn post_share_submit(
     let core = ctx.core().clone();
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let tr = ctx.tr();
-    let settings = &core.settings.blog;
+    let settings = crate::settings::of(&core);
     let mut form = BoundForm::bind(SHARE_FORM, &data, &tr);
     limit_length(&mut form, "comments", settings.share_comment_max_length, &tr);
     let sidebar = sidebar(&core).await?;

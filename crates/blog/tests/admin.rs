@@ -5,7 +5,7 @@ use quartet_blog::models::{post, tag, tagged_post};
 use quartet_testkit::dbtest;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::{NewPost, add_comment, add_post, at, author, blog_site, superuser};
+use crate::support::{NewPost, add_comment, add_post, at, author, blog_site};
 
 fn post_form<'a>(
     title: &'a str,
@@ -27,7 +27,7 @@ fn post_form<'a>(
 
 dbtest! { using blog_site();
     async fn staff_write_posts_with_tags_and_one_slug_per_publish_date(site) {
-        let client = superuser(&site).await;
+        let client = site.superuser_client("boss").await.0;
         let writer = author(&site).await.to_string();
 
         let form = client.get("/admin/blog/post/add/").await;
@@ -99,7 +99,7 @@ dbtest! { using blog_site();
 
 dbtest! { using blog_site();
     async fn the_post_list_has_the_reference_columns_filters_and_search(site) {
-        let client = superuser(&site).await;
+        let client = site.superuser_client("boss").await.0;
         add_post(&site, NewPost::published("Alpha", at(0)).body("about rust")).await;
         add_post(&site, NewPost::published("Beta", at(1))).await;
         add_post(&site, NewPost::published("Gamma", at(2)).draft()).await;
@@ -128,7 +128,7 @@ dbtest! { using blog_site();
 
 dbtest! { using blog_site();
     async fn comments_are_moderated_in_the_admin(site) {
-        let client = superuser(&site).await;
+        let client = site.superuser_client("boss").await.0;
         let post = add_post(&site, NewPost::published("Talked about", at(0))).await;
         let good = add_comment(&site, post.id, "Ann", "Kind words", true).await;
         let bad = add_comment(&site, post.id, "Troll", "Rude words", true).await;
@@ -164,7 +164,7 @@ dbtest! { using blog_site();
 
 dbtest! { using blog_site();
     async fn the_add_page_asks_for_what_staff_fill_and_says_what_is_missing(site) {
-        let client = superuser(&site).await;
+        let client = site.superuser_client("boss").await.0;
         let form = client.get("/admin/blog/post/add/").await;
         // A required reference starts unchosen, never as id 0.
         assert_eq!(form.attrs("input[name=author_id]", "value"), [""], "{}", form.body);
@@ -182,7 +182,7 @@ dbtest! { using blog_site();
 
 dbtest! { using blog_site();
     async fn a_post_has_its_history_a_view_on_site_link_and_exports(site) {
-        let client = superuser(&site).await;
+        let client = site.superuser_client("boss").await.0;
         let writer = author(&site).await.to_string();
         client
             .post_form("/admin/blog/post/add/", &post_form("Hello", "hello", &writer, "2026-03-07T10:00", "Rust"))
@@ -250,7 +250,7 @@ dbtest! { using blog_site();
         let post_row = page.text(".field-post_id .readonly");
         assert_eq!(post_row, "Read only", "the post by its title, not its id");
         // Spanish agrees in gender with every model name.
-        let admin = superuser(&site).await;
+        let admin = site.superuser_client("boss").await.0;
         admin.set_cookie("quartet_language", "es");
         let list = admin.get("/admin/blog/post/").await;
         assert!(list.texts("select[name=action] option").contains(&"Eliminar la selección de entradas".to_owned()), "{:?}", list.texts("select[name=action] option"));

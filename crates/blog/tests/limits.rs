@@ -28,12 +28,12 @@ async fn post_from(client: &TestClient, ip: &str, path: &str, form: &[(&str, &st
 fn limited_blog() -> quartet_testkit::TestSiteBuilder {
     blog_site().settings(|s| {
         s.server.trust_forwarded_for = true;
-        s.blog.share_emails_per_ip_per_hour = 3;
-        s.blog.share_emails_per_recipient_per_hour = 2;
-        s.blog.share_comment_max_length = 50;
-        s.blog.comments_per_ip_per_hour = 3;
-        s.blog.comment_max_length = 100;
-        s.blog.comments_per_page = 2;
+        s.app_mut::<quartet_blog::settings::BlogSettings>().share_emails_per_ip_per_hour = 3;
+        s.app_mut::<quartet_blog::settings::BlogSettings>().share_emails_per_recipient_per_hour = 2;
+        s.app_mut::<quartet_blog::settings::BlogSettings>().share_comment_max_length = 50;
+        s.app_mut::<quartet_blog::settings::BlogSettings>().comments_per_ip_per_hour = 3;
+        s.app_mut::<quartet_blog::settings::BlogSettings>().comment_max_length = 100;
+        s.app_mut::<quartet_blog::settings::BlogSettings>().comments_per_page = 2;
     })
 }
 
@@ -87,7 +87,7 @@ dbtest! { using limited_blog();
     }
 }
 
-dbtest! { using limited_blog().settings(|s| s.blog.share_requires_login = true);
+dbtest! { using limited_blog().settings(|s| s.app_mut::<quartet_blog::settings::BlogSettings>().share_requires_login = true);
     async fn sharing_can_be_kept_to_signed_in_users(site) {
         let post = add_post(&site, NewPost::published("Members only", at(0))).await;
         let path = format!("/blog/{}/share/", post.id);

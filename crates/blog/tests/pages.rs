@@ -296,7 +296,7 @@ dbtest! { using blog_site();
         site.create_user("someone", "correct-horse-battery").await;
         let options = SeedOptions { sizes: vec![("posts".into(), 40), ("tags".into(), 7), ("comments".into(), 3)] };
         let report = quartet_core::core_app::seed_all(&site.core, &options).await.unwrap();
-        assert!(report.created.contains(&"40 blog posts".to_owned()), "{:?}", report.created);
+        assert!(report.created().contains(&"40 blog posts".to_owned()), "{report:?}");
         let db = &site.core.db;
         assert_eq!(quartet_blog::queries::count_published(db, None).await.unwrap(), 40);
         assert_eq!(quartet_blog::models::tag::Entity::find().count(db).await.unwrap(), 7);
@@ -306,7 +306,7 @@ dbtest! { using blog_site();
         assert_eq!(page.text(".pagination .current"), "Page 1 of 14.");
         // A second run adds nothing.
         let again = quartet_core::core_app::seed_all(&site.core, &options).await.unwrap();
-        assert!(again.notes.iter().any(|n| n.contains("already has posts")), "{:?}", again.notes);
+        assert!(again.notes().iter().any(|n| n.contains("already has posts")), "{again:?}");
         assert_eq!(quartet_blog::queries::count_published(db, None).await.unwrap(), 40);
     }
 }
@@ -445,4 +445,53 @@ dbtest! { using blog_site().settings(|s| s.jobs.backend = quartet_core::config::
         assert_eq!(site.run_jobs().await, 1);
         assert_eq!(site.outbox().len(), 1);
     }
+}
+
+/// Every route name the site's templates and code link to (`url("…")`, `url1`, `url_with`,
+/// `route: "…"`, admin pages) is a route of the site with the built-in apps and the blog, so
+/// no link falls back to `/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_name_in_templates_and_code_exists() {
+    let site = blog_site().start(quartet_testkit::Backend::Sqlite).await;
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut folders: Vec<std::path::PathBuf> = ["core", "blog"]
+        .iter()
+        .flat_map(|name| [crates.join(name).join("src"), crates.join(name).join("templates")])
+        .collect();
+    let mut names = std::collections::BTreeSet::new();
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for start in ["url(\"", "url1(\"", "url_with(\"", "route: \"", "AdminLink::new("] {
+                for (at, _) in text.match_indices(start) {
+                    // `ctx.url("…")`, not `redact_url("…")`.
+                    if text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+                        continue;
+                    }
+                    let rest = &text[at + start.len()..];
+                    // AdminLink::new("title", "route"): the second string.
+                    let rest = if start.starts_with("AdminLink") {
+                        match rest.splitn(4, '"').nth(3) {
+                            Some(r) => r,
+                            None => continue,
+                        }
+                    } else {
+                        rest
+                    };
+                    let name: String = rest.chars().take_while(|c| *c != '"').collect();
+                    if name.contains(':') && !name.contains(['{', ' ']) {
+                        names.insert(name);
+                    }
+                }
+            }
+        }
+    }
+    assert!(names.len() > 30, "found only {names:?}");
+    let missing: Vec<&String> = names.iter().filter(|n| !site.core.urls().has(n)).collect();
+    assert!(missing.is_empty(), "route names linked to but not registered: {missing:?}");
 }

@@ -104,7 +104,7 @@ dbtest! { using crate::support::blog_site();
         assert!(page.body.contains("Fresh thought."));
 
         // A change through the admin is seen on the next request too.
-        let admin = crate::support::superuser(&site).await;
+        let admin = site.superuser_client("boss").await.0;
         let author = crate::support::author(&site).await.to_string();
         let fields = [
             ("title", "Renamed post"),

@@ -95,22 +95,6 @@ pub async fn add_post(site: &TestSite, new: NewPost<'_>) -> post::Model {
     saved
 }
 
-/// A client signed in as the superuser `boss`.
-pub async fn superuser(site: &TestSite) -> quartet_testkit::TestClient {
-    site.create(quartet_core::auth::NewUser {
-        username: "boss".into(),
-        email: "boss@example.com".into(),
-        password: Some("correct-horse-battery".into()),
-        is_staff: true,
-        is_superuser: true,
-        ..Default::default()
-    })
-    .await;
-    let client = site.client();
-    assert_eq!(client.login("boss", "correct-horse-battery").await.status, 303);
-    client
-}
-
 /// Writes a comment.
 pub async fn add_comment(site: &TestSite, post: i64, name: &str, body: &str, active: bool) -> comment::Model {
     let now = site.core.now();

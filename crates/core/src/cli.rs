@@ -186,7 +186,7 @@ fn config_argument(args: &[std::ffi::OsString]) -> Option<PathBuf> {
 /// first).
 pub fn run(apps: Vec<Arc<dyn App>>) -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let settings = Settings::load(config_argument(&args).as_deref()).ok();
+    let settings = Settings::load_with(config_argument(&args).as_deref(), &crate::site::sections_of(&apps)).ok();
     let offer = Offer::new(apps, settings.as_ref());
     let matches = offer.command().get_matches_from(args);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -249,7 +249,7 @@ async fn build_site(
     quiet: bool,
     create: Create,
 ) -> anyhow::Result<Site> {
-    let settings = Settings::load(config)?;
+    let settings = Settings::load_with(config, &crate::site::sections_of(&apps))?;
     if create == Create::Refused
         && let Some(file) = sqlite_file(&settings)
         && !file.exists()
@@ -362,19 +362,24 @@ async fn dispatch(offer: Offer, matches: ArgMatches) -> anyhow::Result<ExitCode>
             let site = build_site(config, apps, true, create).await?;
             ensure_migrated(&site).await?;
             let report = crate::core_app::seed_all(&site.core, &options).await?;
-            if report.created.is_empty() {
+            let lines = report.lines();
+            if lines.is_empty() {
                 println!("Nothing new was created.");
-            } else {
-                println!("Created {}.", report.created.join(", "));
             }
-            for note in report.notes {
+            for line in lines {
+                println!("{line}");
+            }
+            for note in report.notes() {
                 println!("{note}");
             }
             Ok(ExitCode::SUCCESS)
         }
         Builtin::Diffsettings { all } => {
-            let settings = Settings::load(config)?;
-            let defaults = crate::config::flatten(&crate::config::describe(&Settings::defaults(settings.profile)));
+            let sections = crate::site::sections_of(&apps);
+            let settings = Settings::load_with(config, &sections)?;
+            let mut defaults = Settings::defaults(settings.profile);
+            defaults.ensure_sections(&sections)?;
+            let defaults = crate::config::flatten(&crate::config::describe(&defaults));
             for (key, value) in crate::config::flatten(&crate::config::describe(&settings)) {
                 let changed = defaults.iter().find(|(k, _)| *k == key).is_none_or(|(_, v)| *v != value);
                 if changed {

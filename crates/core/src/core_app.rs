@@ -252,16 +252,45 @@ async fn sitemap_xml(core: &CoreState, host: &crate::http::host::RequestHost) ->
     Ok(SitemapXml { urls }.render()?.into())
 }
 
+/// What every app's seeder did, app by app in installed order.
+#[derive(Debug, Clone, Default)]
+pub struct SeedSummary {
+    /// Each app that created something or has something to say: its name and report.
+    pub apps: Vec<(&'static str, SeedReport)>,
+}
+
+impl SeedSummary {
+    /// Everything created, across apps ("4 users", "12 blog posts").
+    pub fn created(&self) -> Vec<String> {
+        self.apps.iter().flat_map(|(_, r)| r.created.iter().cloned()).collect()
+    }
+
+    /// Every note, across apps.
+    pub fn notes(&self) -> Vec<String> {
+        self.apps.iter().flat_map(|(_, r)| r.notes.iter().cloned()).collect()
+    }
+
+    /// One line per app that created something: `Blog: created 12 blog posts, 10 tags.`
+    pub fn lines(&self) -> Vec<String> {
+        self.apps
+            .iter()
+            .filter(|(_, r)| !r.created.is_empty())
+            .map(|(name, r)| format!("{name}: created {}.", r.created.join(", ")))
+            .collect()
+    }
+}
+
 /// Runs every installed app's seeder in installed order.
-pub async fn seed_all(core: &CoreState, options: &SeedOptions) -> anyhow::Result<SeedReport> {
-    let mut report = SeedReport::default();
+pub async fn seed_all(core: &CoreState, options: &SeedOptions) -> anyhow::Result<SeedSummary> {
+    let mut summary = SeedSummary::default();
     for app in &core.registry.installed {
         let part = app.seed(core, options).await.map_err(|e| anyhow::anyhow!("seeding {}: {e}", app.label()))?;
         core.cache.bump(app.label());
-        report.created.extend(part.created);
-        report.notes.extend(part.notes);
+        if !part.created.is_empty() || !part.notes.is_empty() {
+            summary.apps.push((app.name(), part));
+        }
     }
-    Ok(report)
+    Ok(summary)
 }
 
 /// `POST /demo/`: loads demo data into an empty site (development profile only).
@@ -275,11 +304,11 @@ async fn load_demo(ctx: PageContext, flash: Flash) -> Result<Response> {
         return Ok(Redirect::to("/").into_response());
     }
     let report = seed_all(&core, &SeedOptions::default()).await.map_err(Error::Internal)?;
-    let created = report.created.join(", ");
+    let created = report.created().join(", ");
     flash.success(ctx.t1("Demo data loaded: {created}.", "created", &created)).await?;
     // On the console too, for whoever started the server (the flash message is shown once).
     println!("Demo data loaded: {created}.");
-    for note in report.notes {
+    for note in report.notes() {
         println!("{note}");
         flash.info(note).await?;
     }

@@ -101,6 +101,7 @@ impl SiteBuilder {
             settings.secret_key = crate::config::Secret::new(development_secret(&settings));
         }
         let installed = installed(self.apps, &settings)?;
+        settings.ensure_sections(&sections_of(&installed))?;
         let mut registry = Registry::collect(&installed, &settings)?;
         let migrator = Migrator::new(std::mem::take(&mut registry.migrations));
 
@@ -142,9 +143,29 @@ impl SiteBuilder {
         core.urls
             .set(UrlMap::new(names).with_csrf_exempt(exempt).with_uploads(uploads))
             .expect("routes are built once");
+        check_route_names(&core, &installed)?;
         let router = crate::server::assemble(&core, pages);
         Ok(Site { core, router, migrator })
     }
+}
+
+/// Every route name the header links use exists, and each app's own [`App::check`] passes, so a
+/// misspelt name stops start-up instead of linking to `/`.
+fn check_route_names(core: &CoreState, installed: &[Arc<dyn App>]) -> anyhow::Result<()> {
+    for link in &core.registry.nav {
+        if !core.urls().has(link.route) {
+            bail!("the header link `{}` names the route `{}`, which no installed app has", link.label, link.route);
+        }
+    }
+    for app in installed {
+        app.check(core).with_context(|| format!("the app `{}`", app.label()))?;
+    }
+    Ok(())
+}
+
+/// The settings sections of `apps`.
+pub fn sections_of(apps: &[Arc<dyn App>]) -> Vec<crate::config::SettingsSection> {
+    apps.iter().filter_map(|a| a.settings()).collect()
 }
 
 /// The kernel's own `core` app followed by `apps` in order, less those `apps.disabled` names;

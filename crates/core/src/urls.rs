@@ -197,6 +197,11 @@ impl UrlMap {
         Ok(out)
     }
 
+    /// Whether a route is named `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.patterns.contains_key(name)
+    }
+
     /// Every registered pattern.
     pub fn patterns(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
         self.patterns.iter().map(|(name, path)| (*name, *path))

@@ -3,47 +3,13 @@
 use chrono::{Duration, TimeZone, Utc};
 use quartet_core::admin::log::entry;
 use quartet_core::auth::NewUser;
-use quartet_core::auth::models::{user, user_permission};
-use quartet_testkit::{TestClient, TestSite, dbtest};
+use quartet_core::auth::models::user;
+use quartet_testkit::{TestSite, dbtest};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 
 use crate::library::{book, library_site};
 
 pub(crate) const PASSWORD: &str = "correct-horse-battery";
-
-/// A signed-in staff user with these permissions (`library.view_book`...), or a superuser.
-pub(crate) async fn staff(
-    site: &TestSite,
-    username: &str,
-    perms: &[&str],
-    superuser: bool,
-) -> (TestClient, user::Model) {
-    let user = site
-        .create(NewUser {
-            username: username.into(),
-            email: format!("{username}@example.com"),
-            password: Some(PASSWORD.into()),
-            is_staff: true,
-            is_superuser: superuser,
-            ..NewUser::default()
-        })
-        .await;
-    for perm in perms {
-        user_permission::ActiveModel {
-            user_id: Set(user.id),
-            permission_id: Set((*perm).into()),
-            ..Default::default()
-        }
-        .insert(&site.core.db)
-        .await
-        .unwrap();
-    }
-    let client = site.client();
-    let page =
-        client.post_form("/admin/login/", &[("username", username), ("password", PASSWORD), ("next", "/admin/")]).await;
-    assert_eq!((page.status, page.location()), (303, Some("/admin/")), "{}", page.body);
-    (client, user)
-}
 
 pub(crate) async fn add_book(
     site: &TestSite,
@@ -85,7 +51,7 @@ dbtest! {
         let wrong = client.post_form("/admin/login/", &[("username", "nobody"), ("password", "x")]).await;
         assert_eq!(wrong.text(".errornote"), refused.text(".errornote"), "unknown users look the same");
 
-        let (staff_client, _) = staff(&site, "editor", &[], false).await;
+        let (staff_client, _) = site.staff_client("editor", &[]).await;
         let page = staff_client.get("/admin/").await;
         assert_eq!(page.status, 200);
         assert_eq!(page.heading(), "Site administration");
@@ -100,13 +66,13 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn the_index_lists_what_the_user_may_see(site) {
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let index = root.get("/admin/").await;
         let captions = index.texts("table.module caption");
         assert_eq!(captions, ["Accounts", "Background jobs", "Library"]);
         assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "Background jobs", "Genres", "Books", "Library statistics", "Shelf audit"]);
 
-        let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
+        let (viewer, _) = site.staff_client("viewer", &["library.view_book"]).await;
         let index = viewer.get("/admin/").await;
         assert_eq!(index.texts("table.module caption"), ["Library"]);
         assert!(index.attrs("a.addlink", "href").is_empty(), "no add permission, no add link");
@@ -120,7 +86,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn the_change_list_searches_sorts_filters_with_counts_and_pages(site) {
-        let (root, ada) = staff(&site, "ada", &[], true).await;
+        let (root, ada) = site.superuser_client("ada").await;
         let now = site.core.now();
         add_book(&site, "Rust in Action", "PB", now, Some(ada.id)).await;
         add_book(&site, "Django by Example", "PB", now - Duration::days(3), None).await;
@@ -175,7 +141,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn a_hundred_rows_per_page(site) {
-        let (root, _) = staff(&site, "ada", &[], true).await;
+        let (root, _) = site.superuser_client("ada").await;
         let start = Utc.with_ymd_and_hms(2024, 1, 1, 12, 0, 0).unwrap();
         for n in 0..105 {
             add_book(&site, &format!("Book {n:03}"), "PB", start + Duration::hours(n), None).await;
@@ -191,7 +157,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn adding_validates_each_field_then_saves_and_records_it(site) {
-        let (root, ada) = staff(&site, "ada", &[], true).await;
+        let (root, ada) = site.superuser_client("ada").await;
         add_book(&site, "Taken", "PB", site.core.now(), None).await;
         let form = root.get("/admin/library/book/add/").await;
         assert_eq!(form.heading(), "Add book");
@@ -254,7 +220,7 @@ dbtest! {
     using library_site();
     async fn changing_records_what_changed_and_needs_the_change_permission(site) {
         let id = add_book(&site, "Old Title", "DF", site.core.now(), None).await;
-        let (root, root_user) = staff(&site, "root", &[], true).await;
+        let (root, root_user) = site.superuser_client("root").await;
         let url = format!("/admin/library/book/{id}/change/");
         let form = root.get(&url).await;
         assert_eq!(form.heading(), "Change book");
@@ -274,7 +240,7 @@ dbtest! {
         let entry = entry::Entity::find().filter(entry::Column::ObjectId.eq(id.to_string())).one(&site.core.db).await.unwrap().unwrap();
         assert_eq!((entry.user_id, entry.action_flag, entry.change_message.as_str()), (root_user.id, 2, "Changed title."));
 
-        let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
+        let (viewer, _) = site.staff_client("viewer", &["library.view_book"]).await;
         let view = viewer.get(&url).await;
         assert_eq!(view.status, 200);
         assert_eq!(view.heading(), "View book");
@@ -295,7 +261,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn deleting_asks_first_and_lists_what_goes_with_it(site) {
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let author = site.create_user("writer", PASSWORD).await;
         add_book(&site, "Their Book", "PB", site.core.now(), Some(author.id)).await;
         let url = format!("/admin/accounts/user/{}/delete/", author.id);
@@ -316,7 +282,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn users_are_added_with_a_password_and_get_permissions_through_groups(site) {
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let add = root.get("/admin/accounts/user/add/").await;
         assert_eq!(add.attrs(".admin-form input[name]:not([type=hidden])", "name"), ["username", "password1", "password2"]);
         let mismatch = root.post_form("/admin/accounts/user/add/", &[("username", "newbie"), ("password1", "lilac-meadow-42"), ("password2", "other")]).await;
@@ -363,7 +329,7 @@ dbtest! {
         assert_eq!(done.status, 303);
         let again = site.client();
         assert_eq!(again.post_form("/admin/login/", &[("username", "newbie"), ("password", "amber-river-77")]).await.status, 303);
-        let (plain, _) = staff(&site, "plain", &["accounts.view_user"], false).await;
+        let (plain, _) = site.staff_client("plain", &["accounts.view_user"]).await;
         assert_eq!(plain.get(&url).await.status, 403);
         assert_eq!(plain.post_form(&url, &[("password1", "x"), ("password2", "x")]).await.status, 403);
 
@@ -384,7 +350,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn list_editable_columns_are_saved_in_bulk(site) {
-        let (root, root_user) = staff(&site, "root", &[], true).await;
+        let (root, root_user) = site.superuser_client("root").await;
         let now = site.core.now();
         let first = add_book(&site, "First", "DF", now, None).await;
         let second = add_book(&site, "Second", "DF", now - Duration::days(1), None).await;
@@ -415,7 +381,7 @@ dbtest! {
         assert_eq!((entry.user_id, entry.change_message.as_str()), (root_user.id, "Changed status and in print."));
         assert!(entry::Entity::find().filter(entry::Column::ObjectId.eq(second.to_string())).one(&site.core.db).await.unwrap().is_none(), "unchanged rows are not logged");
 
-        let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
+        let (viewer, _) = site.staff_client("viewer", &["library.view_book"]).await;
         assert!(viewer.get("/admin/library/book/").await.attrs("select[name$=-status]", "name").is_empty(), "viewers get text, not inputs");
         let refused = viewer.post_form("/admin/library/book/", &[("form-0-id", &first.to_string()), ("form-0-status", "DF"), ("_save", "1")]).await;
         assert_eq!(refused.status, 403);
@@ -426,7 +392,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn delete_selected_confirms_then_deletes_and_needs_the_delete_permission(site) {
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let now = site.core.now();
         let keep = add_book(&site, "Keep Me", "PB", now, None).await;
         let a = add_book(&site, "Gone A", "DF", now, None).await;
@@ -448,7 +414,7 @@ dbtest! {
         assert_eq!(confirm.attrs("input[name=_selected_action]", "value"), [a.to_string(), b.to_string()]);
         assert_eq!(book::Entity::find().count(&site.core.db).await.unwrap(), 3, "nothing goes before the confirmation");
 
-        let (viewer, _) = staff(&site, "viewer", &["library.view_book", "library.change_book"], false).await;
+        let (viewer, _) = site.staff_client("viewer", &["library.view_book", "library.change_book"]).await;
         assert!(!viewer.get("/admin/library/book/").await.attrs("select[name=action] option", "value").contains(&"delete_selected".to_owned()));
         let mut confirmed = selection.to_vec();
         confirmed.push(("post", "yes"));
@@ -471,7 +437,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn export_to_csv_writes_the_selected_rows(site) {
-        let (root, ada) = staff(&site, "ada", &[], true).await;
+        let (root, ada) = site.superuser_client("ada").await;
         let when = Utc.with_ymd_and_hms(2026, 3, 7, 10, 30, 0).unwrap();
         let one = add_book(&site, "Rust, Safely", "PB", when, Some(ada.id)).await;
         let two = add_book(&site, "=HYPERLINK(1)", "DF", when, None).await;
@@ -485,10 +451,10 @@ dbtest! {
         assert!(lines[2].starts_with(&format!("{two},'=HYPERLINK(1),")), "formulas are neutralised: {}", lines[2]);
         assert_eq!(lines.len(), 3);
 
-        let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
+        let (viewer, _) = site.staff_client("viewer", &["library.view_book"]).await;
         let allowed = viewer.post_form("/admin/library/book/", &[("action", "export_to_csv"), ("_selected_action", &one.to_string())]).await;
         assert_eq!(allowed.status, 200, "exporting needs only the view permission");
-        let (nobody, _) = staff(&site, "nobody", &[], false).await;
+        let (nobody, _) = site.staff_client("nobody", &[]).await;
         assert_eq!(nobody.post_form("/admin/library/book/", &[("action", "export_to_csv"), ("_selected_action", &one.to_string())]).await.status, 403);
     }
 }
@@ -496,7 +462,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn the_raw_id_lookup_lists_rows_to_pick(site) {
-        let (root, ada) = staff(&site, "ada", &[], true).await;
+        let (root, ada) = site.superuser_client("ada").await;
         let form = root.get("/admin/library/book/add/").await;
         assert_eq!(form.attrs("a.related-lookup", "data-lookup-for"), ["id_author_id"]);
         let popup = root.get("/admin/accounts/user/?_popup=1").await;
@@ -523,12 +489,12 @@ dbtest! {
         member.login("member", PASSWORD).await;
         assert_eq!(member.get(&url).await.status, 303, "not staff: to the admin sign-in");
 
-        let (plain, _) = staff(&site, "plain", &[], false).await;
+        let (plain, _) = site.staff_client("plain", &[]).await;
         assert_eq!(plain.get(&url).await.status, 403);
         assert_eq!(plain.get("/library/admin/stats/").await.status, 403);
         assert!(plain.get("/admin/").await.texts(".admin-page-link th").is_empty());
 
-        let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
+        let (viewer, _) = site.staff_client("viewer", &["library.view_book"]).await;
         let page = viewer.get(&url).await;
         assert_eq!(page.status, 200);
         assert_eq!(page.heading(), "Book summary");
@@ -544,7 +510,7 @@ dbtest! {
         assert_eq!((stats.heading(), stats.text(".summary")), ("Library statistics".to_owned(), "1 books".to_owned()));
         assert_eq!(stats.texts(".breadcrumbs a"), ["Home"]);
 
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         assert_eq!(root.get("/admin/").await.texts(".admin-page-link th"), ["Background jobs", "Library statistics", "Shelf audit"]);
     }
 }
@@ -557,10 +523,10 @@ dbtest! {
         let b = add_book(&site, "Draft B", "DF", now, None).await;
         let untouched = add_book(&site, "Draft C", "DF", now, None).await;
         let selection = [("action", "mark_published"), ("_selected_action", &a.to_string()), ("_selected_action", &b.to_string())];
-        let (viewer, _) = staff(&site, "viewer", &["library.view_book"], false).await;
+        let (viewer, _) = site.staff_client("viewer", &["library.view_book"]).await;
         assert!(!viewer.get("/admin/library/book/").await.attrs("select[name=action] option", "value").contains(&"mark_published".to_owned()), "it needs the change permission");
         assert_eq!(viewer.post_form("/admin/library/book/", &selection).await.status, 403);
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let done = root.post_form("/admin/library/book/", &selection).await;
         assert_eq!(done.location(), Some("/admin/library/book/"));
         assert_eq!(root.get("/admin/library/book/").await.messages(), ["2 books marked as published."]);

@@ -4,7 +4,7 @@ use quartet_core::admin::log::entry;
 use quartet_testkit::{TestResponse, dbtest};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
-use crate::admin::{add_book, staff};
+use crate::admin::add_book;
 use crate::library::{book, chapter, library_site, review};
 
 /// A valid book form plus the given inline fields.
@@ -45,7 +45,7 @@ fn error_rows(page: &TestResponse) -> Vec<String> {
 dbtest! {
     using library_site();
     async fn a_book_is_added_with_its_chapters_and_reviews(site) {
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let page = root.get("/admin/library/book/add/").await;
         assert_eq!(page.texts(".inline-group > h2"), ["Chapters", "Reviews"]);
         assert_eq!(page.attrs("#chapter_set-group.tabular", "data-prefix"), ["chapter_set"]);
@@ -79,7 +79,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn inline_rows_are_changed_added_and_deleted_with_the_parent(site) {
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let id = add_book(&site, "Parent", "DF", site.core.now(), None).await;
         let url = format!("/admin/library/book/{id}/change/");
         let mut fields = book_form("Parent", "parent", &[
@@ -126,7 +126,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn inline_errors_keep_everything_and_save_nothing(site) {
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let id = add_book(&site, "Careful", "DF", site.core.now(), None).await;
         let other = add_book(&site, "Other", "DF", site.core.now(), None).await;
         let url = format!("/admin/library/book/{id}/change/");
@@ -177,11 +177,11 @@ dbtest! {
         let chapter = sea_orm::ActiveModelTrait::insert(chapter, &site.core.db).await.unwrap();
         let url = format!("/admin/library/book/{id}/change/");
 
-        let (editor, _) = staff(&site, "editor", &["library.view_book", "library.change_book"], false).await;
+        let (editor, _) = site.staff_client("editor", &["library.view_book", "library.change_book"]).await;
         let page = editor.get(&url).await;
         assert!(page.texts(".inline-group > h2").is_empty(), "no permission on chapters or reviews, no inlines");
 
-        let (reader, _) = staff(&site, "reader", &["library.view_book", "library.change_book", "library.view_chapter"], false).await;
+        let (reader, _) = site.staff_client("reader", &["library.view_book", "library.change_book", "library.view_chapter"]).await;
         let page = reader.get(&url).await;
         assert_eq!(page.texts(".inline-group > h2"), ["Chapters"]);
         assert_eq!(page.texts("#chapter_set-group .readonly"), ["1", "Kept"], "viewable, not editable");

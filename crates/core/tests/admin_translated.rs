@@ -4,7 +4,6 @@ use quartet_core::admin::log::entry;
 use quartet_testkit::dbtest;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::admin::staff;
 use crate::library::{genre, genre_translation, library_site};
 
 async fn translations(site: &quartet_testkit::TestSite) -> Vec<(String, String, String)> {
@@ -21,7 +20,7 @@ async fn translations(site: &quartet_testkit::TestSite) -> Vec<(String, String, 
 dbtest! {
     using library_site();
     async fn translated_fields_are_edited_per_language_in_tabs(site) {
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let add = root.get("/admin/library/genre/add/").await;
         assert_eq!(add.texts(".language-tabs a"), ["English (not translated yet)", "Español (not translated yet)"]);
         assert_eq!(add.attrs(".language-tabs a.current", "lang"), ["en"]);
@@ -59,7 +58,7 @@ dbtest! {
 
         // An unknown language falls back to the default; a viewer sees the fields read-only.
         assert_eq!(root.get(&format!("{url}?language=xx")).await.attrs(".language-tabs a.current", "lang"), ["en"]);
-        let (viewer, _) = staff(&site, "viewer", &["library.view_genre"], false).await;
+        let (viewer, _) = site.staff_client("viewer", &["library.view_genre"]).await;
         let page = viewer.get(&format!("{url}?language=es")).await;
         assert_eq!(page.texts(".translated .readonly"), ["Ciencia ficción", "ciencia-ficcion"]);
         assert_eq!(viewer.post_form(&format!("{url}?language=es"), &[("code", "x"), ("translation-name", "x"), ("translation-slug", "x")]).await.status, 403);
@@ -144,7 +143,7 @@ async fn every_admin_text_has_a_spanish_translation() {
 dbtest! {
     using library_site();
     async fn the_admin_speaks_spanish(site) {
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         root.set_cookie("quartet_language", "es");
         let index = root.get("/admin/").await;
         assert_eq!(index.heading(), "Sitio administrativo");

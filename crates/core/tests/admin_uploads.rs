@@ -6,7 +6,7 @@ use reqwest::multipart::{Form, Part};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::accounts::tiny_png;
-use crate::admin::{add_book, staff};
+use crate::admin::add_book;
 use crate::library::{library_site, review};
 
 fn profile_form(user_id: i64) -> Form {
@@ -16,7 +16,7 @@ fn profile_form(user_id: i64) -> Form {
 dbtest! {
     using library_site();
     async fn an_image_is_uploaded_replaced_refused_and_cleared(site) {
-        let (root, ada) = staff(&site, "ada", &[], true).await;
+        let (root, ada) = site.superuser_client("ada").await;
         let stored = profile::Entity::find().filter(profile::Column::UserId.eq(ada.id)).one(&site.core.db).await.unwrap().unwrap();
         let url = format!("/admin/accounts/profile/{}/change/", stored.id);
         let page = root.get(&url).await;
@@ -56,7 +56,7 @@ dbtest! {
 dbtest! {
     using library_site();
     async fn an_inline_row_takes_a_file(site) {
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let id = add_book(&site, "With Files", "DF", site.core.now(), None).await;
         let url = format!("/admin/library/book/{id}/change/");
         let page = root.get(&url).await;

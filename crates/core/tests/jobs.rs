@@ -16,8 +16,6 @@ use quartet_testkit::{TestSite, TestSiteBuilder, dbtest};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::staff;
-
 // ---------------------------------------------------------------- test jobs
 
 static EFFECTS: LazyLock<Mutex<Vec<String>>> = LazyLock::new(Mutex::default);
@@ -463,9 +461,9 @@ dbtest! {
 
         let anonymous = site.client().get("/admin/jobs/").await;
         assert_eq!(anonymous.status, 303, "visitors are sent to sign in");
-        let (plain, _) = staff(&site, "plain", &[], false).await;
+        let (plain, _) = site.staff_client("plain", &[]).await;
         assert_eq!(plain.get("/admin/jobs/").await.status, 403, "staff without core.view_job");
-        let (viewer, _) = staff(&site, "viewer", &["core.view_job"], false).await;
+        let (viewer, _) = site.staff_client("viewer", &["core.view_job"]).await;
         let page = viewer.get("/admin/jobs/").await;
         assert_eq!(page.status, 200);
         assert_eq!(page.heading(), "Background jobs");
@@ -482,7 +480,7 @@ dbtest! {
         assert_eq!(filtered.attrs("#job-list tbody tr", "id"), [format!("job-{other}"), format!("job-{broken}")]);
         assert_eq!(viewer.get("/admin/jobs/?status=bogus&page=x&name=%00").await.status, 200, "odd filters are ignored");
 
-        let (operator, _) = staff(&site, "operator", &["core.view_job", "core.change_job", "core.delete_job"], false).await;
+        let (operator, _) = site.staff_client("operator", &["core.view_job", "core.change_job", "core.delete_job"]).await;
         heal(&key);
         let retried = operator.post_form(&format!("/admin/jobs/{broken}/retry/"), &[("next", "/admin/jobs/?status=failed")]).await;
         assert_eq!(retried.location(), Some("/admin/jobs/?status=failed"));
@@ -515,7 +513,7 @@ async fn an_operator_retries_a_failed_job_in_chromium() {
     let key = unique("chromium");
     let id = site.core.enqueue(&site.core.db, &Broken { key: key.clone() }).await.unwrap();
     site.run_jobs().await;
-    staff(&site, "operator", &["core.view_job", "core.change_job", "core.delete_job"], false).await;
+    site.staff_client("operator", &["core.view_job", "core.change_job", "core.delete_job"]).await;
     let driver = &browser.driver;
 
     driver.goto(site.url("/admin/jobs/?status=failed")).await.unwrap();

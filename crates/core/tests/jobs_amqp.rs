@@ -16,7 +16,6 @@ use quartet_core::jobs::amqp::queue_depths;
 use quartet_core::jobs::{Background, Job, Worker, WorkerOptions, status};
 use quartet_testkit::{TestSite, TestSiteBuilder, dbtest, service_url};
 
-use crate::admin::staff;
 use crate::jobs::{
     FailFast, JobsApp, Record, Sleepy, effects, eventually, jobs_of, rolled_back_and_pending, the_job, unique,
 };
@@ -146,7 +145,7 @@ broker_test! {
         assert_eq!(depth(&site, "default.dead").await, 1, "dead-lettered after the last attempt");
         assert_eq!(depth(&site, "default").await, 0);
 
-        let (root, _) = staff(&site, "root", &[], true).await;
+        let (root, _) = site.superuser_client("root").await;
         let page = root.get("/admin/jobs/").await;
         let dead = format!("{}.default.dead", site.core.settings.jobs.amqp_prefix);
         let rows = page.texts("#queue-depths tbody tr");

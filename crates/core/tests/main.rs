@@ -19,4 +19,5 @@ mod passwords;
 mod security;
 mod services;
 mod sessions;
+mod startup;
 mod support;

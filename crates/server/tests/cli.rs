@@ -338,13 +338,19 @@ fn seed_creates_demo_accounts_once_and_refuses_bad_sizes() {
     let quartet = Quartet::new();
     quartet.run(&["migrate"]).success();
     let first = quartet.run(&["seed"]).success();
-    assert!(first.stdout.contains("Created 4 users, 12 blog posts, 10 tags, 24 comments."), "{first:#?}");
+    let lines: Vec<&str> = first.stdout.lines().filter(|l| l.contains(": created ")).collect();
+    assert_eq!(
+        lines,
+        ["Accounts: created 4 users.", "Blog: created 12 blog posts, 10 tags, 24 comments."],
+        "{first:#?}"
+    );
     assert!(first.stdout.contains("Sign in as `demo`"), "{first:#?}");
     let second = quartet.run(&["seed"]).success();
     assert!(second.stdout.contains("The demo account already exists."), "{second:#?}");
     assert!(second.stdout.contains("The blog already has posts"), "{second:#?}");
     let sized = Quartet::new().run(&["seed", "--create", "--posts", "5", "--tags", "3", "--comments", "1"]).success();
-    assert!(sized.stdout.contains("Created 4 users, 5 blog posts, 3 tags, 5 comments."), "{sized:#?}");
+    assert!(sized.stdout.contains("Accounts: created 4 users.\n"), "{sized:#?}");
+    assert!(sized.stdout.contains("Blog: created 5 blog posts, 3 tags, 5 comments.\n"), "{sized:#?}");
     let bad = quartet.run(&["seed", "--posts", "many"]);
     assert_eq!(bad.code, Some(2));
     assert!(bad.stderr.contains("invalid value 'many' for '--posts <N>'"), "{bad:#?}");

@@ -134,6 +134,9 @@ impl TestSiteBuilder {
         // Fast hashing; the production parameters have their own tests.
         settings.auth.argon2_memory_kib = 64;
         settings.auth.pbkdf2_iterations = 1000;
+        settings
+            .ensure_sections(&quartet_core::site::sections_of(&self.apps))
+            .expect("the apps' settings sections have valid defaults");
         for change in self.changes {
             change(&mut settings);
         }
@@ -226,13 +229,63 @@ impl TestSite {
         create_user(&self.core, new).await.expect("the user is created")
     }
 
+    /// The password of the users the helpers below create.
+    pub const PASSWORD: &'static str = "correct-horse-battery";
+
     /// A client signed in as a new user with this name.
     pub async fn signed_in_client(&self, username: &str) -> (TestClient, User) {
-        let password = "correct-horse-battery";
+        let password = Self::PASSWORD;
         let user = self.create_user(username, password).await;
         let client = self.client();
         let page = client.login(username, password).await;
         assert_eq!(page.status, 303, "sign-in of {username} failed: {}", page.body);
+        (client, user)
+    }
+
+    /// A client signed in through the admin's sign-in page as a new staff user `username`
+    /// with these permissions (`blog.change_post`); the password is
+    /// [`TestSite::PASSWORD`].
+    pub async fn staff_client(&self, username: &str, permissions: &[&str]) -> (TestClient, User) {
+        self.admin_client(username, permissions, false).await
+    }
+
+    /// A client signed in through the admin's sign-in page as a new superuser `username`.
+    pub async fn superuser_client(&self, username: &str) -> (TestClient, User) {
+        self.admin_client(username, &[], true).await
+    }
+
+    async fn admin_client(&self, username: &str, permissions: &[&str], superuser: bool) -> (TestClient, User) {
+        use sea_orm::{ActiveModelTrait as _, ActiveValue::Set};
+        let user = self
+            .create(NewUser {
+                username: username.into(),
+                email: format!("{username}@example.com"),
+                password: Some(Self::PASSWORD.into()),
+                is_staff: true,
+                is_superuser: superuser,
+                ..NewUser::default()
+            })
+            .await;
+        for permission in permissions {
+            quartet_core::auth::models::user_permission::ActiveModel {
+                user_id: Set(user.id),
+                permission_id: Set((*permission).into()),
+                ..Default::default()
+            }
+            .insert(&self.core.db)
+            .await
+            .unwrap_or_else(|e| panic!("the permission {permission} is given (is it a model's?): {e}"));
+        }
+        let client = self.client();
+        let page = client
+            .post_form("/admin/login/", &[("username", username), ("password", Self::PASSWORD), ("next", "/admin/")])
+            .await;
+        assert_eq!(
+            (page.status, page.location()),
+            (303, Some("/admin/")),
+            "admin sign-in of {username}: {}",
+            page.body
+        );
         (client, user)
     }
 

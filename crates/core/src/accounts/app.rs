@@ -36,7 +36,6 @@ impl App for AccountsApp {
             .route("account:logout", "/account/logout/", post(views::logout))
             .route("accounts:logout", "/accounts/logout/", post(views::logout))
             .route("account:register", "/account/register/", register())
-            .route("students:register", "/students/register/", register())
             .route("account:dashboard", "/account/", get(views::dashboard))
             .upload_route("account:edit", "/account/edit/", get(views::edit_form).post(views::edit_submit))
             .route(

@@ -195,4 +195,18 @@ impl App for AdminApp {
         registry.provide(site);
         Ok(())
     }
+
+    fn check(&self, core: &CoreState) -> anyhow::Result<()> {
+        for link in &site(core).links {
+            if !core.urls().has(&link.route) {
+                anyhow::bail!(
+                    "the admin page `{}` of `{}` names the route `{}`, which no installed app has",
+                    link.title,
+                    link.app,
+                    link.route
+                );
+            }
+        }
+        Ok(())
+    }
 }

@@ -31,6 +31,13 @@ pub trait App: Send + Sync + 'static {
     /// The app's routes with its state applied.
     fn routes(&self, core: &CoreState) -> Routes;
 
+    /// The app's own settings section (`[blog]`), if it has one:
+    /// `Some(SettingsSection::of::<BlogSettings>())`. It is loaded with the kernel's settings,
+    /// from the same file and environment, before the site is built.
+    fn settings(&self) -> Option<crate::config::SettingsSection> {
+        None
+    }
+
     /// Hands the app's parts to the site: models, migrations, header links, static files,
     /// translations, commands, and contributions to other apps (admin registrations, job
     /// types) or services. Called once per site, before any state exists.
@@ -39,6 +46,12 @@ pub trait App: Send + Sync + 'static {
     /// Checks and completes the registry once every app has registered (the admin resolves
     /// its registrations against the models here); an error stops start-up.
     fn ready(&self, _registry: &mut Registry) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// Checks made once every app's routes exist (Django's system checks): that the route
+    /// names the app links to are there. An error stops start-up.
+    fn check(&self, _core: &CoreState) -> anyhow::Result<()> {
         Ok(())
     }
 

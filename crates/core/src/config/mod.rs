@@ -6,6 +6,8 @@
 //! `database.url` is `QUARTET_DATABASE_URL`, `security.hsts_seconds` is
 //! `QUARTET_SECURITY_HSTS_SECONDS`. Lists are comma-separated (`QUARTET_ALLOWED_HOSTS=a.com,b.com`).
 
+mod sections;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -14,6 +16,8 @@ use std::path::{Path, PathBuf};
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+pub use sections::{AppSections, AppSettings, SettingsSection};
 
 /// Environment variables with the `QUARTET_` prefix that are not settings.
 const RESERVED_ENV_PREFIXES: &[&str] = &["QUARTET_CONFIG", "QUARTET_TEST_", "QUARTET_SUPERUSER_", "QUARTET_BENCH_"];
@@ -62,7 +66,8 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    fn invalid(key: &str, message: impl Into<String>) -> Self {
+    /// A value of the wrong kind at `key` (apps' sections use it for their own checks).
+    pub fn invalid(key: &str, message: impl Into<String>) -> Self {
         Self::Invalid { key: key.to_owned(), message: message.into() }
     }
 }
@@ -197,8 +202,10 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// The cache of data pages are made from.
     pub cache: CacheSettings,
-    /// The blog's limits (comments, share by e-mail).
-    pub blog: BlogSettings,
+    /// The sections of the installed apps (`[blog]`…), each read as the app's own type
+    /// ([`Settings::app`]).
+    #[serde(skip)]
+    pub sections: AppSections,
 }
 
 /// The site's name and public address.
@@ -541,26 +548,6 @@ pub struct CacheSettings {
     pub timeout_seconds: u64,
 }
 
-/// The blog's limits.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BlogSettings {
-    /// Longest comment, in characters.
-    pub comment_max_length: usize,
-    /// Comments one client address may post per hour; further ones get 429.
-    pub comments_per_ip_per_hour: u32,
-    /// Comments shown on one page of a post (older ones on the following pages).
-    pub comments_per_page: usize,
-    /// Only signed-in users may share posts by e-mail.
-    pub share_requires_login: bool,
-    /// Share e-mails one client address may send per hour; further ones get 429.
-    pub share_emails_per_ip_per_hour: u32,
-    /// Share e-mails one recipient address may receive per hour; further ones get 429.
-    pub share_emails_per_recipient_per_hour: u32,
-    /// Longest comment of a share e-mail, in characters.
-    pub share_comment_max_length: usize,
-}
-
 /// Installed applications that are switched off.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -570,6 +557,31 @@ pub struct AppsSettings {
 }
 
 impl Settings {
+    /// The section `T` of an installed app.
+    ///
+    /// Panics if the app's section was not loaded: the site loads the section of every
+    /// installed app ([`Settings::ensure_sections`]), so this is a programming error.
+    pub fn app<T: AppSettings>(&self) -> &T {
+        self.sections.get::<T>().unwrap_or_else(|| panic!("the settings section `{}` is not loaded", T::SECTION))
+    }
+
+    /// The section `T` to change (tests); panics as [`Settings::app`].
+    pub fn app_mut<T: AppSettings>(&mut self) -> &mut T {
+        self.sections.get_mut::<T>().unwrap_or_else(|| panic!("the settings section `{}` is not loaded", T::SECTION))
+    }
+
+    /// Adds the profile's defaults of every section in `sections` that is not loaded yet
+    /// (settings made in code rather than loaded).
+    pub fn ensure_sections(&mut self, sections: &[SettingsSection]) -> Result<(), ConfigError> {
+        for section in sections {
+            if !self.sections.contains(section.name) {
+                let value = section.load(section.defaults(self.profile))?;
+                self.sections.insert(section.name, value);
+            }
+        }
+        Ok(())
+    }
+
     /// The defaults of a profile.
     pub fn defaults(profile: Profile) -> Self {
         let production = profile == Profile::Production;
@@ -692,15 +704,7 @@ impl Settings {
                 max_bytes: 32 * 1024 * 1024,
                 timeout_seconds: 60,
             },
-            blog: BlogSettings {
-                comment_max_length: 3000,
-                comments_per_ip_per_hour: 20,
-                comments_per_page: 50,
-                share_requires_login: false,
-                share_emails_per_ip_per_hour: 10,
-                share_emails_per_recipient_per_hour: 3,
-                share_comment_max_length: 1000,
-            },
+            sections: AppSections::default(),
         }
     }
 
@@ -709,6 +713,11 @@ impl Settings {
     /// The file is `$QUARTET_CONFIG` or `explicit_file` if given (it must exist), else
     /// `quartet.toml` in the working directory if present.
     pub fn load(explicit_file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(explicit_file, &[])
+    }
+
+    /// [`Settings::load`] with the sections of the installed apps.
+    pub fn load_with(explicit_file: Option<&Path>, sections: &[SettingsSection]) -> Result<Self, ConfigError> {
         let env: BTreeMap<String, String> = std::env::vars().collect();
         let file = explicit_file.map(Path::to_path_buf).or_else(|| env.get("QUARTET_CONFIG").map(PathBuf::from));
         let (path, required) = match file {
@@ -720,11 +729,22 @@ impl Settings {
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => None,
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        Self::from_sources(text.as_deref().map(|t| (path.as_path(), t)), &env)
+        Self::from_sources_with(text.as_deref().map(|t| (path.as_path(), t)), &env, sections)
     }
 
     /// Builds settings from an optional settings file (path and text) and environment variables.
     pub fn from_sources(file: Option<(&Path, &str)>, env: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_sources_with(file, env, &[])
+    }
+
+    /// [`Settings::from_sources`] with the sections of the installed apps: each section's
+    /// defaults sit under its name, the file and the environment layer over them as over the
+    /// kernel's keys, then the section is read as its type and checked.
+    pub fn from_sources_with(
+        file: Option<(&Path, &str)>,
+        env: &BTreeMap<String, String>,
+        sections: &[SettingsSection],
+    ) -> Result<Self, ConfigError> {
         let file_value = match file {
             Some((path, text)) => {
                 let table: toml::Table = toml::from_str(text)
@@ -745,18 +765,34 @@ impl Settings {
         };
         let defaults = Settings::defaults(profile);
         let mut merged = with_secrets_exposed(|| serde_json::to_value(&defaults)).expect("settings serialize to JSON");
+        for section in sections {
+            let Value::Object(map) = &mut merged else { unreachable!("settings serialize to an object") };
+            if map.insert(section.name.to_owned(), section.defaults(profile)).is_some() {
+                return Err(ConfigError::invalid(
+                    section.name,
+                    "an app's settings section has the name of another section",
+                ));
+            }
+        }
 
         if let Some((path, value)) = file_value {
             merge_file(&mut merged, &value, "", &format!("the file {}", path.display()))?;
         }
         apply_env(&mut merged, env)?;
 
-        let settings: Settings = serde_path_to_error::deserialize(merged).map_err(|e| {
+        let mut loaded = AppSections::default();
+        for section in sections {
+            let Value::Object(map) = &mut merged else { unreachable!("settings serialize to an object") };
+            let value = map.remove(section.name).expect("every section's defaults were put in");
+            loaded.insert(section.name, section.load(value)?);
+        }
+        let mut settings: Settings = serde_path_to_error::deserialize(merged).map_err(|e| {
             let key = e.path().to_string();
             let message = e.into_inner().to_string();
             ConfigError::Invalid { key, message }
         })?;
         settings.validate()?;
+        settings.sections = loaded;
         Ok(settings)
     }
 
@@ -924,12 +960,6 @@ impl Settings {
                 "must be at least uploads.max_body_bytes + uploads.file_memory_bytes (one request's worth)",
             ));
         }
-        if self.blog.comment_max_length == 0 || self.blog.comments_per_page == 0 {
-            return Err(ConfigError::invalid(
-                "blog.comments_per_page",
-                "blog.comment_max_length and blog.comments_per_page must be above 0",
-            ));
-        }
         Ok(())
     }
 
@@ -972,11 +1002,16 @@ impl Settings {
         collect_keys(&value, "", &mut keys);
         keys.into_iter()
             .map(|key| {
-                let env = format!("QUARTET_{}", key.replace('.', "_").to_ascii_uppercase());
+                let env = env_name(&key);
                 (key, env)
             })
             .collect()
     }
+}
+
+/// The variable of a key: `blog.comments_per_page` → `QUARTET_BLOG_COMMENTS_PER_PAGE`.
+fn env_name(key: &str) -> String {
+    format!("QUARTET_{}", key.replace('.', "_").to_ascii_uppercase())
 }
 
 fn parse_profile(raw: &str) -> Result<Profile, ConfigError> {
@@ -1037,9 +1072,12 @@ fn collect_keys(value: &Value, prefix: &str, out: &mut Vec<String>) {
     }
 }
 
-/// Applies `QUARTET_*` variables, typed by the default value at the same key.
+/// Applies `QUARTET_*` variables, typed by the default value at the same key (the kernel's
+/// keys and the apps' sections alike).
 fn apply_env(merged: &mut Value, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
-    let keys: BTreeMap<String, String> = Settings::env_keys().into_iter().map(|(key, env)| (env, key)).collect();
+    let mut all = Vec::new();
+    collect_keys(merged, "", &mut all);
+    let keys: BTreeMap<String, String> = all.into_iter().map(|key| (env_name(&key), key)).collect();
     for (name, raw) in env {
         if !name.starts_with("QUARTET_") || RESERVED_ENV_PREFIXES.iter().any(|p| name.starts_with(p)) {
             continue;
@@ -1083,10 +1121,14 @@ fn parse_env_value(key: &str, default: &Value, raw: &str) -> Result<Value, Confi
 /// Settings keys and values as shown to operators (`quartet diffsettings`): every [`Secret`]
 /// serialises as `<redacted>`, whatever its key.
 pub fn describe(settings: &Settings) -> Map<String, Value> {
-    match serde_json::to_value(settings).expect("settings serialize to JSON") {
+    let mut map = match serde_json::to_value(settings).expect("settings serialize to JSON") {
         Value::Object(map) => map,
         _ => Map::new(),
+    };
+    for (name, value) in settings.sections.to_json() {
+        map.insert(name.to_owned(), value);
     }
+    map
 }
 
 /// The leaves of a described settings tree as `section.key` and value, in key order.
@@ -1144,7 +1186,7 @@ mod tests {
 
     #[test]
     fn every_setting_is_documented() {
-        let docs = include_str!("../../../docs/CONFIGURATION.md");
+        let docs = include_str!("../../../../docs/CONFIGURATION.md");
         let mut keys = Vec::new();
         leaf_keys(&serde_json::to_value(Settings::defaults(Profile::Production)).unwrap(), "", &mut keys);
         assert!(keys.len() > 60, "{keys:?}");
@@ -1154,7 +1196,7 @@ mod tests {
 
     #[test]
     fn the_production_example_is_valid() {
-        let text = include_str!("../../../config/production.toml.example");
+        let text = include_str!("../../../../config/production.toml.example");
         let settings = Settings::from_sources(
             Some((Path::new("production.toml"), text)),
             &env(&[("QUARTET_SECRET_KEY", "an-obviously-fake-key-for-tests-0123456789-abcdefghijklmnop")]),

@@ -1,0 +1,105 @@
+//! A site whose apps name something that does not exist does not start, and says what is
+//! wrong: a header link or an admin page to a missing route, an admin registration of an
+//! unknown model, a job type with a bad queue name.
+
+use std::sync::Arc;
+
+use quartet_core::admin::{AdminLink, ModelAdmin};
+use quartet_core::app::{App, AppRegistry, CoreState, NavLink};
+use quartet_core::config::{Profile, Settings};
+use quartet_core::jobs::{Job, JobContext, JobDef};
+use quartet_core::urls::{Routes, RoutesBuilder};
+
+/// An app that registers one broken thing.
+struct Broken(fn(&mut AppRegistry<'_>));
+
+#[async_trait::async_trait]
+impl App for Broken {
+    fn label(&self) -> &'static str {
+        "broken"
+    }
+    fn name(&self) -> &'static str {
+        "Broken"
+    }
+    fn routes(&self, core: &CoreState) -> Routes {
+        RoutesBuilder::<CoreState>::new()
+            .route("broken:page", "/broken/", axum::routing::get(|| async { "ok" }))
+            .with_state(core.clone())
+    }
+    fn register(&self, app: &mut AppRegistry<'_>) {
+        (self.0)(app);
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BadQueue;
+
+#[async_trait::async_trait]
+impl Job for BadQueue {
+    const NAME: &'static str = "broken.bad_queue";
+    const QUEUE: &'static str = "no spaces allowed";
+    async fn run(self, _ctx: JobContext) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// The error of building a site with the built-in apps and `broken`.
+async fn start_up_error(register: fn(&mut AppRegistry<'_>)) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::defaults(Profile::Development);
+    settings.data_dir = dir.path().to_path_buf();
+    let mut apps = quartet_core::builtin_apps();
+    apps.push(Arc::new(Broken(register)));
+    match quartet_core::Site::builder(settings).apps(apps).build().await {
+        Ok(_) => panic!("the site started"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[tokio::test]
+async fn a_working_app_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::defaults(Profile::Development);
+    settings.data_dir = dir.path().to_path_buf();
+    let mut apps = quartet_core::builtin_apps();
+    apps.push(Arc::new(Broken(|app| {
+        app.nav(NavLink { label: "Broken", route: "broken:page", prefix: "/broken/" });
+    })));
+    quartet_core::Site::builder(settings).apps(apps).build().await.expect("a site whose names all exist starts");
+}
+
+#[tokio::test]
+async fn a_header_link_to_a_missing_route_stops_start_up() {
+    let error = start_up_error(|app| {
+        app.nav(NavLink { label: "Broken", route: "broken:pgae", prefix: "/broken/" });
+    })
+    .await;
+    assert!(error.contains("the header link `Broken` names the route `broken:pgae`"), "{error}");
+}
+
+#[tokio::test]
+async fn an_admin_page_to_a_missing_route_stops_start_up() {
+    let error = start_up_error(|app| {
+        app.add(AdminLink::new("Statistics", "broken:stats"));
+    })
+    .await;
+    assert!(error.contains("the admin page `Statistics` of `broken` names the route `broken:stats`"), "{error}");
+}
+
+#[tokio::test]
+async fn an_admin_registration_of_an_unknown_model_stops_start_up() {
+    let error = start_up_error(|app| {
+        app.add(ModelAdmin::new("broken.ghost"));
+    })
+    .await;
+    assert!(error.contains("registers `broken.ghost` with the admin, but no installed app has that model"), "{error}");
+}
+
+#[tokio::test]
+async fn a_job_type_with_a_bad_queue_name_stops_start_up() {
+    let error = start_up_error(|app| {
+        app.add(JobDef::of::<BadQueue>());
+    })
+    .await;
+    assert!(error.contains("the job type `broken.bad_queue` of `broken` has an invalid queue name"), "{error}");
+}
