@@ -70,9 +70,12 @@ dbtest! {
 fn literal_messages() -> Vec<(String, Option<String>)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in ["templates/admin", "src/admin", "src/jobs"] {
-        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
-            files.push(entry.unwrap().path());
+    let mut dirs: Vec<std::path::PathBuf> =
+        ["templates/admin", "src/admin", "src/jobs"].iter().map(|d| root.join(d)).collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { dirs.push(path) } else { files.push(path) }
         }
     }
     let mut out = Vec::new();
