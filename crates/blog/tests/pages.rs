@@ -318,18 +318,10 @@ async fn every_blog_text_has_a_spanish_translation() {
     let i18n = &site.core.i18n;
     let same_in_spanish = ["Blog", "Slug", "Id"];
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut sources = String::new();
-    let mut folders = vec![root.join("templates"), root.join("src")];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-            } else {
-                sources.push_str(&std::fs::read_to_string(path).unwrap());
-            }
-        }
-    }
+    let sources: String = quartet_testkit::source_files(&[root.join("templates"), root.join("src")])
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
     // ctx.t("…"), ctx.t1("…", tr.n("…", "…", FieldSpec::text("name", "…"), NavLink labels.
     let mut ids: Vec<String> = Vec::new();
     let mut plurals: Vec<(String, String)> = Vec::new();
@@ -454,39 +446,31 @@ dbtest! { using blog_site().settings(|s| s.jobs.backend = quartet_core::config::
 async fn every_route_name_in_templates_and_code_exists() {
     let site = blog_site().start(quartet_testkit::Backend::Sqlite).await;
     let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut folders: Vec<std::path::PathBuf> = ["core", "blog"]
+    let roots: Vec<std::path::PathBuf> = ["core", "blog"]
         .iter()
         .flat_map(|name| [crates.join(name).join("src"), crates.join(name).join("templates")])
         .collect();
     let mut names = std::collections::BTreeSet::new();
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            for start in ["url(\"", "url1(\"", "url_with(\"", "route: \"", "AdminLink::new("] {
-                for (at, _) in text.match_indices(start) {
-                    // `ctx.url("…")`, not `redact_url("…")`.
-                    if text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
-                        continue;
+    for (_, text) in quartet_testkit::source_files(&roots) {
+        for start in ["url(\"", "url1(\"", "url_with(\"", "route: \"", "AdminLink::new("] {
+            for (at, _) in text.match_indices(start) {
+                // `ctx.url("…")`, not `redact_url("…")`.
+                if text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let rest = &text[at + start.len()..];
+                // AdminLink::new("title", "route"): the second string.
+                let rest = if start.starts_with("AdminLink") {
+                    match rest.splitn(4, '"').nth(3) {
+                        Some(r) => r,
+                        None => continue,
                     }
-                    let rest = &text[at + start.len()..];
-                    // AdminLink::new("title", "route"): the second string.
-                    let rest = if start.starts_with("AdminLink") {
-                        match rest.splitn(4, '"').nth(3) {
-                            Some(r) => r,
-                            None => continue,
-                        }
-                    } else {
-                        rest
-                    };
-                    let name: String = rest.chars().take_while(|c| *c != '"').collect();
-                    if name.contains(':') && !name.contains(['{', ' ']) {
-                        names.insert(name);
-                    }
+                } else {
+                    rest
+                };
+                let name: String = rest.chars().take_while(|c| *c != '"').collect();
+                if name.contains(':') && !name.contains(['{', ' ']) {
+                    names.insert(name);
                 }
             }
         }

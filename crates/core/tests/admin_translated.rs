@@ -69,18 +69,10 @@ dbtest! {
 /// `t2("…", …)`, `f("…", …)`, and both forms of `tn("…", "…", …)`.
 fn literal_messages() -> Vec<(String, Option<String>)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    let mut dirs: Vec<std::path::PathBuf> =
+    let roots: Vec<std::path::PathBuf> =
         ["templates/admin", "src/admin", "src/jobs"].iter().map(|d| root.join(d)).collect();
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() { dirs.push(path) } else { files.push(path) }
-        }
-    }
     let mut out = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
+    for (_, text) in quartet_testkit::source_files(&roots) {
         for call in ["t(\"", "t1(\"", "t2(\"", "tn(\"", "f(\""] {
             let mut rest = text.as_str();
             while let Some(at) = rest.find(call) {

@@ -43,14 +43,19 @@ impl Job for BadQueue {
     }
 }
 
-/// The error of building a site with the built-in apps and `broken`.
-async fn start_up_error(register: fn(&mut AppRegistry<'_>)) -> String {
+/// Builds a site of the built-in apps and one `Broken` app that registers with `register`.
+async fn build(register: fn(&mut AppRegistry<'_>)) -> anyhow::Result<quartet_core::Site> {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::defaults(Profile::Development);
     settings.data_dir = dir.path().to_path_buf();
     let mut apps = quartet_core::builtin_apps();
     apps.push(Arc::new(Broken(register)));
-    match quartet_core::Site::builder(settings).apps(apps).build().await {
+    quartet_core::Site::builder(settings).apps(apps).build().await
+}
+
+/// The error of building that site.
+async fn start_up_error(register: fn(&mut AppRegistry<'_>)) -> String {
+    match build(register).await {
         Ok(_) => panic!("the site started"),
         Err(e) => format!("{e:#}"),
     }
@@ -58,14 +63,11 @@ async fn start_up_error(register: fn(&mut AppRegistry<'_>)) -> String {
 
 #[tokio::test]
 async fn a_working_app_starts() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::defaults(Profile::Development);
-    settings.data_dir = dir.path().to_path_buf();
-    let mut apps = quartet_core::builtin_apps();
-    apps.push(Arc::new(Broken(|app| {
+    build(|app| {
         app.nav(NavLink { label: "Broken", route: "broken:page", prefix: "/broken/" });
-    })));
-    quartet_core::Site::builder(settings).apps(apps).build().await.expect("a site whose names all exist starts");
+    })
+    .await
+    .expect("a site whose names all exist starts");
 }
 
 #[tokio::test]

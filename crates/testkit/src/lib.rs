@@ -46,6 +46,25 @@ fn init_logging() {
     });
 }
 
+/// Every file under `roots` and their subfolders, with its text (tests that scan templates and
+/// code: every text translated, every route name registered).
+pub fn source_files(roots: &[std::path::PathBuf]) -> Vec<(std::path::PathBuf, String)> {
+    let mut folders = roots.to_vec();
+    let mut files = Vec::new();
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap_or_else(|e| panic!("reading {}: {e}", folder.display())) {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+                files.push((path, text));
+            }
+        }
+    }
+    files
+}
+
 /// Whether this run is CI (`CI=true`), where missing services fail tests instead of skipping them.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")

@@ -29,13 +29,12 @@ impl App for AccountsApp {
 
     fn routes(&self, core: &CoreState) -> Routes {
         let login = || get(views::login_form).post(views::login_submit);
-        let register = || get(views::register_form).post(views::register_submit);
         RoutesBuilder::<CoreState>::new()
             .route("account:login", "/account/login/", login())
             .route("accounts:login", "/accounts/login/", login())
             .route("account:logout", "/account/logout/", post(views::logout))
             .route("accounts:logout", "/accounts/logout/", post(views::logout))
-            .route("account:register", "/account/register/", register())
+            .route("account:register", "/account/register/", get(views::register_form).post(views::register_submit))
             .route("account:dashboard", "/account/", get(views::dashboard))
             .upload_route("account:edit", "/account/edit/", get(views::edit_form).post(views::edit_submit))
             .route(

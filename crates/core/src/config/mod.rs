@@ -1077,7 +1077,17 @@ fn collect_keys(value: &Value, prefix: &str, out: &mut Vec<String>) {
 fn apply_env(merged: &mut Value, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
     let mut all = Vec::new();
     collect_keys(merged, "", &mut all);
-    let keys: BTreeMap<String, String> = all.into_iter().map(|key| (env_name(&key), key)).collect();
+    let mut keys: BTreeMap<String, String> = BTreeMap::new();
+    for key in all {
+        // An app's section could make a second key of one variable (`[jobs_amqp] url` and
+        // `jobs.amqp_url`); refuse it rather than let one of them be unreachable.
+        if let Some(other) = keys.insert(env_name(&key), key.clone()) {
+            return Err(ConfigError::invalid(
+                &key,
+                format!("its environment variable {} also names `{other}`", env_name(&key)),
+            ));
+        }
+    }
     for (name, raw) in env {
         if !name.starts_with("QUARTET_") || RESERVED_ENV_PREFIXES.iter().any(|p| name.starts_with(p)) {
             continue;
@@ -1321,6 +1331,25 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), keys.len());
+    }
+
+    #[test]
+    fn a_section_whose_variable_names_another_key_is_refused() {
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        struct Clash {
+            url: String,
+        }
+        impl AppSettings for Clash {
+            const SECTION: &'static str = "jobs_amqp";
+            fn defaults(_profile: Profile) -> Self {
+                Self { url: String::new() }
+            }
+        }
+        let err = Settings::from_sources_with(None, &env(&[]), &[SettingsSection::of::<Clash>()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value for `jobs_amqp.url`: its environment variable QUARTET_JOBS_AMQP_URL also names `jobs.amqp_url`"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use clap::{Arg, ArgMatches, Command};
 use futures_util::FutureExt as _;
 
-use super::{Background, WorkerOptions, admin, job_types};
+use super::{Background, WorkerOptions, admin};
 use crate::app::{App, AppCommand, AppRegistry, BackgroundTask, CoreState};
 use crate::config::JobBackendKind;
 use crate::urls::{Routes, RoutesBuilder};
@@ -80,7 +80,7 @@ async fn worker(core: CoreState, args: ArgMatches) -> anyhow::Result<()> {
     if settings.backend == JobBackendKind::Inline {
         anyhow::bail!("jobs.backend is `inline`: jobs run where they are enqueued, so a worker has nothing to do");
     }
-    let known = job_types(&core).queues();
+    let known = core.job_queues();
     for queue in &queues {
         if !known.contains(queue) {
             anyhow::bail!("no installed job type uses the queue `{queue}` (queues: {})", known.join(", "));
