@@ -1,7 +1,7 @@
 //! The blog in the admin: posts with tags, comments with moderation (see docs/BLOG.md).
 
-use quartet_core::admin::{ActionInput, ActionOutcome, AdminAction, ManyToMany, ModelAdmin};
-use quartet_core::models::Row;
+use quartet_admin::{ActionInput, ActionOutcome, AdminAction, ManyToMany, ModelAdmin};
+use quartet_kernel::models::Row;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 

@@ -12,12 +12,12 @@ pub mod settings;
 pub mod views;
 
 use axum::routing::{get, post};
-use quartet_core::app::{
+use quartet_kernel::app::{
     App, AppRegistry, CoreState, HomeItem, HomeSection, NavLink, SeedOptions, SeedReport, SeedSize, SitemapEntry,
     StaticFile, Translation,
 };
-use quartet_core::models::ModelDef;
-use quartet_core::urls::{Routes, RoutesBuilder};
+use quartet_kernel::models::ModelDef;
+use quartet_kernel::urls::{Routes, RoutesBuilder};
 
 #[derive(rust_embed::RustEmbed)]
 #[folder = "static/"]
@@ -56,8 +56,8 @@ impl App for BlogApp {
             .with_state(core.clone())
     }
 
-    fn settings(&self) -> Option<quartet_core::config::SettingsSection> {
-        Some(quartet_core::config::SettingsSection::of::<settings::BlogSettings>())
+    fn settings(&self) -> Option<quartet_kernel::config::SettingsSection> {
+        Some(quartet_kernel::config::SettingsSection::of::<settings::BlogSettings>())
     }
 
     fn register(&self, app: &mut AppRegistry<'_>) {
@@ -70,7 +70,7 @@ impl App for BlogApp {
             .nav(NavLink { label: "Blog", route: "blog:post_list", prefix: "/blog/" })
             .static_files(StaticFile::all_of::<BlogStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/blog.po") })
-            .add(quartet_core::jobs::JobDef::of::<views::SharePostJob>());
+            .add(quartet_kernel::jobs::JobDef::of::<views::SharePostJob>());
         for registration in admin::registrations() {
             app.add(registration);
         }
@@ -86,7 +86,7 @@ impl App for BlogApp {
                 .into_iter()
                 .map(|p| HomeItem {
                     path: p.path(),
-                    meta: quartet_core::time::format_date(p.publish, lang),
+                    meta: quartet_kernel::time::format_date(p.publish, lang),
                     title: p.title,
                 })
                 .collect(),

@@ -1,6 +1,6 @@
 //! The blog's schema: tables first, then the search indexes of each database.
 
-use quartet_core::db::{Migration, Schema, id_column as id};
+use quartet_kernel::db::{Migration, Schema, id_column as id};
 use sea_orm::DbErr;
 use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index, Table};
 

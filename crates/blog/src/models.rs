@@ -43,9 +43,9 @@ pub mod post {
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {
         #[sea_orm(
-            belongs_to = "quartet_core::auth::models::user::Entity",
+            belongs_to = "quartet_kernel::auth::models::user::Entity",
             from = "Column::AuthorId",
-            to = "quartet_core::auth::models::user::Column::Id",
+            to = "quartet_kernel::auth::models::user::Column::Id",
             on_delete = "Cascade"
         )]
         Author,
@@ -188,9 +188,9 @@ pub mod favourite {
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {
         #[sea_orm(
-            belongs_to = "quartet_core::auth::models::user::Entity",
+            belongs_to = "quartet_kernel::auth::models::user::Entity",
             from = "Column::UserId",
-            to = "quartet_core::auth::models::user::Column::Id",
+            to = "quartet_kernel::auth::models::user::Column::Id",
             on_delete = "Cascade"
         )]
         User,
@@ -206,6 +206,6 @@ pub mod favourite {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-quartet_core::weigh_fields!(post::Model { id, title, slug, author_id, body, publish, created, updated, status });
-quartet_core::weigh_fields!(comment::Model { id, post_id, name, email, body, created, updated, active });
-quartet_core::weigh_fields!(tag::Model { id, name, slug });
+quartet_kernel::weigh_fields!(post::Model { id, title, slug, author_id, body, publish, created, updated, status });
+quartet_kernel::weigh_fields!(comment::Model { id, post_id, name, email, body, created, updated, active });
+quartet_kernel::weigh_fields!(tag::Model { id, name, slug });

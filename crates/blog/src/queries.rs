@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use quartet_core::auth::models::user;
-use quartet_core::db::Db;
+use quartet_kernel::auth::models::user;
+use quartet_kernel::db::Db;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::models::{comment, favourite, post, status, tag, tagged_post};
 
-pub(crate) use quartet_core::db::statement;
+pub(crate) use quartet_kernel::db::statement;
 
 /// Published posts, newest first (the reference's `Post.published` manager).
 pub fn published() -> sea_orm::Select<post::Entity> {
@@ -199,8 +199,8 @@ pub struct Sidebar {
     pub most_commented: Vec<PostLink>,
 }
 
-quartet_core::weigh_fields!(PostLink { id, title, slug, publish, total });
-quartet_core::weigh_fields!(Sidebar { total_posts, latest, most_commented });
+quartet_kernel::weigh_fields!(PostLink { id, title, slug, publish, total });
+quartet_kernel::weigh_fields!(Sidebar { total_posts, latest, most_commented });
 
 /// Loads the sidebar in three queries.
 pub async fn sidebar(db: &Db) -> Result<Sidebar, DbErr> {

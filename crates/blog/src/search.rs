@@ -11,8 +11,8 @@
 //! At most [`MAX_RESULTS`] post ids come back, best first; the caller loads the page's posts.
 //! Snippets with the matched words marked are made here, the same way on both.
 
-use quartet_core::db::Db;
-use quartet_core::html::escape_html as escape;
+use quartet_kernel::db::Db;
+use quartet_kernel::html::escape_html as escape;
 use sea_orm::{DbBackend, DbErr, FromQueryResult, Statement};
 
 use crate::markdown;
@@ -151,7 +151,7 @@ pub fn snippet(markdown_body: &str, terms: &[String], length: usize) -> String {
     html
 }
 
-quartet_core::weigh_fields!(Ranked { id, score });
+quartet_kernel::weigh_fields!(Ranked { id, score });
 
 #[derive(Debug, FromQueryResult)]
 struct ScoreRow {

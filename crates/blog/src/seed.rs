@@ -3,9 +3,9 @@
 //! generated from a fixed seed, so two runs with the same sizes make the same blog.
 
 use chrono::Duration;
-use quartet_core::app::CoreState;
-use quartet_core::app::{SeedOptions, SeedReport, SeedSize};
-use quartet_core::auth::models::user;
+use quartet_kernel::app::CoreState;
+use quartet_kernel::app::{SeedOptions, SeedReport, SeedSize};
+use quartet_kernel::auth::models::user;
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, TransactionTrait};
 
 use crate::models::{comment, post, status, tag, tagged_post};
@@ -241,7 +241,7 @@ pub async fn seed(core: &CoreState, options: &SeedOptions) -> anyhow::Result<See
         .iter()
         .map(|name| tag::ActiveModel {
             name: Set(name.clone()),
-            slug: Set(quartet_core::forms::slugify(name)),
+            slug: Set(quartet_kernel::forms::slugify(name)),
             ..Default::default()
         })
         .collect();
@@ -268,7 +268,7 @@ pub async fn seed(core: &CoreState, options: &SeedOptions) -> anyhow::Result<See
         }
         let publish = now - Duration::hours(7 * i as i64 + 1);
         post_rows.push(post::ActiveModel {
-            slug: Set(quartet_core::forms::slugify(&title)),
+            slug: Set(quartet_kernel::forms::slugify(&title)),
             title: Set(title),
             author_id: Set(authors[i % authors.len()]),
             body: Set(body(&mut dice, topic, chars)),

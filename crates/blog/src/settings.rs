@@ -1,8 +1,8 @@
 //! The blog's section of the settings, `[blog]` (`QUARTET_BLOG_…`): its limits on comments and
 //! on sharing by e-mail.
 
-use quartet_core::app::CoreState;
-use quartet_core::config::{AppSettings, ConfigError, Profile};
+use quartet_kernel::app::CoreState;
+use quartet_kernel::config::{AppSettings, ConfigError, Profile};
 use serde::{Deserialize, Serialize};
 
 /// The blog's limits.
@@ -64,7 +64,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::path::Path;
 
-    use quartet_core::config::{ConfigError, Settings, SettingsSection};
+    use quartet_kernel::config::{ConfigError, Settings, SettingsSection};
 
     use super::BlogSettings;
 

@@ -6,17 +6,17 @@ use axum::extract::{Path, RawQuery};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use quartet_core::auth::LoginRequired;
-use quartet_core::forms::{BoundForm, FieldKind, FieldSpec, FormData, FormField};
-use quartet_core::http::ClientIp;
-use quartet_core::http::host::RequestHost;
-use quartet_core::mail::Email;
-use quartet_core::pagination::{Page, Paginator};
-use quartet_core::session::flash::Flash;
-use quartet_core::templates::{PageContext, render};
-use quartet_core::time::format_datetime;
-use quartet_core::urls::path_id;
-use quartet_core::{Error, Result};
+use quartet_kernel::auth::LoginRequired;
+use quartet_kernel::forms::{BoundForm, FieldKind, FieldSpec, FormData, FormField};
+use quartet_kernel::http::ClientIp;
+use quartet_kernel::http::host::RequestHost;
+use quartet_kernel::mail::Email;
+use quartet_kernel::pagination::{Page, Paginator};
+use quartet_kernel::session::flash::Flash;
+use quartet_kernel::templates::{PageContext, render};
+use quartet_kernel::time::format_datetime;
+use quartet_kernel::urls::path_id;
+use quartet_kernel::{Error, Result};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 
 use crate::markdown;
@@ -44,9 +44,9 @@ pub fn comments_cache(post_id: i64) -> String {
 
 /// A copy of the value cached under `key` in the blog's namespace, made by `load` when missing
 /// or stale.
-async fn cached<T, F, Fut>(core: &quartet_core::app::CoreState, key: String, load: F) -> Result<T>
+async fn cached<T, F, Fut>(core: &quartet_kernel::app::CoreState, key: String, load: F) -> Result<T>
 where
-    T: quartet_core::cache::Weigh + Clone + Send + Sync + 'static,
+    T: quartet_kernel::cache::Weigh + Clone + Send + Sync + 'static,
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
@@ -54,7 +54,7 @@ where
 }
 
 /// The sidebar, from the cache.
-async fn sidebar(core: &quartet_core::app::CoreState) -> Result<Sidebar> {
+async fn sidebar(core: &quartet_kernel::app::CoreState) -> Result<Sidebar> {
     let key = format!("sidebar:{}", core.cache.version(SIDEBAR_CACHE));
     cached(core, key, || async { Ok(queries::sidebar(&core.db).await?) }).await
 }
@@ -96,12 +96,12 @@ async fn cards(ctx: &PageContext, posts: Vec<post::Model>, excerpt_words: Option
         .collect())
 }
 
-quartet_core::weigh_fields!(PostCard { post, url, tags, author, published, excerpt });
-quartet_core::weigh_fields!(CommentView { comment, number, created, paragraphs });
-quartet_core::weigh_fields!(ShownPost { post, body, similar });
-quartet_core::weigh_fields!(CommentsPage { views, count });
-quartet_core::weigh_fields!(Hit { card, title, snippet });
-quartet_core::weigh_fields!(FeedItem { title, link, description, pub_date });
+quartet_kernel::weigh_fields!(PostCard { post, url, tags, author, published, excerpt });
+quartet_kernel::weigh_fields!(CommentView { comment, number, created, paragraphs });
+quartet_kernel::weigh_fields!(ShownPost { post, body, similar });
+quartet_kernel::weigh_fields!(CommentsPage { views, count });
+quartet_kernel::weigh_fields!(Hit { card, title, snippet });
+quartet_kernel::weigh_fields!(FeedItem { title, link, description, pub_date });
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     let query = query?;
@@ -324,7 +324,7 @@ struct CommentPage {
 }
 
 /// Adds Django's "at most N characters" error to `name` if its value is longer than `max`.
-fn limit_length(form: &mut BoundForm, name: &str, max: usize, tr: &quartet_core::i18n::Tr) {
+fn limit_length(form: &mut BoundForm, name: &str, max: usize, tr: &quartet_kernel::i18n::Tr) {
     let length = form.value(name).chars().count();
     if length > max && !form.has_error(name) {
         let message = tr.n(
@@ -455,11 +455,11 @@ pub struct SharePostJob {
 }
 
 #[async_trait::async_trait]
-impl quartet_core::jobs::Job for SharePostJob {
+impl quartet_kernel::jobs::Job for SharePostJob {
     const NAME: &'static str = "blog.share_post";
     const QUEUE: &'static str = "mail";
 
-    async fn run(self, ctx: quartet_core::jobs::JobContext) -> anyhow::Result<()> {
+    async fn run(self, ctx: quartet_kernel::jobs::JobContext) -> anyhow::Result<()> {
         let Some(post) = post::Entity::find_by_id(self.post_id).one(&ctx.core().db).await? else {
             tracing::info!(target: "quartet::blog", post_id = self.post_id, "share e-mail not sent: the post is gone");
             return Ok(());
@@ -615,7 +615,7 @@ pub async fn add_favourite(
         .await;
         // A second click racing the first finds the row already there.
         if let Err(e) = added
-            && !quartet_core::db::is_unique_violation(&e)
+            && !quartet_kernel::db::is_unique_violation(&e)
         {
             return Err(e.into());
         }

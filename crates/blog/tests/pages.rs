@@ -446,7 +446,7 @@ dbtest! { using blog_site().settings(|s| s.jobs.backend = quartet_core::config::
 async fn every_route_name_in_templates_and_code_exists() {
     let site = blog_site().start(quartet_testkit::Backend::Sqlite).await;
     let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let roots: Vec<std::path::PathBuf> = ["core", "blog"]
+    let roots: Vec<std::path::PathBuf> = ["kernel", "admin", "accounts", "jobs", "blog"]
         .iter()
         .flat_map(|name| [crates.join(name).join("src"), crates.join(name).join("templates")])
         .collect();

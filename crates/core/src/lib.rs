@@ -1,40 +1,19 @@
 #![doc = include_str!("../README.md")]
 
-pub mod accounts;
-pub mod admin;
-pub mod app;
-pub mod auth;
-pub mod blocking;
-pub mod cache;
-pub mod checks;
-pub mod cli;
-pub mod config;
-pub mod core_app;
-pub mod crypto;
-pub mod db;
-pub mod error;
-pub mod forms;
-pub mod html;
-pub mod http;
-pub mod i18n;
-pub mod jobs;
-pub mod mail;
-pub mod media;
-pub mod models;
-pub mod pagination;
-pub mod ratelimit;
-pub mod server;
-pub mod session;
-pub mod site;
-pub mod staticfiles;
-pub mod templates;
-pub mod time;
-pub mod urls;
+pub use quartet_kernel::*;
 
-pub use app::App;
-pub use app::CoreState;
-pub use error::{Error, Result};
-pub use site::{Site, SiteBuilder};
+/// The accounts app (`quartet_accounts`).
+pub use quartet_accounts as accounts;
+/// The admin (`quartet_admin`).
+pub use quartet_admin as admin;
+
+/// Background jobs: the enqueue side of the kernel and the runtime of `quartet_jobs`.
+pub mod jobs {
+    pub use quartet_jobs::{
+        Background, JobCounts, JobsApp, Worker, WorkerOptions, WorkerReport, admin, amqp, counts, run_due, worker,
+    };
+    pub use quartet_kernel::jobs::*;
+}
 
 /// The platform's built-in apps, in the order a site installs them: accounts, the admin and
 /// the background jobs. A site lists them before its own apps (the kernel's `core` app is

@@ -70,7 +70,10 @@ dbtest! {
 fn literal_messages() -> Vec<(String, Option<String>)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let roots: Vec<std::path::PathBuf> =
-        ["templates/admin", "src/admin", "src/jobs"].iter().map(|d| root.join(d)).collect();
+        ["../admin/templates/admin", "../admin/src", "../jobs/templates", "../jobs/src"]
+            .iter()
+            .map(|d| root.join(d))
+            .collect();
     let mut out = Vec::new();
     for (_, text) in quartet_testkit::source_files(&roots) {
         for call in ["t(\"", "t1(\"", "t2(\"", "tn(\"", "f(\""] {

@@ -1,0 +1,181 @@
+//! The account forms, with the rules and messages of the reference and Django's auth forms.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use quartet_kernel::app::CoreState;
+use quartet_kernel::auth::models::user;
+use quartet_kernel::auth::validators::{UserAttributes, help_texts, validate_password};
+use quartet_kernel::error::Result;
+use quartet_kernel::forms::{BoundForm, FieldKind, FieldSpec, FormField};
+use quartet_kernel::i18n::Tr;
+
+const USERNAME_HELP: &str = "Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.";
+
+/// Sign-in: username or e-mail, and password.
+pub static LOGIN: &[FieldSpec] = &[
+    FieldSpec::text("username", "Username").max_length(254).autocomplete("username"),
+    FieldSpec::text("password", "Password").kind(FieldKind::Password).autocomplete("current-password"),
+];
+
+/// Registration (Django's `UserCreationForm` fields, with e-mail required and unique).
+pub static REGISTRATION: &[FieldSpec] = &[
+    FieldSpec::text("username", "Username").max_length(150).help(USERNAME_HELP).autocomplete("username"),
+    FieldSpec::text("first_name", "First name").optional().max_length(150).autocomplete("given-name"),
+    FieldSpec::text("email", "Email address").kind(FieldKind::Email).max_length(254).autocomplete("email"),
+    FieldSpec::text("password", "Password").kind(FieldKind::Password).autocomplete("new-password"),
+    FieldSpec::text("password2", "Repeat password").kind(FieldKind::Password).autocomplete("new-password"),
+];
+
+/// The user part of profile editing.
+pub static USER_EDIT: &[FieldSpec] = &[
+    FieldSpec::text("first_name", "First name").optional().max_length(150).autocomplete("given-name"),
+    FieldSpec::text("last_name", "Last name").optional().max_length(150).autocomplete("family-name"),
+    FieldSpec::text("email", "Email address").kind(FieldKind::Email).optional().max_length(254).autocomplete("email"),
+];
+
+/// The profile part of profile editing.
+pub static PROFILE_EDIT: &[FieldSpec] = &[
+    FieldSpec::text("date_of_birth", "Date of birth").kind(FieldKind::Date).optional(),
+    FieldSpec::text("photo", "Photo").kind(FieldKind::File).optional(),
+];
+
+/// Changing the password while signed in.
+pub static PASSWORD_CHANGE: &[FieldSpec] = &[
+    FieldSpec::text("old_password", "Old password").kind(FieldKind::Password).autocomplete("current-password"),
+    FieldSpec::text("new_password1", "New password").kind(FieldKind::Password).autocomplete("new-password"),
+    FieldSpec::text("new_password2", "New password confirmation")
+        .kind(FieldKind::Password)
+        .autocomplete("new-password"),
+];
+
+/// Asking for a reset link.
+pub static PASSWORD_RESET: &[FieldSpec] =
+    &[FieldSpec::text("email", "Email").kind(FieldKind::Email).max_length(254).autocomplete("email")];
+
+/// Choosing a new password from a reset link.
+pub static SET_PASSWORD: &[FieldSpec] = &[
+    FieldSpec::text("new_password1", "New password").kind(FieldKind::Password).autocomplete("new-password"),
+    FieldSpec::text("new_password2", "New password confirmation")
+        .kind(FieldKind::Password)
+        .autocomplete("new-password"),
+];
+
+/// Whether a username uses only letters, digits and `@.+-_` (Django's `UnicodeUsernameValidator`).
+pub fn is_valid_username(username: &str) -> bool {
+    !username.is_empty() && username.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+}
+
+/// Whether another user (not `except`) has this e-mail address, ignoring case.
+pub async fn email_taken(core: &CoreState, email: &str, except: Option<i64>) -> Result<bool> {
+    let mut query =
+        user::Entity::find().filter(Expr::expr(Func::lower(Expr::col(user::Column::Email))).eq(email.to_lowercase()));
+    if let Some(id) = except {
+        query = query.filter(user::Column::Id.ne(id));
+    }
+    Ok(query.count(&core.db).await? > 0)
+}
+
+/// Whether a user has this username, ignoring case.
+pub async fn username_taken(core: &CoreState, username: &str) -> Result<bool> {
+    let count = user::Entity::find()
+        .filter(Expr::expr(Func::lower(Expr::col(user::Column::Username))).eq(username.to_lowercase()))
+        .count(&core.db)
+        .await?;
+    Ok(count > 0)
+}
+
+/// Checks a username for a new account; adds errors to `field`.
+pub async fn check_new_username(core: &CoreState, form: &mut BoundForm, field: &str, tr: &Tr) -> Result<()> {
+    let username = form.value(field).to_owned();
+    if form.has_error(field) || username.is_empty() {
+        return Ok(());
+    }
+    if !is_valid_username(&username) {
+        form.add_error(
+            field,
+            tr.t("Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."),
+        );
+    } else if username_taken(core, &username).await? {
+        form.add_error(field, tr.t("A user with that username already exists."));
+    }
+    Ok(())
+}
+
+/// The registration rules: valid unique username, unique e-mail, matching and valid passwords.
+pub async fn validate_registration(core: &CoreState, form: &mut BoundForm, tr: &Tr) -> Result<()> {
+    check_new_username(core, form, "username", tr).await?;
+    let email = form.value("email").to_owned();
+    if !form.has_error("email") && !email.is_empty() && email_taken(core, &email, None).await? {
+        form.add_error("email", tr.t("Email already in use."));
+    }
+    let (password, password2) = (form.value("password").to_owned(), form.value("password2").to_owned());
+    if !form.has_error("password2") && !password2.is_empty() && password != password2 {
+        form.add_error("password2", tr.t("Passwords don't match."));
+    }
+    if !form.has_error("password") && !password.is_empty() {
+        let attributes = UserAttributes {
+            username: form.value("username"),
+            first_name: form.value("first_name"),
+            last_name: "",
+            email: form.value("email"),
+        };
+        for error in validate_password(&password, &attributes, core.settings.auth.password_min_length, tr) {
+            form.add_error("password", error);
+        }
+    }
+    Ok(())
+}
+
+/// Checks two new-password fields against each other and the validators.
+pub fn validate_new_password(core: &CoreState, form: &mut BoundForm, user: &user::Model, tr: &Tr) {
+    let (p1, p2) = (form.value("new_password1").to_owned(), form.value("new_password2").to_owned());
+    if form.has_error("new_password1") || form.has_error("new_password2") {
+        return;
+    }
+    if p1 != p2 {
+        form.add_error("new_password2", tr.t("The two password fields didn’t match."));
+        return;
+    }
+    let attributes = UserAttributes {
+        username: &user.username,
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+        email: &user.email,
+    };
+    for error in validate_password(&p2, &attributes, core.settings.auth.password_min_length, tr) {
+        form.add_error("new_password2", error);
+    }
+}
+
+/// Adds the password rules as help text under the first new-password field of `fields`.
+pub fn with_password_help(mut fields: Vec<FormField>, field: &str, core: &CoreState, tr: &Tr) -> Vec<FormField> {
+    if let Some(f) = fields.iter_mut().find(|f| f.name == field) {
+        f.help = help_texts(core.settings.auth.password_min_length, tr);
+    }
+    fields
+}
+
+/// Whether a user other than `except` has this e-mail; used by the profile form.
+pub async fn validate_user_edit(core: &CoreState, form: &mut BoundForm, user_id: i64, tr: &Tr) -> Result<()> {
+    let email = form.value("email").to_owned();
+    if !form.has_error("email") && !email.is_empty() && email_taken(core, &email, Some(user_id)).await? {
+        form.add_error("email", tr.t("Email already in use."));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_username;
+
+    #[test]
+    fn usernames_allow_letters_digits_and_at_dot_plus_dash_underscore() {
+        for good in ["alice", "bob_42", "a.b+c-d@e", "ñandú"] {
+            assert!(is_valid_username(good), "{good}");
+        }
+        for bad in ["", "with space", "semi;colon", "slash/", "<script>"] {
+            assert!(!is_valid_username(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Schema of the accounts app.
+
+use sea_orm::DbErr;
+use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
+
+use quartet_kernel::db::{Migration, Schema, id_column as id};
+
+/// Users, groups, permissions, their links, and profiles.
+pub(super) struct Initial;
+
+fn fk(
+    name: &str,
+    from: (&'static str, &'static str),
+    to: (&'static str, &'static str),
+) -> sea_orm::sea_query::ForeignKeyCreateStatement {
+    ForeignKey::create().name(name).from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Cascade).to_owned()
+}
+
+#[async_trait::async_trait]
+impl Migration for Initial {
+    fn name(&self) -> &'static str {
+        "0001_initial"
+    }
+
+    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+        s.create_table(
+            Table::create()
+                .table("accounts_user")
+                .col(id())
+                .col(ColumnDef::new("password").string_len(256).not_null())
+                .col(ColumnDef::new("last_login").timestamp_with_time_zone().null())
+                .col(ColumnDef::new("is_superuser").boolean().not_null().default(false))
+                .col(ColumnDef::new("username").string_len(150).not_null().unique_key())
+                .col(ColumnDef::new("first_name").string_len(150).not_null().default(""))
+                .col(ColumnDef::new("last_name").string_len(150).not_null().default(""))
+                .col(ColumnDef::new("email").string_len(254).not_null().default(""))
+                .col(ColumnDef::new("is_staff").boolean().not_null().default(false))
+                .col(ColumnDef::new("is_active").boolean().not_null().default(true))
+                .col(ColumnDef::new("date_joined").timestamp_with_time_zone().not_null()),
+        )
+        .await?;
+        // Names and addresses are unique regardless of case; empty addresses may repeat.
+        s.sql("CREATE UNIQUE INDEX accounts_user_username_ci ON accounts_user (lower(username))").await?;
+        s.sql("CREATE UNIQUE INDEX accounts_user_email_ci ON accounts_user (lower(email)) WHERE email <> ''").await?;
+
+        s.create_table(
+            Table::create()
+                .table("accounts_group")
+                .col(id())
+                .col(ColumnDef::new("name").string_len(150).not_null().unique_key()),
+        )
+        .await?;
+        s.create_table(
+            Table::create()
+                .table("accounts_permission")
+                .col(ColumnDef::new("codename").string_len(255).not_null().primary_key())
+                .col(ColumnDef::new("name").string_len(255).not_null())
+                .col(ColumnDef::new("app_label").string_len(100).not_null())
+                .col(ColumnDef::new("model").string_len(100).not_null()),
+        )
+        .await?;
+
+        let links: [(
+            &'static str,
+            &'static str,
+            (&'static str, &'static str),
+            &'static str,
+            (&'static str, &'static str),
+            bool,
+        ); 3] = [
+            ("accounts_user_groups", "user_id", ("accounts_user", "id"), "group_id", ("accounts_group", "id"), false),
+            (
+                "accounts_group_permissions",
+                "group_id",
+                ("accounts_group", "id"),
+                "permission_id",
+                ("accounts_permission", "codename"),
+                true,
+            ),
+            (
+                "accounts_user_user_permissions",
+                "user_id",
+                ("accounts_user", "id"),
+                "permission_id",
+                ("accounts_permission", "codename"),
+                true,
+            ),
+        ];
+        for (table, left, left_to, right, right_to, right_is_text) in links {
+            let mut right_col = ColumnDef::new(right);
+            if right_is_text {
+                right_col.string_len(255);
+            } else {
+                right_col.big_integer();
+            }
+            s.create_table(
+                Table::create()
+                    .table(table)
+                    .col(id())
+                    .col(ColumnDef::new(left).big_integer().not_null())
+                    .col(right_col.not_null())
+                    .foreign_key(&mut fk(&format!("{table}_{left}_fk"), (table, left), left_to))
+                    .foreign_key(&mut fk(&format!("{table}_{right}_fk"), (table, right), right_to)),
+            )
+            .await?;
+            s.create_index(Index::create().name(format!("{table}_uniq")).table(table).col(left).col(right).unique())
+                .await?;
+            s.create_index(Index::create().name(format!("{table}_{right}_idx")).table(table).col(right)).await?;
+        }
+
+        s.create_table(
+            Table::create()
+                .table("accounts_profile")
+                .col(id())
+                .col(ColumnDef::new("user_id").big_integer().not_null().unique_key())
+                .col(ColumnDef::new("date_of_birth").date().null())
+                .col(ColumnDef::new("photo").string_len(255).not_null().default(""))
+                .foreign_key(&mut fk(
+                    "accounts_profile_user_id_fk",
+                    ("accounts_profile", "user_id"),
+                    ("accounts_user", "id"),
+                )),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// The passwords of demo accounts, shown on their owner's dashboard until changed.
+pub(super) struct DemoPasswords;
+
+#[async_trait::async_trait]
+impl Migration for DemoPasswords {
+    fn name(&self) -> &'static str {
+        "0002_demo_passwords"
+    }
+
+    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+        s.create_table(
+            Table::create()
+                .table("accounts_demo_password")
+                .col(ColumnDef::new("user_id").big_integer().not_null().primary_key())
+                .col(ColumnDef::new("password").string_len(100).not_null())
+                .col(ColumnDef::new("password_hash").string_len(256).not_null())
+                .foreign_key(&mut fk(
+                    "accounts_demo_password_user_id_fk",
+                    ("accounts_demo_password", "user_id"),
+                    ("accounts_user", "id"),
+                )),
+        )
+        .await
+    }
+}

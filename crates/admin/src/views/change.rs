@@ -1,0 +1,532 @@
+//! The add and change forms of a row, with inlines, translations, many-to-many fields and uploads.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use sea_orm::TransactionTrait;
+use serde_json::Value;
+
+use super::{Crumb, Staff, admin_root, authorize, base_crumbs, change_url, changelist_url, crumb, history, load_row};
+use crate::form::{
+    AdminField, Widget, apply_errors, build_fields, key_value, parse_submission, readonly_fields, store_uploads,
+};
+use crate::inline::{self, InlineSet};
+use crate::log::Action;
+use crate::options::{AdminKind, ModelAdmin};
+use crate::translated::{self, TranslatedPart};
+use quartet_kernel::app::CoreState;
+use quartet_kernel::error::{Error, Result};
+use quartet_kernel::forms::FormData;
+use quartet_kernel::i18n::{Tr, fill};
+use quartet_kernel::models::{Row, RowQuery, WriteError, plain_text};
+use quartet_kernel::templates::{PageContext, render};
+
+#[derive(Template)]
+#[template(path = "admin/change_form.html")]
+struct ChangeFormPage {
+    ctx: PageContext,
+    title: String,
+    crumbs: Vec<Crumb>,
+    fields: Vec<AdminField>,
+    errors: bool,
+    editable: bool,
+    adding: bool,
+    delete_url: String,
+    password_url: String,
+    can_add_another: bool,
+    object_repr: String,
+    history_url: String,
+    site_url: String,
+    inlines: Vec<InlineSet>,
+    translated: Option<TranslatedPart>,
+}
+
+/// Values a new row starts with: defaults for every column the form does not set.
+pub(crate) fn new_row(admin: &ModelAdmin, now: chrono::DateTime<Utc>) -> Row {
+    let mut row = Row::new();
+    let foreign_keys = admin.model().rows().foreign_keys();
+    for column in admin.model().rows().columns() {
+        if column.generated {
+            continue;
+        }
+        let value = if admin.auto_now_add.iter().chain(&admin.auto_now).any(|c| c == column.name) {
+            Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        } else if column.nullable || foreign_keys.iter().any(|fk| fk.column == column.name) {
+            // A reference starts unchosen ("---------"), never as id 0.
+            Value::Null
+        } else {
+            match column.kind {
+                quartet_kernel::models::FieldKind::Boolean => Value::Bool(false),
+                quartet_kernel::models::FieldKind::Integer => Value::from(0),
+                quartet_kernel::models::FieldKind::Float => Value::from(0.0),
+                quartet_kernel::models::FieldKind::Decimal => Value::String("0".into()),
+                quartet_kernel::models::FieldKind::DateTime => {
+                    Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+                }
+                quartet_kernel::models::FieldKind::Date => Value::String(now.date_naive().to_string()),
+                quartet_kernel::models::FieldKind::Json => Value::Object(serde_json::Map::new()),
+                _ => Value::String(String::new()),
+            }
+        };
+        let value = admin.initial.get(column.name).map_or(value, |initial| Value::String(initial.clone()));
+        row.insert(column.name.to_owned(), value);
+    }
+    if admin.kind == AdminKind::User {
+        row.insert("password".into(), Value::String(quartet_kernel::auth::hashers::unusable_password()));
+        row.insert("is_active".into(), Value::Bool(true));
+        row.insert("date_joined".into(), Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
+    }
+    row
+}
+
+/// Errors of a new password typed twice (`password1`, `password2`), by field.
+pub(super) fn password_pair_errors(
+    core: &CoreState,
+    tr: &Tr,
+    data: &FormData,
+    attributes: &quartet_kernel::auth::validators::UserAttributes<'_>,
+) -> std::collections::HashMap<String, Vec<String>> {
+    let (p1, p2) = (data.get("password1").unwrap_or_default(), data.get("password2").unwrap_or_default());
+    let mut errors = std::collections::HashMap::new();
+    if p1.is_empty() {
+        errors.insert("password1".to_owned(), vec![tr.t("This field is required.").to_owned()]);
+    }
+    if p2.is_empty() {
+        errors.insert("password2".to_owned(), vec![tr.t("This field is required.").to_owned()]);
+    } else if p1 != p2 {
+        errors.insert("password2".to_owned(), vec![tr.t("The two password fields didn’t match.").to_owned()]);
+    } else {
+        let min = core.settings.auth.password_min_length;
+        let problems = quartet_kernel::auth::validators::validate_password(p1, attributes, min, tr);
+        if !problems.is_empty() {
+            errors.insert("password2".to_owned(), problems);
+        }
+    }
+    errors
+}
+
+pub(super) fn password_fields(tr: &Tr) -> Vec<AdminField> {
+    ["password1", "password2"]
+        .iter()
+        .zip([tr.t("Password"), tr.t("Password confirmation")])
+        .map(|(name, label)| AdminField {
+            name: (*name).to_owned(),
+            label: label.to_owned(),
+            widget: Widget::Password,
+            value: String::new(),
+            selected: Vec::new(),
+            options: Vec::new(),
+            required: true,
+            help: if *name == "password2" {
+                tr.t("Enter the same password as before, for verification.").to_owned()
+            } else {
+                String::new()
+            },
+            errors: Vec::new(),
+            prepopulate_from: String::new(),
+            lookup_url: String::new(),
+            groups: Vec::new(),
+            display: String::new(),
+            max_length: None,
+        })
+        .collect()
+}
+
+pub(crate) async fn add_form(
+    ctx: PageContext,
+    Path((app, model)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) =
+        authorize(&ctx, &core, (&app, &model), &["add"], |_| core.url_with("admin:add", &[&app, &model])).await?;
+    let restricted = admin.restricted_for(staff.user.is_superuser);
+    let admin: &ModelAdmin = &restricted;
+    let tr = ctx.tr();
+    let row = new_row(admin, core.now());
+    let mut fields = build_fields(admin, &core.registry, &core.db, &row, None, &tr, &admin_root(&core)).await?;
+    if admin.kind == AdminKind::User {
+        fields.retain(|f| f.name == "username");
+        fields.extend(password_fields(&tr));
+    }
+    let language = translated::language_of(&core, query.as_deref());
+    let extras = Extras::build(&core, admin, &staff, (None, &language), None, &tr).await?;
+    render_form(ctx, &core, admin, &staff, fields, extras, None, false)
+}
+
+/// What a form page shows besides the model's own fields.
+struct Extras {
+    inlines: Vec<InlineSet>,
+    translated: Option<TranslatedPart>,
+}
+
+impl Extras {
+    /// Inlines and translated fields of the page of `pk` (`None` when adding); `submitted`
+    /// re-shows what was posted with its errors.
+    async fn build(
+        core: &CoreState,
+        admin: &ModelAdmin,
+        staff: &Staff,
+        (pk, language): (Option<&str>, &str),
+        submitted: Option<(&FormData, &inline::InlineSubmission, Option<&crate::form::Submission>)>,
+        tr: &Tr,
+    ) -> Result<Self> {
+        let editable = pk.is_none() || staff.can("change", admin);
+        let page_url = match pk {
+            Some(pk) => change_url(core, admin, pk),
+            None => core.url_with("admin:add", &[&admin.model().app, &admin.model().name]),
+        };
+        let children = submitted.map(|(data, children, _)| (data, children));
+        let inlines = inline::build(core, admin, staff, pk, editable, children, tr).await?;
+        let translation = submitted.and_then(|(data, _, t)| t.map(|t| (data, t)));
+        let translated = translated::build(core, admin, pk, language, &page_url, translation, tr).await?;
+        Ok(Self { inlines, translated })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_form(
+    ctx: PageContext,
+    core: &CoreState,
+    admin: &ModelAdmin,
+    staff: &Staff,
+    fields: Vec<AdminField>,
+    extras: Extras,
+    object: Option<(&str, &Row)>,
+    errors: bool,
+) -> Result<Response> {
+    let tr = ctx.tr();
+    let m = admin.model();
+    let pk = object.map(|(pk, _)| pk);
+    let object_repr = object.map(|(_, row)| m.repr(row)).unwrap_or_default();
+    let site_url = object.and_then(|(_, row)| admin.view_on_site.and_then(|url_of| url_of(row))).unwrap_or_default();
+    let history_url = match pk {
+        Some(pk) => {
+            let encoded = percent_encoding::utf8_percent_encode(pk, percent_encoding::NON_ALPHANUMERIC).to_string();
+            core.url_with("admin:history", &[&m.app, &m.name, &encoded])
+        }
+        None => String::new(),
+    };
+    // Fields the model sets itself (created, updated) are not asked for when adding.
+    let fields = if pk.is_none() {
+        fields
+            .into_iter()
+            .filter(|f| !admin.auto_now_add.contains(&f.name) && !admin.auto_now.contains(&f.name))
+            .collect()
+    } else {
+        fields
+    };
+    let editable = pk.is_none() || staff.can("change", admin);
+    let title = match (pk, editable) {
+        (None, _) => fill(tr.t("Add {model}"), &[("model", &tr.t(m.verbose_name))]),
+        (Some(_), true) => fill(tr.t("Change {model}"), &[("model", &tr.t(m.verbose_name))]),
+        (Some(_), false) => fill(tr.t("View {model}"), &[("model", &tr.t(m.verbose_name))]),
+    };
+    let mut crumbs = base_crumbs(core, &tr, admin);
+    crumbs.push(crumb(if pk.is_some() { object_repr.clone() } else { title.clone() }, ""));
+    let fields = if editable { fields } else { readonly_fields(fields, &tr) };
+    let Extras { inlines, mut translated } = extras;
+    if let Some(part) = translated.as_mut().filter(|_| !editable) {
+        part.fields = readonly_fields(std::mem::take(&mut part.fields), &tr);
+    }
+    render(&ChangeFormPage {
+        title,
+        crumbs,
+        fields,
+        errors,
+        editable,
+        adding: pk.is_none(),
+        delete_url: match pk {
+            Some(pk) if staff.can("delete", admin) => {
+                let encoded = percent_encoding::utf8_percent_encode(pk, percent_encoding::NON_ALPHANUMERIC).to_string();
+                core.url_with("admin:delete", &[&m.app, &m.name, &encoded])
+            }
+            _ => String::new(),
+        },
+        password_url: match pk {
+            Some(pk) if admin.kind == AdminKind::User && editable => core.url_with("admin:password", &[&pk]),
+            _ => String::new(),
+        },
+        can_add_another: staff.can("add", admin),
+        object_repr,
+        history_url,
+        site_url,
+        inlines,
+        translated,
+        ctx,
+    })
+}
+
+/// "Changed title and body." from field labels, then what happened to inline rows.
+pub(super) fn change_message(admin: &ModelAdmin, tr: &Tr, changed: &[String], inline_messages: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !changed.is_empty() {
+        parts.push(fill(tr.t("Changed {fields}."), &[("fields", &field_list(admin, tr, changed))]));
+    }
+    parts.extend(inline_messages.iter().cloned());
+    if parts.is_empty() {
+        return tr.t("No fields changed.").to_owned();
+    }
+    parts.join(" ")
+}
+
+/// "title, slug and body": the labels of changed fields, in lower case.
+pub(crate) fn field_list(admin: &ModelAdmin, tr: &Tr, changed: &[String]) -> String {
+    let labels: Vec<String> = changed
+        .iter()
+        .map(|name| {
+            let label = admin
+                .many_to_many
+                .iter()
+                .find(|m| &m.name == name)
+                .map_or_else(|| admin.column_label(name), |m| m.label.clone());
+            tr.t(&label).to_lowercase()
+        })
+        .collect();
+    match labels.as_slice() {
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} {} {last}", rest.join(", "), tr.t("and")),
+        [] => String::new(),
+    }
+}
+
+async fn save_many_to_many(
+    tx: &sea_orm::DatabaseTransaction,
+    core: &CoreState,
+    pk: &str,
+    relations: &[(crate::options::ManyToMany, Vec<String>)],
+) -> Result<()> {
+    for (relation, chosen) in relations {
+        let Some(through) = core.registry.model(&relation.through) else { continue };
+        let keys;
+        let chosen = match (&relation.by_name, core.registry.model(&relation.target)) {
+            (Some(names), Some(target)) => {
+                keys = crate::form::keys_for_names(tx, &core.db, target, names, chosen).await?;
+                &keys
+            }
+            _ => chosen,
+        };
+        let existing = through.rows().find(&core.db, &RowQuery::key_equals(&relation.own_column, pk)).await?;
+        let key = through.rows().primary_key();
+        let stale: Vec<Value> = existing
+            .iter()
+            .filter(|row| !chosen.contains(&plain_text(row.get(&relation.other_column).unwrap_or(&Value::Null))))
+            .filter_map(|row| row.get(key).cloned())
+            .collect();
+        through.rows().delete(tx, &stale).await?;
+        for other in chosen {
+            if existing.iter().any(|row| plain_text(row.get(&relation.other_column).unwrap_or(&Value::Null)) == *other)
+            {
+                continue;
+            }
+            let mut row = Row::new();
+            row.insert(relation.own_column.clone(), key_value(through, &relation.own_column, pk));
+            row.insert(relation.other_column.clone(), key_value(through, &relation.other_column, other));
+            through.rows().insert(tx, row).await.map_err(write_error)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn write_error(e: WriteError) -> Error {
+    match e {
+        WriteError::Db(e) => e.into(),
+        other => Error::internal(anyhow::anyhow!("{other}")),
+    }
+}
+
+/// Where to go after a save, with the flash message.
+fn after_save(core: &CoreState, admin: &ModelAdmin, data: &FormData, pk: &str, language: &str) -> String {
+    let m = admin.model();
+    // Forms with language tabs come back to the tab that was being edited.
+    let tab = if admin.translations.is_some() && language != core.i18n.default_language() {
+        format!("?language={language}")
+    } else {
+        String::new()
+    };
+    if data.get("_continue").is_some() {
+        change_url(core, admin, pk) + &tab
+    } else if data.get("_addanother").is_some() {
+        core.url_with("admin:add", &[&m.app, &m.name]) + &tab
+    } else {
+        changelist_url(core, admin)
+    }
+}
+
+pub(crate) async fn add_submit(
+    ctx: PageContext,
+    Path((app, model)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    flash: quartet_kernel::session::flash::Flash,
+    data: FormData,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) =
+        authorize(&ctx, &core, (&app, &model), &["add"], |_| core.url_with("admin:add", &[&app, &model])).await?;
+    let restricted = admin.restricted_for(staff.user.is_superuser);
+    let admin: &ModelAdmin = &restricted;
+    let tr = ctx.tr();
+    let now = core.now();
+    let base = new_row(admin, now);
+    let mut submission = parse_submission(admin, &core.registry, &core.db, &data, base.clone(), None, &tr).await?;
+    if submission.errors.is_empty() {
+        store_uploads(&core, admin, &mut submission, &tr).await?;
+    }
+    if admin.kind == AdminKind::User {
+        // Only the username and the password are asked when adding a user.
+        submission.errors.retain(|k, _| k == "username");
+        let username = submission.row.get("username").cloned().unwrap_or(Value::Null);
+        submission.row = base;
+        submission.row.insert("username".into(), username.clone());
+        let attributes = quartet_kernel::auth::validators::UserAttributes {
+            username: username.as_str().unwrap_or_default(),
+            ..Default::default()
+        };
+        let p1 = data.get("password1").unwrap_or_default();
+        submission.errors.extend(password_pair_errors(&core, &tr, &data, &attributes));
+        if submission.errors.is_empty() {
+            let hash = quartet_kernel::auth::hasher(&core).hash(p1).await;
+            submission.row.insert("password".into(), Value::String(hash));
+        }
+    }
+    let children = inline::parse(&core, admin, &staff, &data, None, &tr).await?;
+    let language = translated::language_of(&core, query.as_deref());
+    let translation = translated::parse(&core, admin, &data, None, &language, &tr).await?;
+    let translation_failed = translation.as_ref().is_some_and(|t| !t.errors.is_empty());
+    if !submission.errors.is_empty() || children.has_errors() || translation_failed {
+        let mut fields =
+            build_fields(admin, &core.registry, &core.db, &new_row(admin, now), None, &tr, &admin_root(&core)).await?;
+        if admin.kind == AdminKind::User {
+            fields.retain(|f| f.name == "username");
+            fields.extend(password_fields(&tr));
+        }
+        apply_errors(&mut fields, &data, &submission.errors);
+        let submitted = Some((&data, &children, translation.as_ref()));
+        let extras = Extras::build(&core, admin, &staff, (None, &language), submitted, &tr).await?;
+        return render_form(ctx, &core, admin, &staff, fields, extras, None, true);
+    }
+    let tx = core.db.begin().await?;
+    let saved = match admin.model().rows().insert(&tx, submission.row).await {
+        Ok(row) => row,
+        Err(WriteError::Unique(_)) => {
+            return Err(Error::bad_request("An object with these values already exists."));
+        }
+        Err(e) => return Err(write_error(e)),
+    };
+    let model_def = admin.model();
+    let pk = plain_text(saved.get(model_def.rows().primary_key()).unwrap_or(&Value::Null));
+    save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
+    // Django's message for an addition is "Added." whatever the fields.
+    translated::save(&tx, &core, admin, &pk, &language, translation, &tr).await?;
+    let mut message = vec![tr.t("Added.").to_owned()];
+    message.extend(inline::save(&tx, admin, &staff, &pk, children, &tr).await?);
+    let message = message.join(" ");
+    if admin.kind == AdminKind::User
+        && let Ok(id) = pk.parse::<i64>()
+    {
+        quartet_kernel::auth::create_profile(&tx, id).await?;
+    }
+    let repr = model_def.repr(&saved);
+    history(&tx, &core, &staff, admin, (&pk, &repr), Action::Addition, &message).await?;
+    tx.commit().await?;
+    tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %model_def.label(), %pk, "added");
+    let link = change_url(&core, admin, &pk);
+    let message = fill(
+        tr.t("The {model} “{object}” was added successfully."),
+        &[("model", &tr.t(model_def.verbose_name)), ("object", &repr)],
+    );
+    flash.success(message).await?;
+    let target = if admin.kind == AdminKind::User && data.get("_addanother").is_none() {
+        link
+    } else {
+        after_save(&core, admin, &data, &pk, &language)
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+pub(crate) async fn change_form(
+    ctx: PageContext,
+    Path((app, model, pk)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) =
+        authorize(&ctx, &core, (&app, &model), &["view", "change"], |a| change_url(&core, a, &pk)).await?;
+    let restricted = admin.restricted_for(staff.user.is_superuser);
+    let admin: &ModelAdmin = &restricted;
+    let row = load_row(&core, admin, &pk).await?;
+    let tr = ctx.tr();
+    let mut fields = build_fields(admin, &core.registry, &core.db, &row, Some(&pk), &tr, &admin_root(&core)).await?;
+    if admin.kind == AdminKind::User {
+        fields.retain(|f| f.name != "password");
+    }
+    let language = translated::language_of(&core, query.as_deref());
+    let extras = Extras::build(&core, admin, &staff, (Some(&pk), &language), None, &tr).await?;
+    render_form(ctx, &core, admin, &staff, fields, extras, Some((&pk, &row)), false)
+}
+
+pub(crate) async fn change_submit(
+    ctx: PageContext,
+    Path((app, model, pk)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    flash: quartet_kernel::session::flash::Flash,
+    data: FormData,
+) -> Result<Response> {
+    let core = ctx.core().clone();
+    let (admin, staff) = authorize(&ctx, &core, (&app, &model), &["change"], |a| change_url(&core, a, &pk)).await?;
+    let restricted = admin.restricted_for(staff.user.is_superuser);
+    let admin: &ModelAdmin = &restricted;
+    let row = load_row(&core, admin, &pk).await?;
+    let tr = ctx.tr();
+    let mut submission = parse_submission(admin, &core.registry, &core.db, &data, row.clone(), Some(&pk), &tr).await?;
+    if submission.errors.is_empty() {
+        store_uploads(&core, admin, &mut submission, &tr).await?;
+    }
+    let now = core.now();
+    for column in &admin.auto_now {
+        submission.row.insert(column.clone(), Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
+    }
+    if admin.kind == AdminKind::User {
+        // The hash is changed on its own page only (the form has no password field).
+        submission.row.insert("password".into(), row.get("password").cloned().unwrap_or(Value::Null));
+        submission.errors.remove("password");
+        submission.changed.retain(|c| c != "password");
+    }
+    let model_def = admin.model();
+    let children = inline::parse(&core, admin, &staff, &data, Some(&pk), &tr).await?;
+    let language = translated::language_of(&core, query.as_deref());
+    let translation = translated::parse(&core, admin, &data, Some(&pk), &language, &tr).await?;
+    let translation_failed = translation.as_ref().is_some_and(|t| !t.errors.is_empty());
+    if !submission.errors.is_empty() || children.has_errors() || translation_failed {
+        let mut fields =
+            build_fields(admin, &core.registry, &core.db, &row, Some(&pk), &tr, &admin_root(&core)).await?;
+        if admin.kind == AdminKind::User {
+            fields.retain(|f| f.name != "password");
+        }
+        apply_errors(&mut fields, &data, &submission.errors);
+        let submitted = Some((&data, &children, translation.as_ref()));
+        let extras = Extras::build(&core, admin, &staff, (Some(&pk), &language), submitted, &tr).await?;
+        return render_form(ctx, &core, admin, &staff, fields, extras, Some((&pk, &row)), true);
+    }
+    let tx = core.db.begin().await?;
+    let saved = match model_def.rows().update(&tx, submission.row).await {
+        Ok(row) => row,
+        Err(WriteError::Unique(_)) => return Err(Error::bad_request("An object with these values already exists.")),
+        Err(e) => return Err(write_error(e)),
+    };
+    save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
+    let mut inline_messages = translated::save(&tx, &core, admin, &pk, &language, translation, &tr).await?;
+    inline_messages.extend(inline::save(&tx, admin, &staff, &pk, children, &tr).await?);
+    let repr = model_def.repr(&saved);
+    let message = change_message(admin, &tr, &submission.changed, &inline_messages);
+    history(&tx, &core, &staff, admin, (&pk, &repr), Action::Change, &message).await?;
+    tx.commit().await?;
+    tracing::info!(target: "quartet::admin", user_id = staff.user.id, model = %model_def.label(), %pk, "changed");
+    let text = fill(
+        tr.t("The {model} “{object}” was changed successfully."),
+        &[("model", &tr.t(model_def.verbose_name)), ("object", &repr)],
+    );
+    flash.success(text).await?;
+    Ok(Redirect::to(&after_save(&core, admin, &data, &pk, &language)).into_response())
+}

@@ -1,0 +1,216 @@
+//! Building a site: installed apps + settings → services, routes and the middleware stack.
+
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{Context as _, bail};
+use axum::Router;
+
+use crate::app::{App, CoreInner, CoreState, Registry};
+use crate::config::{Profile, Settings};
+use crate::core_app::CoreApp;
+use crate::db::{MigrationStatus, Migrator};
+use crate::i18n::Catalogs;
+use crate::mail::Mailer;
+use crate::ratelimit::RateLimiter;
+use crate::session::{DbSessionStore, SessionStore};
+use crate::staticfiles::Assets;
+use crate::time::{Clock, SystemClock};
+use crate::urls::UrlMap;
+
+/// Builds a [`Site`].
+pub struct SiteBuilder {
+    settings: Settings,
+    apps: Vec<Arc<dyn App>>,
+    clock: Option<Arc<dyn Clock>>,
+    mailer: Option<Arc<dyn Mailer>>,
+}
+
+impl std::fmt::Debug for SiteBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SiteBuilder")
+            .field("apps", &self.apps.iter().map(|a| a.label()).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A built site: its services and its router.
+pub struct Site {
+    /// The shared services.
+    pub core: CoreState,
+    router: Router,
+    migrator: Migrator,
+}
+
+impl std::fmt::Debug for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Site").field("core", &self.core).finish_non_exhaustive()
+    }
+}
+
+/// The secret key of a development site: kept in `<data_dir>/secret_key`, created once.
+fn development_secret(settings: &Settings) -> String {
+    let path = settings.data_dir.join("secret_key");
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && existing.trim().len() >= 50
+    {
+        return existing.trim().to_owned();
+    }
+    let key = format!("quartet-insecure-{}", crate::crypto::random_string(50, crate::crypto::ALNUM));
+    let written = std::fs::create_dir_all(&settings.data_dir).and_then(|()| std::fs::write(&path, &key));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, path = %path.display(), "could not keep the development secret key; sessions end at restart");
+    }
+    key
+}
+
+impl SiteBuilder {
+    /// A site with these settings and only the kernel's `core` app (add the built-in apps of
+    /// `quartet_core::builtin_apps` and your own).
+    pub fn new(settings: Settings) -> Self {
+        Self { settings, apps: Vec::new(), clock: None, mailer: None }
+    }
+
+    /// Installs an app (after the ones installed before).
+    pub fn app(mut self, app: impl App) -> Self {
+        self.apps.push(Arc::new(app));
+        self
+    }
+
+    /// Installs apps in order.
+    pub fn apps(mut self, apps: impl IntoIterator<Item = Arc<dyn App>>) -> Self {
+        self.apps.extend(apps);
+        self
+    }
+
+    /// Uses another clock (tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Uses another mailer than the configured one (tests).
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Connects to the database and assembles the site (without migrating).
+    pub async fn build(self) -> anyhow::Result<Site> {
+        let mut settings = self.settings;
+        if settings.secret_key.is_empty() && settings.profile == Profile::Development {
+            settings.secret_key = crate::config::Secret::new(development_secret(&settings));
+        }
+        let installed = installed(self.apps, &settings)?;
+        settings.ensure_sections(&sections_of(&installed))?;
+        let mut registry = Registry::collect(&installed, &settings)?;
+        let migrator = Migrator::new(std::mem::take(&mut registry.migrations));
+
+        let mut db = crate::db::connect(&settings).await?;
+        let queries = crate::db::QueryCount::attach(&mut db);
+        let mailer = match self.mailer {
+            Some(m) => m,
+            None => crate::mail::from_settings(&settings)?,
+        };
+        let assets = Assets::new(registry.static_files.iter().cloned());
+        let i18n = Catalogs::new(&settings.i18n.languages, &settings.i18n.default_language, &registry.translations)?;
+        let sessions: Arc<dyn SessionStore> = Arc::new(DbSessionStore::new(db.clone()));
+        let core = CoreState::new(CoreInner {
+            limiter: RateLimiter::new(db.clone()),
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            assets: Arc::new(assets),
+            i18n: Arc::new(i18n),
+            registry: Arc::new(registry),
+            urls: OnceLock::new(),
+            cache: crate::cache::Cache::new(&settings.cache),
+            bodies: crate::http::body::BodyBudget::new(settings.uploads.memory_budget_bytes),
+            images: crate::blocking::BlockingPool::new(settings.uploads.image_concurrency),
+            queries,
+            settings,
+            db,
+            mailer,
+            sessions,
+        });
+
+        let mut pages = Router::new();
+        let (mut names, mut exempt, mut uploads) = (Vec::new(), Vec::new(), Vec::new());
+        for app in &installed {
+            let routes = app.routes(&core);
+            names.extend(routes.names);
+            exempt.extend(routes.csrf_exempt);
+            uploads.extend(routes.uploads);
+            pages = pages.merge(routes.router);
+        }
+        core.urls
+            .set(UrlMap::new(names).with_csrf_exempt(exempt).with_uploads(uploads))
+            .expect("routes are built once");
+        check_route_names(&core, &installed)?;
+        let router = crate::server::assemble(&core, pages);
+        Ok(Site { core, router, migrator })
+    }
+}
+
+/// Every route name the header links use exists, and each app's own [`App::check`] passes, so a
+/// misspelt name stops start-up instead of linking to `/`.
+fn check_route_names(core: &CoreState, installed: &[Arc<dyn App>]) -> anyhow::Result<()> {
+    for link in &core.registry.nav {
+        if !core.urls().has(link.route) {
+            bail!("the header link `{}` names the route `{}`, which no installed app has", link.label, link.route);
+        }
+    }
+    for app in installed {
+        app.check(core).with_context(|| format!("the app `{}`", app.label()))?;
+    }
+    Ok(())
+}
+
+/// The settings sections of `apps`.
+pub fn sections_of(apps: &[Arc<dyn App>]) -> Vec<crate::config::SettingsSection> {
+    apps.iter().filter_map(|a| a.settings()).collect()
+}
+
+/// The kernel's own `core` app followed by `apps` in order, less those `apps.disabled` names;
+/// a disabled label that names no app is refused.
+pub fn installed(apps: Vec<Arc<dyn App>>, settings: &Settings) -> anyhow::Result<Vec<Arc<dyn App>>> {
+    for label in &settings.apps.disabled {
+        if !apps.iter().any(|a| a.label() == label) {
+            bail!("invalid value for `apps.disabled`: no installed app is labelled `{label}`");
+        }
+    }
+    let mut installed: Vec<Arc<dyn App>> = vec![Arc::new(CoreApp)];
+    installed.extend(apps.into_iter().filter(|a| !settings.apps.disabled.iter().any(|d| d == a.label())));
+    Ok(installed)
+}
+
+impl Site {
+    /// Starts building a site.
+    pub fn builder(settings: Settings) -> SiteBuilder {
+        SiteBuilder::new(settings)
+    }
+
+    /// The HTTP router with every layer.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Applies pending migrations and creates the models' permissions; reports each migration.
+    pub async fn migrate(&self, progress: impl FnMut(&str, &str)) -> anyhow::Result<Vec<String>> {
+        let applied = self.migrator.migrate(&self.core.db, self.core.now(), progress).await.context("migrating")?;
+        for app in &self.core.registry.installed {
+            app.after_migrate(&self.core)
+                .await
+                .with_context(|| format!("after migrating, the app `{}`", app.label()))?;
+        }
+        Ok(applied)
+    }
+
+    /// Every migration and whether it is applied.
+    pub async fn migration_status(&self) -> anyhow::Result<Vec<MigrationStatus>> {
+        Ok(self.migrator.status(&self.core.db).await?)
+    }
+
+    /// Serves HTTP on `listener` until SIGTERM or Ctrl-C, then drains.
+    pub async fn serve(&self, listener: tokio::net::TcpListener) {
+        crate::server::serve(listener, self.router(), &self.core.settings.server, crate::server::shutdown_signal())
+            .await;
+    }
+}
