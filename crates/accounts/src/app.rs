@@ -27,34 +27,38 @@ impl App for AccountsApp {
         "Accounts"
     }
 
+    fn mount(&self) -> &'static str {
+        "/account/"
+    }
+
     fn routes(&self, core: &CoreState) -> Routes {
         let login = || get(views::login_form).post(views::login_submit);
         RoutesBuilder::<CoreState>::new()
-            .route("account:login", "/account/login/", login())
-            .route("accounts:login", "/accounts/login/", login())
-            .route("account:logout", "/account/logout/", post(views::logout))
-            .route("accounts:logout", "/accounts/logout/", post(views::logout))
-            .route("account:register", "/account/register/", get(views::register_form).post(views::register_submit))
-            .route("account:dashboard", "/account/", get(views::dashboard))
-            .upload_route("account:edit", "/account/edit/", get(views::edit_form).post(views::edit_submit))
+            .route("login", "login/", login())
+            .route("login-alt", "/accounts/login/", login())
+            .route("logout", "logout/", post(views::logout))
+            .route("logout-alt", "/accounts/logout/", post(views::logout))
+            .route("register", "register/", get(views::register_form).post(views::register_submit))
+            .route("dashboard", "", get(views::dashboard))
+            .upload_route("edit", "edit/", get(views::edit_form).post(views::edit_submit))
             .route(
-                "account:password-change",
-                "/account/password_change/",
+                "password-change",
+                "password_change/",
                 get(views::password_change_form).post(views::password_change_submit),
             )
-            .route("account:password-change-done", "/account/password_change/done/", get(views::password_change_done))
+            .route("password-change-done", "password_change/done/", get(views::password_change_done))
             .route(
-                "account:password-reset",
-                "/account/password_reset/",
+                "password-reset",
+                "password_reset/",
                 get(views::password_reset_form).post(views::password_reset_submit),
             )
-            .route("account:password-reset-done", "/account/password_reset/done/", get(views::password_reset_done))
+            .route("password-reset-done", "password_reset/done/", get(views::password_reset_done))
             .route(
-                "account:password-reset-confirm",
-                "/account/reset/{uidb64}/{token}/",
+                "password-reset-confirm",
+                "reset/{uidb64}/{token}/",
                 get(views::password_reset_confirm_form).post(views::password_reset_confirm_submit),
             )
-            .route("account:password-reset-complete", "/account/reset/done/", get(views::password_reset_complete))
+            .route("password-reset-complete", "reset/done/", get(views::password_reset_complete))
             .with_state(core.clone())
     }
 

@@ -40,7 +40,7 @@ fn after_login(core: &CoreState, host: &RequestHost, next: &str) -> String {
     if !next.is_empty() && redirect::is_safe(next, &host.host, host.secure) {
         next.to_owned()
     } else {
-        core.url("account:dashboard")
+        core.url("accounts:dashboard")
     }
 }
 
@@ -348,7 +348,7 @@ pub(crate) async fn edit_submit(
         quartet_kernel::media::delete(&core, &old_photo).await;
     }
     flash.success(tr.t("Profile updated successfully")).await?;
-    Ok(Redirect::to(&core.url("account:edit")).into_response())
+    Ok(Redirect::to(&core.url("accounts:edit")).into_response())
 }
 
 #[derive(Template)]
@@ -401,7 +401,7 @@ pub(crate) async fn password_change_submit(
     let user = quartet_kernel::auth::set_password(&core, &user, form.value("new_password1")).await?;
     quartet_kernel::auth::update_session_auth_hash(&core, &session, &user).await?;
     tracing::info!(target: "quartet::auth", user_id = user.id, "password changed");
-    Ok(Redirect::to(&core.url("account:password-change-done")).into_response())
+    Ok(Redirect::to(&core.url("accounts:password-change-done")).into_response())
 }
 
 pub(crate) async fn password_change_done(LoginRequired(_user): LoginRequired, ctx: PageContext) -> Result<Response> {
@@ -485,7 +485,7 @@ pub(crate) async fn password_reset_submit(
         let job_id = core.enqueue(&core.db, &job).await?;
         tracing::info!(target: "quartet::auth", user_id = user.id, job_id, "password reset e-mail queued");
     }
-    Ok(Redirect::to(&core.url("account:password-reset-done")).into_response())
+    Ok(Redirect::to(&core.url("accounts:password-reset-done")).into_response())
 }
 
 /// Sends the password-reset e-mail of one user. The link is made when the job runs, so it
@@ -519,7 +519,7 @@ impl quartet_kernel::jobs::Job for PasswordResetEmailJob {
             return Ok(());
         }
         let token = tokens::make_token(&user, core.now(), core.settings.secret_key.expose());
-        let path = core.url_with("account:password-reset-confirm", &[&tokens::encode_uid(user.id), &token]);
+        let path = core.url_with("accounts:password-reset-confirm", &[&tokens::encode_uid(user.id), &token]);
         let body = PasswordResetEmail {
             email: &user.email,
             protocol: &self.protocol,
@@ -590,7 +590,7 @@ pub(crate) async fn password_reset_confirm_form(
     if user.is_some() && path.token != RESET_URL_TOKEN {
         // Keep the token out of the address bar and of Referer headers.
         session.insert(RESET_SESSION_KEY, &path.token).await?;
-        let url = core.url_with("account:password-reset-confirm", &[&path.uidb64, &RESET_URL_TOKEN]);
+        let url = core.url_with("accounts:password-reset-confirm", &[&path.uidb64, &RESET_URL_TOKEN]);
         return Ok(Redirect::to(&url).into_response());
     }
     let tr = ctx.tr();
@@ -620,7 +620,7 @@ pub(crate) async fn password_reset_confirm_submit(
     session.remove(RESET_SESSION_KEY).await?;
     core.limiter.reset(&format!("login:user:{}", user.id)).await?;
     tracing::info!(target: "quartet::auth", user_id = user.id, "password reset");
-    Ok(Redirect::to(&core.url("account:password-reset-complete")).into_response())
+    Ok(Redirect::to(&core.url("accounts:password-reset-complete")).into_response())
 }
 
 pub(crate) async fn password_reset_complete(ctx: PageContext) -> Result<Response> {

@@ -136,7 +136,8 @@ async fn forget_cached(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let changes = !request.method().is_safe();
-    let app = request.uri().path().strip_prefix("/admin/").and_then(|rest| rest.split('/').next()).map(str::to_owned);
+    let mount = core.urls().mount_of("admin").unwrap_or("/admin/");
+    let app = request.uri().path().strip_prefix(mount).and_then(|rest| rest.split('/').next()).map(str::to_owned);
     let response = next.run(request).await;
     if changes
         && !response.status().is_client_error()
@@ -158,30 +159,22 @@ impl App for AdminApp {
         "Administration"
     }
 
+    fn mount(&self) -> &'static str {
+        "/admin/"
+    }
+
     fn routes(&self, core: &CoreState) -> Routes {
         RoutesBuilder::<CoreState>::new()
-            .route("admin:index", "/admin/", get(views::index))
-            .route("admin:login", "/admin/login/", get(views::login_form).post(views::login_submit))
-            .route("admin:logout", "/admin/logout/", post(views::logout))
-            .route(
-                "admin:password",
-                "/admin/accounts/user/{pk}/password/",
-                get(views::password_form).post(views::password_submit),
-            )
-            .route("admin:app", "/admin/{app}/", get(views::app_index))
-            .route("admin:changelist", "/admin/{app}/{model}/", get(views::changelist).post(views::changelist_submit))
-            .upload_route("admin:add", "/admin/{app}/{model}/add/", get(views::add_form).post(views::add_submit))
-            .upload_route(
-                "admin:change",
-                "/admin/{app}/{model}/{pk}/change/",
-                get(views::change_form).post(views::change_submit),
-            )
-            .route("admin:history", "/admin/{app}/{model}/{pk}/history/", get(views::history_page))
-            .route(
-                "admin:delete",
-                "/admin/{app}/{model}/{pk}/delete/",
-                get(views::delete_form).post(views::delete_submit),
-            )
+            .route("index", "", get(views::index))
+            .route("login", "login/", get(views::login_form).post(views::login_submit))
+            .route("logout", "logout/", post(views::logout))
+            .route("password", "accounts/user/{pk}/password/", get(views::password_form).post(views::password_submit))
+            .route("app", "{app}/", get(views::app_index))
+            .route("changelist", "{app}/{model}/", get(views::changelist).post(views::changelist_submit))
+            .upload_route("add", "{app}/{model}/add/", get(views::add_form).post(views::add_submit))
+            .upload_route("change", "{app}/{model}/{pk}/change/", get(views::change_form).post(views::change_submit))
+            .route("history", "{app}/{model}/{pk}/history/", get(views::history_page))
+            .route("delete", "{app}/{model}/{pk}/delete/", get(views::delete_form).post(views::delete_submit))
             .with_state(core.clone())
             .layer(axum::middleware::from_fn_with_state(core.clone(), forget_cached))
     }
@@ -193,8 +186,8 @@ impl App for AdminApp {
             )
             .static_files(StaticFile::all_of::<AdminStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/admin.po") })
-            .add(Fallback { prefix: "/admin/", answer: |core, request| views::unknown_page(core, request).boxed() })
-            .add(ErrorLayout { prefix: "/admin/", render: views::error_page });
+            .add(Fallback { answer: |core, request| views::unknown_page(core, request).boxed() })
+            .add(ErrorLayout { render: views::error_page });
     }
 
     fn ready(&self, registry: &mut Registry) -> anyhow::Result<()> {

@@ -201,7 +201,7 @@ pub struct ModelAdmin {
     pub(crate) uploads: HashMap<String, Upload>,
     pub(crate) translations: Option<Box<super::translated::Translations>>,
     pub(crate) per_page: u64,
-    pub(crate) view_on_site: Option<fn(&Row) -> Option<String>>,
+    pub(crate) view_on_site: Option<fn(&CoreState, &Row) -> Option<String>>,
     pub(crate) kind: AdminKind,
     pub(crate) model: Option<ModelDef>,
 }
@@ -469,7 +469,7 @@ impl ModelAdmin {
 
     /// The public page of a row ("View on site" on its change page), if it has one now (a
     /// draft may have none).
-    pub fn view_on_site(mut self, url_of: fn(&Row) -> Option<String>) -> Self {
+    pub fn view_on_site(mut self, url_of: fn(&CoreState, &Row) -> Option<String>) -> Self {
         self.view_on_site = Some(url_of);
         self
     }

@@ -1,6 +1,7 @@
 //! The blog in the admin: posts with tags, comments with moderation (see docs/BLOG.md).
 
 use quartet_admin::{ActionInput, ActionOutcome, AdminAction, ManyToMany, ModelAdmin};
+use quartet_kernel::CoreState;
 use quartet_kernel::models::Row;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -54,12 +55,12 @@ pub fn registrations() -> Vec<ModelAdmin> {
 }
 
 /// A post's page, for "View on site", while it is published.
-fn post_url(row: &Row) -> Option<String> {
+fn post_url(core: &CoreState, row: &Row) -> Option<String> {
     if row.get("status")?.as_str()? != status::PUBLISHED {
         return None;
     }
     let publish: chrono::DateTime<chrono::Utc> = row.get("publish")?.as_str()?.parse().ok()?;
-    Some(crate::models::post_path(publish, row.get("slug")?.as_str()?))
+    Some(crate::models::post_path(core, publish, row.get("slug")?.as_str()?))
 }
 
 /// Shows (`active`) or hides the selected comments.

@@ -37,22 +37,22 @@ impl App for BlogApp {
         "Blog"
     }
 
+    fn mount(&self) -> &'static str {
+        "/blog/"
+    }
+
     fn routes(&self, core: &CoreState) -> Routes {
         RoutesBuilder::<CoreState>::new()
-            .route("blog:post_list", "/blog/", get(views::post_list))
-            .route("blog:post_list_by_tag", "/blog/tag/{tag_slug}/", get(views::post_list_by_tag))
-            .route("blog:post_detail", "/blog/{year}/{month}/{day}/{post}/", get(views::post_detail))
-            .route(
-                "blog:post_share",
-                "/blog/{post_id}/share/",
-                get(views::post_share_form).post(views::post_share_submit),
-            )
-            .route("blog:post_comment", "/blog/{post_id}/comment/", post(views::post_comment))
-            .route("blog:post_feed", "/blog/feed/", get(views::post_feed))
-            .route("blog:post_search", "/blog/search/", get(views::post_search))
-            .route("blog:add_favourite", "/blog/favourite/add/{post_id}/", post(views::add_favourite))
-            .route("blog:remove_favourite", "/blog/favourite/remove/{post_id}/", post(views::remove_favourite))
-            .route("blog:favourites", "/blog/favourites/", get(views::favourites))
+            .route("post-list", "", get(views::post_list))
+            .route("post-list-by-tag", "tag/{tag_slug}/", get(views::post_list_by_tag))
+            .route("post-detail", "{year}/{month}/{day}/{post}/", get(views::post_detail))
+            .route("post-share", "{post_id}/share/", get(views::post_share_form).post(views::post_share_submit))
+            .route("post-comment", "{post_id}/comment/", post(views::post_comment))
+            .route("post-feed", "feed/", get(views::post_feed))
+            .route("post-search", "search/", get(views::post_search))
+            .route("add-favourite", "favourite/add/{post_id}/", post(views::add_favourite))
+            .route("remove-favourite", "favourite/remove/{post_id}/", post(views::remove_favourite))
+            .route("favourites", "favourites/", get(views::favourites))
             .with_state(core.clone())
     }
 
@@ -67,7 +67,7 @@ impl App for BlogApp {
             .model(ModelDef::of::<models::tag::Entity>("tag", "tag", "tags").display_field("name"))
             .model(ModelDef::of::<models::tagged_post::Entity>("taggedpost", "tagged post", "tagged posts"))
             .model(ModelDef::of::<models::favourite::Entity>("favourite", "favourite post", "favourite posts"))
-            .nav(NavLink { label: "Blog", route: "blog:post_list", prefix: "/blog/" })
+            .nav(NavLink { label: "Blog", route: "blog:post-list" })
             .static_files(StaticFile::all_of::<BlogStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/blog.po") })
             .add(quartet_kernel::jobs::JobDef::of::<views::SharePostJob>());
@@ -81,12 +81,12 @@ impl App for BlogApp {
         let posts = queries::published().limit(3).all(&core.db).await?;
         Ok(Some(HomeSection {
             title: "Latest posts",
-            route: "blog:post_list",
+            route: "blog:post-list",
             items: posts
                 .into_iter()
                 .map(|p| HomeItem {
-                    path: p.path(),
-                    meta: quartet_kernel::time::format_date(p.publish, lang),
+                    path: p.path(core),
+                    meta: quartet_kernel::i18n::format_date(p.publish, lang),
                     title: p.title,
                 })
                 .collect(),
@@ -94,7 +94,7 @@ impl App for BlogApp {
     }
 
     async fn sitemap(&self, core: &CoreState) -> anyhow::Result<Vec<SitemapEntry>> {
-        let mut entries: Vec<SitemapEntry> = queries::sitemap_posts(&core.db)
+        let mut entries: Vec<SitemapEntry> = queries::sitemap_posts(core)
             .await?
             .into_iter()
             .map(|(path, updated)| SitemapEntry {
@@ -105,7 +105,7 @@ impl App for BlogApp {
             })
             .collect();
         entries.extend(queries::sitemap_tags(&core.db).await?.into_iter().map(|(slug, updated)| SitemapEntry {
-            path: core.url_with("blog:post_list_by_tag", &[&slug]),
+            path: core.url_with("blog:post-list-by-tag", &[&slug]),
             lastmod: Some(updated),
             changefreq: Some("weekly"),
             priority: Some(0.6),

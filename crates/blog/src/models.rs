@@ -8,11 +8,12 @@ pub mod status {
     pub const PUBLISHED: &str = "PB";
 }
 
-/// `/blog/2026/3/7/my-post/`: a post's page from its publish date (UTC) and slug.
-pub fn post_path(publish: chrono::DateTime<chrono::Utc>, slug: &str) -> String {
+/// `/blog/2026/3/7/my-post/`: a post's page (the route `blog:post-detail`) from its publish
+/// date (UTC) and slug; the date parts are not zero-padded, as in the reference.
+pub fn post_path(core: &quartet_kernel::CoreState, publish: chrono::DateTime<chrono::Utc>, slug: &str) -> String {
     use chrono::Datelike;
     let d = publish.date_naive();
-    format!("/blog/{}/{}/{}/{slug}/", d.year(), d.month(), d.day())
+    core.url_with("blog:post-detail", &[&d.year(), &d.month(), &d.day(), &slug])
 }
 
 /// A post (`blog_post`).
@@ -54,9 +55,9 @@ pub mod post {
     impl ActiveModelBehavior for ActiveModel {}
 
     impl Model {
-        /// `/blog/2026/3/7/my-post/`: the date parts are not zero-padded, as in the reference.
-        pub fn path(&self) -> String {
-            super::post_path(self.publish, &self.slug)
+        /// The post's page ([`super::post_path`]).
+        pub fn path(&self, core: &quartet_kernel::CoreState) -> String {
+            super::post_path(core, self.publish, &self.slug)
         }
 
         /// Whether visitors may see the post.

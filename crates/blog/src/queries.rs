@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use quartet_kernel::CoreState;
 use quartet_kernel::auth::models::user;
 use quartet_kernel::db::Db;
 use sea_orm::sea_query::Expr;
@@ -183,8 +184,8 @@ pub struct PostLink {
 
 impl PostLink {
     /// The post's page.
-    pub fn path(&self) -> String {
-        crate::models::post_path(self.publish, &self.slug)
+    pub fn path(&self, core: &CoreState) -> String {
+        crate::models::post_path(core, self.publish, &self.slug)
     }
 }
 
@@ -228,14 +229,18 @@ pub async fn sidebar(db: &Db) -> Result<Sidebar, DbErr> {
 }
 
 /// Published posts' paths and last changes, for the sitemap (bodies are not read).
-pub async fn sitemap_posts(db: &Db) -> Result<Vec<(String, DateTime<Utc>)>, DbErr> {
+pub async fn sitemap_posts(core: &CoreState) -> Result<Vec<(String, DateTime<Utc>)>, DbErr> {
+    let db = &core.db;
     let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = published()
         .select_only()
         .columns([post::Column::Slug, post::Column::Publish, post::Column::Updated])
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|(slug, publish, updated)| (crate::models::post_path(publish, &slug), updated)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(slug, publish, updated)| (crate::models::post_path(core, publish, &slug), updated))
+        .collect())
 }
 
 /// Tags used by at least one published post, with the newest change among those posts.

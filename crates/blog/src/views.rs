@@ -10,11 +10,11 @@ use quartet_kernel::auth::LoginRequired;
 use quartet_kernel::forms::{BoundForm, FieldKind, FieldSpec, FormData, FormField};
 use quartet_kernel::http::ClientIp;
 use quartet_kernel::http::host::RequestHost;
+use quartet_kernel::i18n::format_datetime;
 use quartet_kernel::mail::Email;
 use quartet_kernel::pagination::{Page, Paginator};
 use quartet_kernel::session::flash::Flash;
 use quartet_kernel::templates::{PageContext, render};
-use quartet_kernel::time::format_datetime;
 use quartet_kernel::urls::path_id;
 use quartet_kernel::{Error, Result};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
@@ -86,7 +86,7 @@ async fn cards(ctx: &PageContext, posts: Vec<post::Model>, excerpt_words: Option
     Ok(posts
         .into_iter()
         .map(|post| PostCard {
-            url: post.path(),
+            url: post.path(ctx.core()),
             tags: tags.remove(&post.id).unwrap_or_default(),
             author: authors.get(&post.author_id).cloned().unwrap_or_default(),
             published: format_datetime(post.publish, ctx.lang()),
@@ -410,7 +410,7 @@ struct SharePage {
 fn share_login(ctx: &PageContext) -> Result<()> {
     if crate::settings::of(ctx.core()).share_requires_login && ctx.user.is_none() {
         let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", &ctx.path).finish();
-        return Err(Error::LoginRequired(format!("{}?{query}", ctx.url("account:login"))));
+        return Err(Error::LoginRequired(format!("{}?{query}", ctx.url("accounts:login"))));
     }
     Ok(())
 }
@@ -513,7 +513,7 @@ pub async fn post_share_submit(
     }
     let job = SharePostJob {
         post_id: post.id,
-        post_url: host.absolute(&core.settings, &post.path()),
+        post_url: host.absolute(&core.settings, &post.path(&core)),
         name: form.value("name").to_owned(),
         email: form.value("email").to_owned(),
         comments: form.value("comments").to_owned(),
@@ -621,7 +621,7 @@ pub async fn add_favourite(
         }
         flash.success(ctx.t1("“{title}” was added to your favourites.", "title", &post.title)).await?;
     }
-    Ok(Redirect::to(&post.path()).into_response())
+    Ok(Redirect::to(&post.path(core)).into_response())
 }
 
 /// `POST /blog/favourite/remove/<id>/`: removes a favourite.
@@ -643,7 +643,7 @@ pub async fn remove_favourite(
     if removed.rows_affected > 0 {
         flash.info(ctx.t("The post was removed from your favourites.")).await?;
     }
-    let back = post.map_or_else(|| core.url("blog:favourites"), |p| p.path());
+    let back = post.map_or_else(|| core.url("blog:favourites"), |p| p.path(core));
     Ok(Redirect::to(&back).into_response())
 }
 
@@ -702,7 +702,7 @@ pub async fn post_feed(ctx: PageContext, host: RequestHost) -> Result<Response> 
             .iter()
             .map(|p| FeedItem {
                 title: p.title.clone(),
-                link: p.path(),
+                link: p.path(core),
                 description: markdown::to_html_truncated(&p.body, EXCERPT_WORDS),
                 pub_date: p.publish.to_rfc2822(),
             })
@@ -714,8 +714,8 @@ pub async fn post_feed(ctx: PageContext, host: RequestHost) -> Result<Response> 
     let feed = Feed {
         language: if ctx.lang() == "en" { "en-us".to_owned() } else { ctx.lang().to_owned() },
         title: ctx.t("My blog").to_owned(),
-        link: host.absolute(&core.settings, &core.url("blog:post_list")),
-        self_link: host.absolute(&core.settings, &core.url("blog:post_feed")),
+        link: host.absolute(&core.settings, &core.url("blog:post-list")),
+        self_link: host.absolute(&core.settings, &core.url("blog:post-feed")),
         description: ctx.t("New posts of my blog.").to_owned(),
         items,
     };

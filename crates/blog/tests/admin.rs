@@ -147,7 +147,7 @@ dbtest! { using blog_site();
         assert_eq!(page.status, 303, "{}", page.body);
         let list = client.get("/admin/blog/comment/").await;
         assert_eq!(list.messages(), ["1 comment was hidden."]);
-        let detail = site.client().get(&post.path()).await;
+        let detail = site.client().get(&post.path(&site.core)).await;
         assert!(!detail.body.contains("Rude words"));
         assert!(detail.body.contains("Kind words"));
         assert_eq!(detail.text(".comments h2"), "1 comment");
@@ -155,7 +155,7 @@ dbtest! { using blog_site();
         client
             .post_form("/admin/blog/comment/", &[("action", "approve_comments"), ("_selected_action", &bad.id.to_string())])
             .await;
-        assert!(site.client().get(&post.path()).await.body.contains("Rude words"));
+        assert!(site.client().get(&post.path(&site.core)).await.body.contains("Rude words"));
         let search = client.get("/admin/blog/comment/?q=kind").await;
         assert!(search.body.contains(&format!("/admin/blog/comment/{}/change/", good.id)));
         assert!(!search.body.contains(&format!("/admin/blog/comment/{}/change/", bad.id)));

@@ -64,9 +64,12 @@ async fn the_blog_fits_a_phone_screen() {
     .await;
     let driver = &browser.driver;
     driver.set_window_rect(0, 0, 390, 844).await.unwrap();
-    for path in
-        ["/blog/".to_owned(), post.path(), format!("/blog/{}/share/", post.id), "/blog/search/?query=long".into()]
-    {
+    for path in [
+        "/blog/".to_owned(),
+        post.path(&site.core),
+        format!("/blog/{}/share/", post.id),
+        "/blog/search/?query=long".into(),
+    ] {
         driver.goto(site.url(&path)).await.unwrap();
         let fits: bool = driver
             .execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![])

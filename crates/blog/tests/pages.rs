@@ -51,12 +51,30 @@ dbtest! { using blog_site();
     }
 }
 
+dbtest! { using blog_site().settings(|s| s.apps.mounts = vec!["blog=/journal/".into()]);
+    async fn the_blog_mounted_elsewhere_links_and_lists_its_pages_there(site) {
+        let post = add_post(&site, NewPost::published("Hello world", at(0)).tags(&["rust"])).await;
+        let client = site.client();
+        assert_eq!(post.path(&site.core), "/journal/2026/3/7/hello-world/");
+        assert_eq!(client.get("/blog/").await.status, 404);
+        let list = client.get("/journal/").await;
+        assert_eq!(list.status, 200);
+        assert!(list.attrs(".blog-main a", "href").contains(&"/journal/2026/3/7/hello-world/".to_owned()), "{}", list.body);
+        assert!(list.attrs("a", "href").contains(&"/journal/tag/rust/".to_owned()), "{}", list.body);
+        // The header's Blog link points there and is marked current there.
+        assert_eq!(list.attrs("a.active[aria-current=page]", "href"), ["/journal/"], "{}", list.body);
+        assert_eq!(client.get(&post.path(&site.core)).await.heading(), "Hello world");
+        let sitemap = client.get("/sitemap.xml").await.body;
+        assert!(sitemap.contains("/journal/2026/3/7/hello-world/") && !sitemap.contains("/blog/"), "{sitemap}");
+    }
+}
+
 dbtest! { using blog_site();
     async fn a_post_is_found_by_its_date_and_slug_only_when_published(site) {
         let post = add_post(&site, NewPost::published("Hello world", at(0)).body("# Intro\n\nFirst *post*.")).await;
         add_post(&site, NewPost::published("Secret", at(0)).draft()).await;
         let client = site.client();
-        assert_eq!(post.path(), "/blog/2026/3/7/hello-world/");
+        assert_eq!(post.path(&site.core), "/blog/2026/3/7/hello-world/");
 
         let page = client.get("/blog/2026/3/7/hello-world/").await;
         assert_eq!(page.status, 200);
@@ -99,7 +117,7 @@ dbtest! { using blog_site();
         add_comment(&site, post.id, "Spammer", "Buy things", false).await;
         add_comment(&site, post.id, "Bo", "Agreed.", true).await;
 
-        let page = site.client().get(&post.path()).await;
+        let page = site.client().get(&post.path(&site.core)).await;
         assert_eq!(
             page.texts(".similar-posts li"),
             ["Shares three", "Shares two", "Shares one, newest", "Shares one, older"],
@@ -135,8 +153,8 @@ dbtest! { using blog_site();
         let page = client.post_form(&url, &[("name", "Ann"), ("email", "ann@example.com"), ("body", "Lovely post")]).await;
         assert_eq!(page.status, 200);
         assert_eq!(page.text("h2"), "Your comment has been added.");
-        assert_eq!(page.attrs(".blog-main a", "href"), [post.path()]);
-        let detail = client.get(&post.path()).await;
+        assert_eq!(page.attrs(".blog-main a", "href"), [post.path(&site.core)]);
+        let detail = client.get(&post.path(&site.core)).await;
         assert_eq!(detail.text(".comments h2"), "1 comment");
         assert!(detail.text(".comment").contains("Lovely post"));
 
@@ -227,16 +245,16 @@ dbtest! { using blog_site();
         assert_eq!(page.status, 303);
         assert!(page.location().unwrap().starts_with("/account/login/?next="), "{:?}", page.location());
         assert_eq!(anonymous.get("/blog/favourites/").await.status, 303);
-        assert!(anonymous.get(&post.path()).await.texts(".add-favourite").is_empty());
+        assert!(anonymous.get(&post.path(&site.core)).await.texts(".add-favourite").is_empty());
         assert_eq!(favourite::Entity::find().count(&site.core.db).await.unwrap(), 0);
 
         let (client, _) = site.signed_in_client("reader").await;
         assert_eq!(client.get(&add).await.status, 405);
-        let detail = client.get(&post.path()).await;
+        let detail = client.get(&post.path(&site.core)).await;
         assert_eq!(detail.text(".add-favourite"), "Add to favourites");
         let page = client.post_form(&add, &[]).await;
-        assert_eq!(page.location(), Some(post.path().as_str()));
-        let detail = client.get(&post.path()).await;
+        assert_eq!(page.location(), Some(post.path(&site.core).as_str()));
+        let detail = client.get(&post.path(&site.core)).await;
         assert_eq!(detail.messages(), ["“Loved” was added to your favourites."]);
         assert_eq!(detail.text(".favourite"), "❤️");
         client.post_form(&add, &[]).await;
@@ -262,14 +280,14 @@ dbtest! { using blog_site();
                     <iframe src=\"https://evil.example\"></iframe><style>body{}</style>";
         let post = add_post(&site, NewPost::published("Tricky", at(0)).body(body)).await;
         let client = site.client();
-        for path in [post.path(), "/blog/".to_owned()] {
+        for path in [post.path(&site.core), "/blog/".to_owned()] {
             let page = client.get(&path).await;
             let html = page.body.split("<aside").next().unwrap();
             for bad in ["<script>alert", "onerror", "onclick", "javascript:", "<iframe", "<style>body"] {
                 assert!(!html.contains(bad), "{bad} on {path}");
             }
         }
-        let page = client.get(&post.path()).await;
+        let page = client.get(&post.path(&site.core)).await;
         assert_eq!(page.attrs(".post-body a[href^='https']", "rel"), ["nofollow noopener noreferrer"]);
         assert_eq!(page.attrs(".post-body img", "src"), ["x.png"]);
     }
@@ -284,7 +302,7 @@ dbtest! { using blog_site();
         assert_eq!(page.heading(), "Mi blog");
         assert_eq!(page.text(".total-posts"), "Este es mi blog. He escrito 1 entrada hasta ahora.");
         assert_eq!(page.text(".post-card .date"), "Publicado el 7 de marzo de 2026 a las 10:00 por writer");
-        let detail = client.get(&post.path()).await;
+        let detail = client.get(&post.path(&site.core)).await;
         assert_eq!(detail.text(".post-actions .button"), "Compartir esta entrada");
         assert_eq!(detail.text(".comments h2"), "0 comentarios");
     }

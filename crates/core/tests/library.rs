@@ -8,7 +8,7 @@ use quartet_core::admin::{
     ActionInput, ActionOutcome, AdminAction, AdminLink, Crumb, Inline, ModelAdmin, Translations, pages,
 };
 use quartet_core::app::App;
-use quartet_core::app::{AppRegistry, CoreState};
+use quartet_core::app::{AppRegistry, CoreState, Translation};
 use quartet_core::db::{Migration, Schema, id_column};
 use quartet_core::models::ModelDef;
 use quartet_core::templates::{PageContext, render};
@@ -274,16 +274,22 @@ impl App for LibraryApp {
         "Library"
     }
 
+    fn mount(&self) -> &'static str {
+        "/library/"
+    }
+
     fn routes(&self, core: &CoreState) -> Routes {
         RoutesBuilder::<CoreState>::new()
-            .route("library:admin_book_summary", "/library/admin/book/{id}/summary/", get(book_summary))
-            .route("library:admin_stats", "/library/admin/stats/", get(stats))
+            .translated_route("admin-book-summary", "admin/book/{id}/summary/", get(book_summary))
+            .route("admin-stats", "admin/stats/", get(stats))
+            .route("order-word", "order/", get(crate::support::order_word))
             .with_state(core.clone())
     }
 
     fn register(&self, app: &mut AppRegistry<'_>) {
-        app.add(AdminLink::new("Library statistics", "library:admin_stats").permission("library.view_book"))
-            .add(AdminLink::new("Shelf audit", "library:admin_stats").superuser_only())
+        app.add(AdminLink::new("Library statistics", "library:admin-stats").permission("library.view_book"))
+            .add(AdminLink::new("Shelf audit", "library:admin-stats").superuser_only())
+            .translation(Translation { language: "es", po: LIBRARY_ES })
             .migrations(vec![Box::new(Initial)])
             .model(ModelDef::of::<book::Entity>("book", "book", "books").display_field("title"))
             .model(ModelDef::of::<chapter::Entity>("chapter", "chapter", "chapters").display_field("title"))
@@ -391,6 +397,20 @@ async fn stats(ctx: PageContext) -> quartet_core::Result<Response> {
     let crumbs = pages::breadcrumbs(&ctx, None, &[("Library statistics".into(), String::new())]);
     render(&AdminPage { ctx, title: "Library statistics".into(), crumbs, summary: format!("{books} books") })
 }
+
+/// The library's Spanish catalog: one translated path, and "Order" as a sort order (the probe
+/// app's is a purchase).
+const LIBRARY_ES: &str = r#"msgid ""
+msgstr ""
+"Language: es\n"
+
+msgctxt "url"
+msgid "admin/book/{id}/summary/"
+msgstr "admin/libro/{id}/resumen/"
+
+msgid "Order"
+msgstr "Orden"
+"#;
 
 /// A site with the library app.
 pub fn library_site() -> TestSiteBuilder {

@@ -16,6 +16,7 @@ mod jobs;
 mod jobs_amqp;
 mod library;
 mod passwords;
+mod routes;
 mod security;
 mod services;
 mod sessions;

@@ -21,9 +21,13 @@ impl App for Broken {
     fn name(&self) -> &'static str {
         "Broken"
     }
+
+    fn mount(&self) -> &'static str {
+        "/broken/"
+    }
     fn routes(&self, core: &CoreState) -> Routes {
         RoutesBuilder::<CoreState>::new()
-            .route("broken:page", "/broken/", axum::routing::get(|| async { "ok" }))
+            .route("page", "", axum::routing::get(|| async { "ok" }))
             .with_state(core.clone())
     }
     fn register(&self, app: &mut AppRegistry<'_>) {
@@ -45,9 +49,15 @@ impl Job for BadQueue {
 
 /// Builds a site of the built-in apps and one `Broken` app that registers with `register`.
 async fn build(register: fn(&mut AppRegistry<'_>)) -> anyhow::Result<quartet_core::Site> {
+    build_with(&[], register).await
+}
+
+/// [`build`] with `apps.mounts` set to `mounts`.
+async fn build_with(mounts: &[&str], register: fn(&mut AppRegistry<'_>)) -> anyhow::Result<quartet_core::Site> {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::defaults(Profile::Development);
     settings.data_dir = dir.path().to_path_buf();
+    settings.apps.mounts = mounts.iter().map(|m| (*m).to_owned()).collect();
     let mut apps = quartet_core::builtin_apps();
     apps.push(Arc::new(Broken(register)));
     quartet_core::Site::builder(settings).apps(apps).build().await
@@ -64,7 +74,7 @@ async fn start_up_error(register: fn(&mut AppRegistry<'_>)) -> String {
 #[tokio::test]
 async fn a_working_app_starts() {
     build(|app| {
-        app.nav(NavLink { label: "Broken", route: "broken:page", prefix: "/broken/" });
+        app.nav(NavLink { label: "Broken", route: "broken:page" });
     })
     .await
     .expect("a site whose names all exist starts");
@@ -73,7 +83,7 @@ async fn a_working_app_starts() {
 #[tokio::test]
 async fn a_header_link_to_a_missing_route_stops_start_up() {
     let error = start_up_error(|app| {
-        app.nav(NavLink { label: "Broken", route: "broken:pgae", prefix: "/broken/" });
+        app.nav(NavLink { label: "Broken", route: "broken:pgae" });
     })
     .await;
     assert!(error.contains("the header link `Broken` names the route `broken:pgae`"), "{error}");
@@ -104,4 +114,27 @@ async fn a_job_type_with_a_bad_queue_name_stops_start_up() {
     })
     .await;
     assert!(error.contains("the job type `broken.bad_queue` of `broken` has an invalid queue name"), "{error}");
+}
+
+#[tokio::test]
+async fn apps_mounts_move_an_app_and_refuse_what_cannot_be_mounted() {
+    let site = build_with(&["broken=/elsewhere/"], |app| {
+        app.nav(NavLink { label: "Broken", route: "broken:page" });
+    })
+    .await
+    .expect("a moved app starts");
+    assert_eq!(site.core.url("broken:page"), "/elsewhere/");
+    assert_eq!(site.core.urls().mount_of("broken"), Some("/elsewhere/"));
+    for (mounts, expected) in [
+        (&["ghost=/x/"][..], "apps.mounts: `ghost` is not an installed app"),
+        (&["broken"][..], "apps.mounts: `broken` is not `label=/prefix/`"),
+        (&["broken=elsewhere"][..], "apps.mounts: the prefix of `broken` must start and end with `/`"),
+        (&["broken=/a/", "broken=/b/"][..], "apps.mounts: `broken` is mounted twice"),
+    ] {
+        let error = match build_with(mounts, |_| {}).await {
+            Ok(_) => panic!("{mounts:?} started"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(error.contains(expected), "{mounts:?}: {error}");
+    }
 }

@@ -5,7 +5,7 @@ use axum::extract::RawQuery;
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use quartet_core::app::App;
-use quartet_core::app::CoreState;
+use quartet_core::app::{AppRegistry, CoreState, Translation};
 use quartet_core::forms::FormData;
 use quartet_core::pagination::{Page, Paginator};
 use quartet_core::session::Session;
@@ -16,7 +16,8 @@ use quartet_testkit::TestSiteBuilder;
 /// Routes: `/test/echo/` (every method, answers "ok"), `/test/exempt/` (CSRF-exempt),
 /// `/test/panic/` (panics), `/test/slow/` (answers "done" after half a second), `/test/list/`
 /// (ten numbered items, three per page), `/test/upload/` (takes files; describes the form it
-/// got), `/test/session-slow/` (reads the session, waits, then writes to it).
+/// got), `/test/session-slow/` (reads the session, waits, then writes to it), `/test/order/`
+/// (the word "Order", which its catalog translates as a purchase).
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeApp;
 
@@ -30,17 +31,22 @@ impl App for ProbeApp {
         "Probe"
     }
 
+    fn mount(&self) -> &'static str {
+        "/test/"
+    }
+
     fn routes(&self, core: &CoreState) -> Routes {
         RoutesBuilder::<CoreState>::new()
-            .route("probe:echo", "/test/echo/", any(|| async { "ok" }))
-            .csrf_exempt_route("probe:exempt", "/test/exempt/", any(|| async { "exempt" }))
-            .route("probe:panic", "/test/panic/", get(explode))
-            .route("probe:list", "/test/list/", get(list))
-            .upload_route("probe:upload", "/test/upload/", post(describe_upload))
-            .route("probe:session-slow", "/test/session-slow/", get(session_slow))
+            .route("echo", "echo/", any(|| async { "ok" }))
+            .csrf_exempt_route("exempt", "exempt/", any(|| async { "exempt" }))
+            .route("panic", "panic/", get(explode))
+            .route("list", "list/", get(list))
+            .upload_route("upload", "upload/", post(describe_upload))
+            .route("session-slow", "session-slow/", get(session_slow))
+            .route("order-word", "order/", get(order_word))
             .route(
-                "probe:slow",
-                "/test/slow/",
+                "slow",
+                "slow/",
                 get(|| async {
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                     "done"
@@ -48,6 +54,15 @@ impl App for ProbeApp {
             )
             .with_state(core.clone())
     }
+
+    fn register(&self, app: &mut AppRegistry<'_>) {
+        app.translation(Translation { language: "es", po: "msgid \"Order\"\nmsgstr \"Pedido\"\n" });
+    }
+}
+
+/// `/test/order/`: "Order" (a purchase) in the page's language, and a text of the kernel's.
+pub async fn order_word(ctx: PageContext) -> String {
+    format!("{} | {}", ctx.t("Order"), ctx.t("Go to the home page"))
 }
 
 /// `fields=a,b files=photo:10 too_large=big`, in the order received.

@@ -101,7 +101,7 @@ impl JobsPage {
 }
 
 fn when(ctx: &PageContext, at: Option<DateTime<Utc>>) -> String {
-    at.map(|at| quartet_kernel::time::format_datetime(at, ctx.lang())).unwrap_or_default()
+    at.map(|at| quartet_kernel::i18n::format_datetime(at, ctx.lang())).unwrap_or_default()
 }
 
 fn shorten(text: &str, limit: usize) -> String {

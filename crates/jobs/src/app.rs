@@ -26,11 +26,15 @@ impl App for JobsApp {
         "Background jobs"
     }
 
+    fn mount(&self) -> &'static str {
+        "/admin/jobs/"
+    }
+
     fn routes(&self, core: &CoreState) -> Routes {
         RoutesBuilder::<CoreState>::new()
-            .route("jobs:dashboard", "/admin/jobs/", get(admin::dashboard))
-            .route("jobs:retry", "/admin/jobs/{id}/retry/", post(admin::retry))
-            .route("jobs:discard", "/admin/jobs/{id}/discard/", post(admin::discard))
+            .route("dashboard", "", get(admin::dashboard))
+            .route("retry", "{id}/retry/", post(admin::retry))
+            .route("discard", "{id}/discard/", post(admin::discard))
             .with_state(core.clone())
     }
 

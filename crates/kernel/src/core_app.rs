@@ -37,10 +37,10 @@ impl App for CoreApp {
 
     fn routes(&self, core: &CoreState) -> Routes {
         RoutesBuilder::<CoreState>::new()
-            .route("core:home", "/", get(home))
-            .route("core:set-language", "/i18n/setlang/", post(crate::server::set_language))
-            .route("core:load-demo", "/demo/", post(load_demo))
-            .route("core:sitemap", "/sitemap.xml", get(sitemap))
+            .route("home", "", get(home))
+            .route("set-language", "i18n/setlang/", post(crate::server::set_language))
+            .route("load-demo", "demo/", post(load_demo))
+            .route("sitemap", "sitemap.xml", get(sitemap))
             .with_state(core.clone())
     }
 

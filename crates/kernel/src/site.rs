@@ -1,5 +1,6 @@
 //! Building a site: installed apps + settings → services, routes and the middleware stack.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context as _, bail};
@@ -15,7 +16,7 @@ use crate::ratelimit::RateLimiter;
 use crate::session::{DbSessionStore, SessionStore};
 use crate::staticfiles::Assets;
 use crate::time::{Clock, SystemClock};
-use crate::urls::UrlMap;
+use crate::urls::{URL_CONTEXT, UrlMap};
 
 /// Builds a [`Site`].
 pub struct SiteBuilder {
@@ -132,21 +133,42 @@ impl SiteBuilder {
         });
 
         let mut pages = Router::new();
-        let (mut names, mut exempt, mut uploads) = (Vec::new(), Vec::new(), Vec::new());
+        let mut urls = UrlMap::default();
+        let mounts = mounts(&core.settings, &installed)?;
+        let languages = &core.settings.i18n.languages;
+        let translate = |lang: &str, path: &str| core.i18n.pgettext(lang, URL_CONTEXT, path).to_owned();
         for app in &installed {
-            let routes = app.routes(&core);
-            names.extend(routes.names);
-            exempt.extend(routes.csrf_exempt);
-            uploads.extend(routes.uploads);
-            pages = pages.merge(routes.router);
+            let prefix = mounts.get(app.label()).copied().unwrap_or_else(|| app.mount());
+            let router = app.routes(&core).mount(app.label(), prefix, languages, &translate, &mut urls)?;
+            pages = pages.merge(router);
         }
-        core.urls
-            .set(UrlMap::new(names).with_csrf_exempt(exempt).with_uploads(uploads))
-            .expect("routes are built once");
+        core.urls.set(urls).expect("routes are built once");
         check_route_names(&core, &installed)?;
         let router = crate::server::assemble(&core, pages);
         Ok(Site { core, router, migrator })
     }
+}
+
+/// The prefixes `apps.mounts` gives installed apps (`"blog=/journal/"`), checked: an app that is
+/// installed, a prefix that starts and ends with `/`, each app once.
+fn mounts<'a>(settings: &'a Settings, installed: &[Arc<dyn App>]) -> anyhow::Result<HashMap<&'a str, &'a str>> {
+    let mut out = HashMap::new();
+    for entry in &settings.apps.mounts {
+        let Some((label, prefix)) = entry.split_once('=') else {
+            bail!("apps.mounts: `{entry}` is not `label=/prefix/`");
+        };
+        let (label, prefix) = (label.trim(), prefix.trim());
+        if !installed.iter().any(|a| a.label() == label) {
+            bail!("apps.mounts: `{label}` is not an installed app");
+        }
+        if !prefix.starts_with('/') || !prefix.ends_with('/') {
+            bail!("apps.mounts: the prefix of `{label}` must start and end with `/` (`{prefix}`)");
+        }
+        if out.insert(label, prefix).is_some() {
+            bail!("apps.mounts: `{label}` is mounted twice");
+        }
+    }
+    Ok(out)
 }
 
 /// Every route name the header links use exists, and each app's own [`App::check`] passes, so a

@@ -51,6 +51,8 @@ pub struct PageContext {
     /// The request path (for "current page" marks and `next` links).
     pub path: String,
     lang: String,
+    /// The translation domain: the label of the app whose route answered.
+    domain: &'static str,
     session: Option<Session>,
     csrf: Option<Csrf>,
     taken_messages: Mutex<Option<Vec<Message>>>,
@@ -64,6 +66,7 @@ impl PageContext {
             user: None,
             path: path.into(),
             lang: lang.into(),
+            domain: crate::i18n::CORE_DOMAIN,
             session: None,
             csrf: None,
             taken_messages: Mutex::new(None),
@@ -105,12 +108,12 @@ impl PageContext {
 
     /// A translator for the page's language.
     pub fn tr(&self) -> Tr {
-        self.core.tr(self.lang.clone())
+        Tr::in_domain(self.core.i18n.clone(), self.domain, self.lang.clone())
     }
 
     /// Translates a message into the page's language.
     pub fn t<'a>(&'a self, msgid: &'a str) -> &'a str {
-        self.core.i18n.gettext(&self.lang, msgid)
+        self.core.i18n.gettext_in(self.domain, &self.lang, msgid)
     }
 
     /// Translates a message and shows its `backticked` parts as code (escaped HTML).
@@ -142,12 +145,12 @@ impl PageContext {
 
     /// The path of a named route.
     pub fn url(&self, name: &str) -> String {
-        self.core.url(name)
+        self.core.url_in(&self.lang, name, &[])
     }
 
     /// The path of a named route with one parameter.
     pub fn url1(&self, name: &str, arg: impl std::fmt::Display + Sync) -> String {
-        self.core.url_with(name, &[&arg])
+        self.core.url_in(&self.lang, name, &[&arg])
     }
 
     /// The hashed URL of a static file.
@@ -184,8 +187,12 @@ impl PageContext {
             .iter()
             .map(|link| NavItem {
                 label: self.t(link.label).to_owned(),
-                url: self.core.url(link.route),
-                active: !link.prefix.is_empty() && self.path.starts_with(link.prefix),
+                url: self.url(link.route),
+                active: link
+                    .route
+                    .split_once(':')
+                    .and_then(|(app, _)| self.core.urls().mount_of(app))
+                    .is_some_and(|mount| mount != "/" && self.path.starts_with(mount)),
             })
             .collect()
     }
@@ -223,12 +230,14 @@ where
         let lang =
             parts.extensions.get::<Locale>().map_or_else(|| core.i18n.default_language().to_owned(), |l| l.0.clone());
         let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+        let domain = parts.extensions.get::<crate::urls::RouteApp>().map_or(crate::i18n::CORE_DOMAIN, |app| app.0);
         Ok(Self {
             csrf: parts.extensions.get::<Csrf>().cloned(),
             core,
             user,
             path,
             lang,
+            domain,
             session,
             taken_messages: Mutex::new(None),
         })

@@ -1,14 +1,30 @@
-//! Named routes and reverse lookup (Django's `reverse()`).
+//! Named routes, mounted per app, and reverse lookup (Django's `reverse()` and `i18n_patterns`).
 //!
-//! Every route is registered with a name such as `"account:login"`; templates and handlers build
-//! links with [`UrlMap::reverse`] instead of writing paths, so a path changes in one place.
+//! An app declares short kebab-case names and paths relative to its mount point
+//! ([`RoutesBuilder`]): `.route("post-list", "", …)`, `.route("post-detail", "{year}/{month}/{day}/{post}/", …)`.
+//! The site mounts each app at its prefix ([`crate::App::mount`], or `apps.mounts` in the
+//! settings) and qualifies every name with the app's label: `blog:post-list` is `/blog/`.
+//! A path that starts with `/` is absolute (an app's page outside its prefix, such as a webhook).
+//!
+//! A route declared with [`RoutesBuilder::translated_route`] has a path per language: its
+//! relative path is a message of the catalogs (context `url`), so `cart/` can be `carro/` in
+//! Spanish. Both paths lead to the page; [`UrlMap::reverse_in`] gives the one of a language and
+//! [`UrlMap::same_page_in`] turns a path of one language into the same page in another (the
+//! language switcher).
+//!
+//! Templates and handlers build links with [`UrlMap::reverse`] (or `ctx.url` with a qualified name, in
+//! the page's language) instead of writing paths, so a path changes in one place.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::fmt;
 
 use axum::Router;
-use axum::routing::MethodRouter;
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use axum::extract::Request;
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, Route};
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use tower::{Layer, Service};
 
 /// Characters escaped in a path segment.
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -29,12 +45,34 @@ pub fn path_id(raw: &str) -> crate::Result<i64> {
     raw.parse().map_err(|_| crate::Error::NotFound)
 }
 
-/// An app's routes: an axum router with its state applied, and the names of its paths.
+/// The message context of translated path segments in the catalogs (`msgctxt "url"`).
+pub const URL_CONTEXT: &str = "url";
+
+/// The label of the app whose route answers a request (a request extension every mounted
+/// route adds): the page's translation domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteApp(pub &'static str);
+
+/// What a route takes besides its handler.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct RouteKind {
+    csrf_exempt: bool,
+    upload: bool,
+    translated: bool,
+}
+
+struct RouteDef {
+    name: &'static str,
+    path: &'static str,
+    kind: RouteKind,
+    handler: MethodRouter,
+}
+
+/// An app's routes with its state applied: short names, paths relative to the app's mount
+/// point, handlers. The site mounts them ([`Routes::mount`]).
+#[derive(Default)]
 pub struct Routes {
-    pub(crate) router: Router,
-    pub(crate) names: Vec<(&'static str, &'static str)>,
-    pub(crate) csrf_exempt: Vec<&'static str>,
-    pub(crate) uploads: Vec<&'static str>,
+    defs: Vec<RouteDef>,
 }
 
 impl Routes {
@@ -42,34 +80,106 @@ impl Routes {
     #[must_use]
     pub fn layer<L>(mut self, layer: L) -> Self
     where
-        L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
-        L::Service:
-            tower::Service<axum::extract::Request, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
-        <L::Service as tower::Service<axum::extract::Request>>::Response: axum::response::IntoResponse + 'static,
-        <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+        L: Layer<Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
     {
-        self.router = self.router.layer(layer);
+        for def in &mut self.defs {
+            def.handler = std::mem::take(&mut def.handler).layer(layer.clone());
+        }
         self
+    }
+
+    /// The routes' short names and paths as declared (before mounting).
+    pub fn declared(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.defs.iter().map(|d| (d.name, d.path))
+    }
+
+    /// Mounts the routes of the app `label` at `prefix` (`/blog/`): names become
+    /// `label:name`, relative paths get the prefix, translated paths one pattern per language
+    /// (`translate(lang, path)` gives the catalog's text). Refuses a name that is not
+    /// kebab-case and a translation whose parameters differ from the path's.
+    pub fn mount(
+        self,
+        label: &'static str,
+        prefix: &str,
+        languages: &[String],
+        translate: &dyn Fn(&str, &str) -> String,
+        map: &mut UrlMap,
+    ) -> anyhow::Result<Router> {
+        map.mounts.insert(label.to_owned(), prefix.to_owned());
+        let mut router = Router::new();
+        for def in self.defs {
+            if !is_kebab_case(def.name) {
+                anyhow::bail!("the route `{}` of `{label}` is not named in kebab-case (`post-list`)", def.name);
+            }
+            let name = format!("{label}:{}", def.name);
+            let default = join(prefix, def.path);
+            let mut paths = vec![default.clone()];
+            let mut by_lang = HashMap::new();
+            if def.kind.translated {
+                for lang in languages {
+                    let text = translate(lang, def.path);
+                    if params(&text) != params(def.path) {
+                        anyhow::bail!(
+                            "the `{lang}` path `{text}` of the route `{name}` has other parameters than `{}`",
+                            def.path
+                        );
+                    }
+                    let path = join(prefix, &text);
+                    if !paths.contains(&path) {
+                        paths.push(path.clone());
+                    }
+                    by_lang.insert(lang.clone(), path);
+                }
+            }
+            let handler = def.handler.layer(axum::Extension(RouteApp(label)));
+            for path in &paths {
+                router = router.route(path, handler.clone());
+                if def.kind.csrf_exempt {
+                    map.csrf_exempt.push(path.clone());
+                }
+                if def.kind.upload {
+                    map.uploads.push(path.clone());
+                }
+            }
+            map.add(name, RoutePaths { default, by_lang }, &paths)?;
+        }
+        Ok(router)
     }
 }
 
 impl fmt::Debug for Routes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Routes").field("names", &self.names).finish_non_exhaustive()
+        f.debug_struct("Routes").field("routes", &self.declared().collect::<Vec<_>>()).finish()
     }
 }
 
-/// Builds an app's [`Routes`] over the app's own state type.
+/// Whether `name` is kebab-case: lowercase letters and digits in words joined by `-`.
+pub fn is_kebab_case(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('-').all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+}
+
+/// `prefix` + `path`, or `path` alone when it is absolute.
+fn join(prefix: &str, path: &str) -> String {
+    if path.starts_with('/') { path.to_owned() } else { format!("{prefix}{path}") }
+}
+
+/// The `{parameters}` of a pattern, in order.
+fn params(pattern: &str) -> Vec<&str> {
+    pattern.split('{').skip(1).filter_map(|p| p.split_once('}').map(|(name, _)| name)).collect()
+}
+
+/// Builds an app's [`Routes`].
 pub struct RoutesBuilder<S> {
-    router: Router<S>,
-    names: Vec<(&'static str, &'static str)>,
-    csrf_exempt: Vec<&'static str>,
-    uploads: Vec<&'static str>,
+    defs: Vec<(&'static str, &'static str, RouteKind, MethodRouter<S>)>,
 }
 
 impl<S> fmt::Debug for RoutesBuilder<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RoutesBuilder").field("names", &self.names).finish_non_exhaustive()
+        f.debug_struct("RoutesBuilder").field("routes", &self.defs.iter().map(|d| d.0).collect::<Vec<_>>()).finish()
     }
 }
 
@@ -82,48 +192,79 @@ impl<S: Clone + Send + Sync + 'static> Default for RoutesBuilder<S> {
 impl<S: Clone + Send + Sync + 'static> RoutesBuilder<S> {
     /// No routes yet.
     pub fn new() -> Self {
-        Self { router: Router::new(), names: Vec::new(), csrf_exempt: Vec::new(), uploads: Vec::new() }
+        Self { defs: Vec::new() }
     }
 
-    /// Adds a named route. `path` is absolute and uses axum's `{param}` syntax.
-    pub fn route(mut self, name: &'static str, path: &'static str, handler: MethodRouter<S>) -> Self {
-        self.router = self.router.route(path, handler);
-        self.names.push((name, path));
+    fn add(mut self, name: &'static str, path: &'static str, kind: RouteKind, handler: MethodRouter<S>) -> Self {
+        self.defs.push((name, path, kind, handler));
         self
     }
 
-    /// Adds a named route that unsafe methods reach without a CSRF token (machine callers
-    /// that authenticate otherwise, such as signed webhooks).
-    pub fn csrf_exempt_route(mut self, name: &'static str, path: &'static str, handler: MethodRouter<S>) -> Self {
-        self.csrf_exempt.push(path);
-        self.route(name, path, handler)
+    /// Adds a route named `name` (short, kebab-case: `post-list`; the site qualifies it as
+    /// `blog:post-list`). `path` is relative to the app's mount point (`""` is the mount point
+    /// itself, `"{id}/edit/"` below it) or absolute when it starts with `/`; it uses axum's
+    /// `{param}` syntax.
+    pub fn route(self, name: &'static str, path: &'static str, handler: MethodRouter<S>) -> Self {
+        self.add(name, path, RouteKind::default(), handler)
     }
 
-    /// Adds a named route whose forms may carry files (`multipart/form-data`), from signed-in
-    /// users only. Every other route refuses multipart bodies before reading them.
-    pub fn upload_route(mut self, name: &'static str, path: &'static str, handler: MethodRouter<S>) -> Self {
-        self.uploads.push(path);
-        self.route(name, path, handler)
+    /// Adds a route whose path is translated per language: `path` is also a message of the
+    /// catalogs with the context `url` (`msgctxt "url"`, `msgid "cart/"`, `msgstr "carro/"`),
+    /// with the same parameters. Every language's path leads to the page.
+    pub fn translated_route(self, name: &'static str, path: &'static str, handler: MethodRouter<S>) -> Self {
+        self.add(name, path, RouteKind { translated: true, ..RouteKind::default() }, handler)
+    }
+
+    /// Adds a route that unsafe methods reach without a CSRF token (machine callers that
+    /// authenticate otherwise, such as signed webhooks).
+    pub fn csrf_exempt_route(self, name: &'static str, path: &'static str, handler: MethodRouter<S>) -> Self {
+        self.add(name, path, RouteKind { csrf_exempt: true, ..RouteKind::default() }, handler)
+    }
+
+    /// Adds a route whose forms may carry files (`multipart/form-data`), from signed-in users
+    /// only. Every other route refuses multipart bodies before reading them.
+    pub fn upload_route(self, name: &'static str, path: &'static str, handler: MethodRouter<S>) -> Self {
+        self.add(name, path, RouteKind { upload: true, ..RouteKind::default() }, handler)
     }
 
     /// Applies the app's state.
     pub fn with_state(self, state: S) -> Routes {
         Routes {
-            router: self.router.with_state(state),
-            names: self.names,
-            csrf_exempt: self.csrf_exempt,
-            uploads: self.uploads,
+            defs: self
+                .defs
+                .into_iter()
+                .map(|(name, path, kind, handler)| RouteDef {
+                    name,
+                    path,
+                    kind,
+                    handler: handler.with_state(state.clone()),
+                })
+                .collect(),
         }
+    }
+}
+
+/// The paths of one named route: the default one and, for a translated route, one per language.
+#[derive(Debug, Clone)]
+struct RoutePaths {
+    default: String,
+    by_lang: HashMap<String, String>,
+}
+
+impl RoutePaths {
+    fn of(&self, lang: &str) -> &str {
+        self.by_lang.get(lang).map_or(&self.default, String::as_str)
     }
 }
 
 /// The map from route names to path patterns of every installed app.
 #[derive(Clone, Default)]
 pub struct UrlMap {
-    patterns: HashMap<&'static str, &'static str>,
-    matcher: matchit::Router<()>,
-    csrf_exempt: Vec<&'static str>,
-    uploads: Vec<&'static str>,
+    mounts: HashMap<String, String>,
+    patterns: HashMap<String, RoutePaths>,
+    matcher: matchit::Router<String>,
+    csrf_exempt: Vec<String>,
+    uploads: Vec<String>,
 }
 
 impl fmt::Debug for UrlMap {
@@ -151,66 +292,91 @@ pub enum ReverseError {
 }
 
 impl UrlMap {
-    /// Builds the map; a name registered twice is a programming error.
-    pub fn new(names: impl IntoIterator<Item = (&'static str, &'static str)>) -> Self {
-        let mut patterns = HashMap::new();
-        let mut matcher = matchit::Router::new();
-        for (name, path) in names {
-            if let Some(previous) = patterns.insert(name, path) {
-                panic!("route name `{name}` is used for both {previous} and {path}");
-            }
-            // Two names may share one path (an alias); the matcher needs it once.
-            let _ = matcher.insert(path, ());
+    fn add(&mut self, name: String, paths: RoutePaths, patterns: &[String]) -> anyhow::Result<()> {
+        for pattern in patterns {
+            // Two names may share one path (an alias); the matcher keeps the first.
+            let _ = self.matcher.insert(pattern.as_str(), name.clone());
         }
-        Self { patterns, matcher, csrf_exempt: Vec::new(), uploads: Vec::new() }
+        if let Some(previous) = self.patterns.insert(name.clone(), paths) {
+            anyhow::bail!("the route name `{name}` is used twice (the first is {})", previous.default);
+        }
+        Ok(())
     }
 
-    /// Records the route patterns that unsafe methods reach without a CSRF token.
-    pub fn with_csrf_exempt(mut self, patterns: impl IntoIterator<Item = &'static str>) -> Self {
-        self.csrf_exempt.extend(patterns);
-        self
+    /// Where the app `label` is mounted (`/blog/`).
+    pub fn mount_of(&self, label: &str) -> Option<&str> {
+        self.mounts.get(label).map(String::as_str)
     }
 
-    /// Records the route patterns whose forms may carry files.
-    pub fn with_uploads(mut self, patterns: impl IntoIterator<Item = &'static str>) -> Self {
-        self.uploads.extend(patterns);
-        self
+    /// Of items of apps (`(label, item)`: a fallback, an error layout), the one of the app whose
+    /// mount point is the longest prefix of `path`.
+    pub fn owner<'a, T>(&self, path: &str, items: impl IntoIterator<Item = (&'a str, T)>) -> Option<T> {
+        items
+            .into_iter()
+            .filter_map(|(app, item)| self.mount_of(app).map(|mount| (mount, item)))
+            .filter(|(mount, _)| path.starts_with(mount))
+            .max_by_key(|(mount, _)| mount.len())
+            .map(|(_, item)| item)
     }
 
     /// Whether the route pattern takes files.
     pub fn accepts_uploads(&self, pattern: &str) -> bool {
-        self.uploads.contains(&pattern)
+        self.uploads.iter().any(|p| p == pattern)
     }
 
     /// Whether the route pattern is exempt from CSRF checks.
     pub fn is_csrf_exempt(&self, pattern: &str) -> bool {
-        self.csrf_exempt.contains(&pattern)
+        self.csrf_exempt.iter().any(|p| p == pattern)
     }
 
     /// Every CSRF-exempt pattern (the inventory a test checks against the expected list).
-    pub fn csrf_exempt(&self) -> &[&'static str] {
+    pub fn csrf_exempt(&self) -> &[String] {
         &self.csrf_exempt
     }
 
-    /// The path of the route `name` with `args` in place of its parameters, in order.
+    /// The path of the route `name` with `args` in place of its parameters, in order (a
+    /// translated route's default path).
     pub fn reverse(&self, name: &str, args: &[&dyn fmt::Display]) -> Result<String, ReverseError> {
-        let pattern = self.patterns.get(name).ok_or_else(|| ReverseError::UnknownName(name.to_owned()))?;
-        let expected = pattern.matches('{').count();
-        if expected != args.len() {
-            return Err(ReverseError::Arguments { name: name.to_owned(), expected, given: args.len() });
+        let paths = self.patterns.get(name).ok_or_else(|| ReverseError::UnknownName(name.to_owned()))?;
+        fill(name, &paths.default, args)
+    }
+
+    /// [`UrlMap::reverse`] in the language `lang` (its own path for a translated route).
+    pub fn reverse_in(&self, lang: &str, name: &str, args: &[&dyn fmt::Display]) -> Result<String, ReverseError> {
+        let paths = self.patterns.get(name).ok_or_else(|| ReverseError::UnknownName(name.to_owned()))?;
+        fill(name, paths.of(lang), args)
+    }
+
+    /// The route a path leads to: its name and parameters (decoded), in the pattern's order.
+    pub fn resolve(&self, path: &str) -> Option<(&str, Vec<String>)> {
+        let found = self.matcher.at(path).ok()?;
+        let name = found.value.as_str();
+        let pattern = self.patterns.get(name)?;
+        let values = params(&pattern.default)
+            .into_iter()
+            .map(|param| {
+                let raw = found.params.get(param).unwrap_or_default();
+                percent_decode_str(raw).decode_utf8_lossy().into_owned()
+            })
+            .collect();
+        Some((name, values))
+    }
+
+    /// The same page as `path` in the language `lang`: the path of the route it leads to, in
+    /// that language, with its parameters and query string; `None` when no route matches.
+    pub fn same_page_in(&self, lang: &str, path: &str) -> Option<String> {
+        let (path, query) = match path.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path, None),
+        };
+        let (name, values) = self.resolve(path)?;
+        let args: Vec<&dyn fmt::Display> = values.iter().map(|v| v as &dyn fmt::Display).collect();
+        let mut out = self.reverse_in(lang, name, &args).ok()?;
+        if let Some(query) = query {
+            out.push('?');
+            out.push_str(query);
         }
-        let mut out = String::with_capacity(pattern.len() + 16);
-        let mut args = args.iter();
-        let mut rest = *pattern;
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
-            let value = args.next().map(ToString::to_string).unwrap_or_default();
-            out.extend(utf8_percent_encode(&value, SEGMENT));
-            rest = &rest[(close + 1).min(rest.len())..];
-        }
-        out.push_str(rest);
-        Ok(out)
+        Some(out)
     }
 
     /// Whether a route is named `name`.
@@ -218,9 +384,9 @@ impl UrlMap {
         self.patterns.contains_key(name)
     }
 
-    /// Every registered pattern.
-    pub fn patterns(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
-        self.patterns.iter().map(|(name, path)| (*name, *path))
+    /// Every route's name and (default) pattern.
+    pub fn patterns(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.patterns.iter().map(|(name, paths)| (name.as_str(), paths.default.as_str()))
     }
 
     /// Whether some route's pattern matches `path` (used to add a missing trailing slash).
@@ -229,42 +395,133 @@ impl UrlMap {
     }
 }
 
+/// `pattern` with `args` in place of its parameters, each escaped as a path segment.
+fn fill(name: &str, pattern: &str, args: &[&dyn fmt::Display]) -> Result<String, ReverseError> {
+    let expected = pattern.matches('{').count();
+    if expected != args.len() {
+        return Err(ReverseError::Arguments { name: name.to_owned(), expected, given: args.len() });
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut args = args.iter();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+        let value = args.next().map(ToString::to_string).unwrap_or_default();
+        out.extend(utf8_percent_encode(&value, SEGMENT));
+        rest = &rest[(close + 1).min(rest.len())..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
+    use axum::routing::get;
+
     use super::*;
 
+    fn spanish(lang: &str, path: &str) -> String {
+        match (lang, path) {
+            ("es", "cart/") => "carro/".into(),
+            ("es", "cart/{id}/add/") => "carro/{id}/añadir/".into(),
+            _ => path.into(),
+        }
+    }
+
     fn map() -> UrlMap {
-        UrlMap::new([
-            ("account:login", "/account/login/"),
-            ("account:reset", "/account/reset/{uidb64}/{token}/"),
-            ("blog:detail", "/blog/{year}/{month}/{day}/{slug}/"),
-        ])
+        let mut map = UrlMap::default();
+        let languages = ["en".to_owned(), "es".to_owned()];
+        let accounts = RoutesBuilder::<()>::new()
+            .route("login", "login/", get(|| async {}))
+            .route("password-reset-confirm", "reset/{uidb64}/{token}/", get(|| async {}))
+            .route("login-alt", "/accounts/login/", get(|| async {}))
+            .with_state(());
+        let _ = accounts.mount("accounts", "/account/", &languages, &spanish, &mut map).unwrap();
+        let blog = RoutesBuilder::<()>::new()
+            .route("post-detail", "{year}/{month}/{day}/{slug}/", get(|| async {}))
+            .with_state(());
+        let _ = blog.mount("blog", "/journal/", &languages, &spanish, &mut map).unwrap();
+        let shop = RoutesBuilder::<()>::new()
+            .translated_route("cart-detail", "cart/", get(|| async {}))
+            .translated_route("cart-add", "cart/{id}/add/", get(|| async {}))
+            .with_state(());
+        let _ = shop.mount("shop", "/", &languages, &spanish, &mut map).unwrap();
+        map
     }
 
     #[test]
-    fn reverse_fills_parameters_in_order() {
-        assert_eq!(map().reverse("account:login", &[]).unwrap(), "/account/login/");
+    fn names_are_qualified_and_paths_mounted_at_the_prefix() {
+        assert_eq!(map().reverse("accounts:login", &[]).unwrap(), "/account/login/");
+        assert_eq!(map().reverse("accounts:login-alt", &[]).unwrap(), "/accounts/login/", "absolute paths stay");
         assert_eq!(
-            map().reverse("blog:detail", &[&2026, &11, &3, &"hello-world"]).unwrap(),
-            "/blog/2026/11/3/hello-world/"
+            map().reverse("blog:post-detail", &[&2026, &11, &3, &"hello-world"]).unwrap(),
+            "/journal/2026/11/3/hello-world/"
         );
+        assert!(!map().has("login"), "short names are qualified");
     }
 
     #[test]
     fn reverse_escapes_arguments() {
-        assert_eq!(map().reverse("account:reset", &[&"a/b", &"c d?"]).unwrap(), "/account/reset/a%2Fb/c%20d%3F/");
+        assert_eq!(
+            map().reverse("accounts:password-reset-confirm", &[&"a/b", &"c d?"]).unwrap(),
+            "/account/reset/a%2Fb/c%20d%3F/"
+        );
     }
 
     #[test]
     fn reverse_reports_unknown_names_and_wrong_arity() {
         assert!(matches!(map().reverse("nope", &[]), Err(ReverseError::UnknownName(_))));
-        assert!(matches!(map().reverse("account:reset", &[&1]), Err(ReverseError::Arguments { .. })));
+        assert!(matches!(map().reverse("accounts:password-reset-confirm", &[&1]), Err(ReverseError::Arguments { .. })));
     }
 
     #[test]
     fn matches_knows_registered_paths() {
         assert!(map().matches("/account/login/"));
-        assert!(map().matches("/blog/2026/1/2/x/"));
+        assert!(map().matches("/journal/2026/1/2/x/"));
         assert!(!map().matches("/account/login"));
+        assert!(!map().matches("/blog/2026/1/2/x/"), "the blog is mounted elsewhere");
+    }
+
+    #[test]
+    fn translated_routes_have_a_path_per_language() {
+        let map = map();
+        assert_eq!(map.reverse_in("en", "shop:cart-detail", &[]).unwrap(), "/cart/");
+        assert_eq!(map.reverse_in("es", "shop:cart-detail", &[]).unwrap(), "/carro/");
+        assert_eq!(map.reverse_in("es", "shop:cart-add", &[&7]).unwrap(), "/carro/7/añadir/");
+        assert_eq!(map.reverse_in("es", "accounts:login", &[]).unwrap(), "/account/login/", "untranslated");
+        assert!(map.matches("/carro/") && map.matches("/cart/"));
+        assert_eq!(
+            map.resolve("/carro/7/añadir/").map(|(n, v)| (n.to_owned(), v)),
+            Some(("shop:cart-add".into(), vec!["7".into()]))
+        );
+    }
+
+    #[test]
+    fn the_same_page_in_another_language() {
+        let map = map();
+        assert_eq!(map.same_page_in("es", "/cart/7/add/?next=/x/").as_deref(), Some("/carro/7/añadir/?next=/x/"));
+        assert_eq!(map.same_page_in("en", "/carro/").as_deref(), Some("/cart/"));
+        assert_eq!(
+            map.same_page_in("es", "/journal/2026/1/2/caf%C3%A9/").as_deref(),
+            Some("/journal/2026/1/2/caf%C3%A9/")
+        );
+        assert_eq!(map.same_page_in("es", "/nowhere/"), None);
+    }
+
+    #[test]
+    fn names_must_be_kebab_case_and_translations_keep_the_parameters() {
+        let languages = ["es".to_owned()];
+        let snake = RoutesBuilder::<()>::new().route("post_list", "", get(|| async {})).with_state(());
+        let error = snake.mount("blog", "/blog/", &languages, &spanish, &mut UrlMap::default()).unwrap_err();
+        assert!(error.to_string().contains("kebab-case"), "{error}");
+        let lost =
+            RoutesBuilder::<()>::new().translated_route("cart-add", "cart/{id}/add/", get(|| async {})).with_state(());
+        let error =
+            lost.mount("shop", "/", &languages, &|_, _| "carro/añadir/".into(), &mut UrlMap::default()).unwrap_err();
+        assert!(error.to_string().contains("other parameters"), "{error}");
+        assert!(
+            is_kebab_case("password-reset-2") && !is_kebab_case("Post") && !is_kebab_case("a--b") && !is_kebab_case("")
+        );
     }
 }

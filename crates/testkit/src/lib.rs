@@ -296,12 +296,12 @@ impl TestSite {
             .unwrap_or_else(|e| panic!("the permission {permission} is given (is it a model's?): {e}"));
         }
         let client = self.client();
-        let page = client
-            .post_form("/admin/login/", &[("username", username), ("password", Self::PASSWORD), ("next", "/admin/")])
-            .await;
+        let (login, index) = (self.core.url("admin:login"), self.core.url("admin:index"));
+        let page =
+            client.post_form(&login, &[("username", username), ("password", Self::PASSWORD), ("next", &index)]).await;
         assert_eq!(
             (page.status, page.location()),
-            (303, Some("/admin/")),
+            (303, Some(index.as_str())),
             "admin sign-in of {username}: {}",
             page.body
         );

@@ -200,7 +200,8 @@ fn render_form(
     let m = admin.model();
     let pk = object.map(|(pk, _)| pk);
     let object_repr = object.map(|(_, row)| m.repr(row)).unwrap_or_default();
-    let site_url = object.and_then(|(_, row)| admin.view_on_site.and_then(|url_of| url_of(row))).unwrap_or_default();
+    let site_url =
+        object.and_then(|(_, row)| admin.view_on_site.and_then(|url_of| url_of(ctx.core(), row))).unwrap_or_default();
     let history_url = match pk {
         Some(pk) => {
             let encoded = percent_encoding::utf8_percent_encode(pk, percent_encoding::NON_ALPHANUMERIC).to_string();

@@ -62,7 +62,7 @@ pub(crate) async fn history_page(
     let entries = entries
         .into_iter()
         .map(|(e, user)| HistoryEntry {
-            when: quartet_kernel::time::format_datetime(e.action_time, tr.lang()),
+            when: quartet_kernel::i18n::format_datetime(e.action_time, tr.lang()),
             user: user.map_or_else(|| "-".to_owned(), |u| u.username),
             message: if e.change_message.is_empty() {
                 tr.t(match e.action_flag {

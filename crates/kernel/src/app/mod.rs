@@ -28,7 +28,14 @@ pub trait App: Send + Sync + 'static {
     /// Human-readable name (`"Blog"`).
     fn name(&self) -> &'static str;
 
-    /// The app's routes with its state applied.
+    /// Where the app's pages are mounted (`/blog/`, the reference's prefix) unless
+    /// `apps.mounts` says otherwise; it starts and ends with `/`. Route paths are relative to it.
+    fn mount(&self) -> &'static str {
+        "/"
+    }
+
+    /// The app's routes with its state applied: short kebab-case names (`post-list`) and paths
+    /// relative to [`App::mount`]; the site qualifies the names as `label:name`.
     fn routes(&self, core: &CoreState) -> Routes;
 
     /// The app's own settings section (`[blog]`), if it has one:
@@ -94,10 +101,9 @@ pub trait App: Send + Sync + 'static {
 pub struct NavLink {
     /// The link text (a translatable message id).
     pub label: &'static str,
-    /// The route name it points to.
+    /// The route name it points to; the link is current on every page under the mount point
+    /// of the route's app (unless that is `/`).
     pub route: &'static str,
-    /// Paths starting with this prefix mark the link as current.
-    pub prefix: &'static str,
 }
 
 /// An app's part of the home page: a heading, a few links and a "see all" link.
@@ -175,19 +181,17 @@ pub struct SeedReport {
 
 /// What answers a request for an address no route has, under a path prefix an app owns (the
 /// admin sends visitors who are not staff to its sign-in page rather than say which of its
-/// addresses exist). Contributed with [`AppRegistry::add`]; the longest matching prefix wins,
-/// and elsewhere the answer is 404.
+/// addresses exist). Contributed with [`AppRegistry::add`], it covers the paths under the
+/// contributing app's mount point; the longest one wins, and elsewhere the answer is 404.
 #[derive(Clone, Copy)]
 pub struct Fallback {
-    /// The path prefix (`/admin/`).
-    pub prefix: &'static str,
     /// Answers the request.
     pub answer: fn(CoreState, axum::extract::Request) -> BoxFuture<'static, axum::response::Response>,
 }
 
 impl fmt::Debug for Fallback {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Fallback").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("Fallback").finish_non_exhaustive()
     }
 }
 

@@ -53,8 +53,8 @@ pub struct Registry {
     pub migrations: Vec<(&'static str, Vec<Box<dyn Migration>>)>,
     /// Files served under `/static/`.
     pub static_files: Vec<StaticFile>,
-    /// Translation catalogs.
-    pub translations: Vec<Translation>,
+    /// Translation catalogs, each with its domain (the label of the app that shipped it).
+    pub translations: Vec<(&'static str, Translation)>,
     /// Extra `quartet` subcommands.
     pub commands: Vec<AppCommand>,
     contributions: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
@@ -189,9 +189,10 @@ impl AppRegistry<'_> {
         self
     }
 
-    /// A translation catalog of the app's texts.
+    /// A translation catalog of the app's texts (the app's own domain: looked up first on its
+    /// pages).
     pub fn translation(&mut self, translation: Translation) -> &mut Self {
-        self.registry.translations.push(translation);
+        self.registry.translations.push((self.label, translation));
         self
     }
 

@@ -61,15 +61,21 @@ impl CoreState {
         self.0.urls.get().expect("routes are built before requests are served")
     }
 
-    /// The path of a named route without parameters, e.g. `url("account:login")`.
+    /// The path of a named route without parameters, e.g. `url("accounts:login")`.
     pub fn url(&self, name: &str) -> String {
         self.url_with(name, &[])
     }
 
     /// The path of a named route with parameters.
     pub fn url_with(&self, name: &str, args: &[&(dyn fmt::Display + Sync)]) -> String {
+        self.url_in(&self.settings.i18n.default_language, name, args)
+    }
+
+    /// The path of a named route with parameters in the language `lang` (a translated route's
+    /// own path there).
+    pub fn url_in(&self, lang: &str, name: &str, args: &[&(dyn fmt::Display + Sync)]) -> String {
         let args: Vec<&dyn fmt::Display> = args.iter().map(|a| *a as &dyn fmt::Display).collect();
-        match self.urls().reverse(name, &args) {
+        match self.urls().reverse_in(lang, name, &args) {
             Ok(path) => path,
             Err(e) => {
                 debug_assert!(false, "{e}");

@@ -358,7 +358,7 @@ where
             Ok(Some(user)) => Ok(Self(user)),
             Ok(None) => {
                 let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                let login = core.url("account:login");
+                let login = core.url("accounts:login");
                 let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();
                 Err(Redirect::to(&format!("{login}?{query}")).into_response())
             }

@@ -1,4 +1,11 @@
-//! Every language's messages, looked up by `gettext`, `pgettext` and `ngettext`.
+//! Every language's messages, looked up by `gettext`, `pgettext` and `ngettext`, per domain.
+//!
+//! Each app's catalogs are a domain of their own, named by the app's label. A page of an app
+//! looks its texts up in the app's domain first, then in the kernel's (`core`), then in the
+//! other apps' in installed order (a page of the jobs shows the admin's frame, whose texts are
+//! the admin's). So two apps can translate one message id differently ("Order" as a purchase
+//! and as a sort order), and a text without a domain (an e-mail of a job, a command) is found
+//! in whichever catalog has it, the kernel's first.
 
 use std::collections::HashMap;
 
@@ -14,30 +21,50 @@ pub struct Translation {
     pub po: &'static str,
 }
 
-/// Every catalog, by language.
+/// The kernel's domain, looked up after a page's own and before the others.
+pub const CORE_DOMAIN: &str = "core";
+
+/// One language's catalogs: one per domain, in lookup order after the page's own (the
+/// kernel's first), and the language's plural rule.
+#[derive(Debug, Default)]
+struct LanguageCatalogs {
+    domains: Vec<(String, Catalog)>,
+    plural: Option<super::PluralRule>,
+}
+
+/// Every catalog, by language and domain.
 #[derive(Debug, Default)]
 pub struct Catalogs {
     languages: Vec<Language>,
     default: String,
-    catalogs: HashMap<String, Catalog>,
+    catalogs: HashMap<String, LanguageCatalogs>,
 }
 
 impl Catalogs {
-    /// Builds the catalogs of `languages` from the apps' `.po` files (later files add to and
-    /// override earlier ones).
-    pub fn new(languages: &[String], default: &str, translations: &[Translation]) -> anyhow::Result<Self> {
-        let mut catalogs: HashMap<String, Catalog> = HashMap::new();
-        for t in translations {
+    /// Builds the catalogs of `languages` from the apps' `.po` files, each given with its
+    /// domain (the app's label), in installed order. Two files of one domain and language add
+    /// up (the later one wins a message both have); the kernel's domain is looked up before
+    /// the other apps'.
+    pub fn new(languages: &[String], default: &str, translations: &[(&str, Translation)]) -> anyhow::Result<Self> {
+        let mut catalogs: HashMap<String, LanguageCatalogs> = HashMap::new();
+        for (domain, t) in translations {
             if !languages.iter().any(|l| l == t.language) {
                 continue;
             }
-            let parsed =
-                parse_po(t.po).map_err(|e| anyhow::anyhow!("translation catalog for `{}`: {e}", t.language))?;
-            let catalog = catalogs.entry(t.language.to_owned()).or_default();
-            if parsed.plural.is_some() {
-                catalog.plural = parsed.plural;
+            let mut parsed = parse_po(t.po)
+                .map_err(|e| anyhow::anyhow!("translation catalog of `{domain}` for `{}`: {e}", t.language))?;
+            let language = catalogs.entry(t.language.to_owned()).or_default();
+            if language.plural.is_none() {
+                language.plural = parsed.plural.take();
             }
-            catalog.messages.extend(parsed.messages);
+            match language.domains.iter_mut().find(|(d, _)| d == domain) {
+                Some((_, catalog)) => catalog.messages.extend(parsed.messages),
+                None => language.domains.push(((*domain).to_owned(), parsed)),
+            }
+        }
+        for language in catalogs.values_mut() {
+            // The kernel's domain first, the others in installed order.
+            language.domains.sort_by_key(|(d, _)| d != CORE_DOMAIN);
         }
         Ok(Self {
             languages: languages
@@ -64,27 +91,47 @@ impl Catalogs {
         self.languages.iter().any(|l| l.code == code)
     }
 
-    /// Translates `msgid` into `lang`.
+    /// Translates `msgid` into `lang` (the kernel's domain first, then the apps').
     pub fn gettext<'a>(&'a self, lang: &str, msgid: &'a str) -> &'a str {
-        self.lookup(lang, None, msgid, 0).unwrap_or(msgid)
+        self.gettext_in(CORE_DOMAIN, lang, msgid)
+    }
+
+    /// Translates `msgid` into `lang`, looking in `domain` first.
+    pub fn gettext_in<'a>(&'a self, domain: &str, lang: &str, msgid: &'a str) -> &'a str {
+        self.lookup(domain, lang, None, msgid, 0).unwrap_or(msgid)
     }
 
     /// Translates `msgid` in a context (`pgettext`).
     pub fn pgettext<'a>(&'a self, lang: &str, context: &str, msgid: &'a str) -> &'a str {
-        self.lookup(lang, Some(context), msgid, 0).unwrap_or(msgid)
+        self.pgettext_in(CORE_DOMAIN, lang, context, msgid)
+    }
+
+    /// [`Catalogs::pgettext`], looking in `domain` first.
+    pub fn pgettext_in<'a>(&'a self, domain: &str, lang: &str, context: &str, msgid: &'a str) -> &'a str {
+        self.lookup(domain, lang, Some(context), msgid, 0).unwrap_or(msgid)
     }
 
     /// Translates a message with a plural form chosen by `n`.
     pub fn ngettext<'a>(&'a self, lang: &str, singular: &'a str, plural: &'a str, n: u64) -> &'a str {
-        let index =
-            self.catalogs.get(lang).and_then(|c| c.plural.as_ref()).map_or(usize::from(n != 1), |rule| rule.index(n));
-        self.lookup(lang, None, singular, index).unwrap_or(if n == 1 { singular } else { plural })
+        self.ngettext_in(CORE_DOMAIN, lang, singular, plural, n)
     }
 
-    fn lookup(&self, lang: &str, context: Option<&str>, msgid: &str, index: usize) -> Option<&str> {
-        let catalog = self.catalogs.get(lang)?;
-        let forms = catalog.messages.get(&(context.map(str::to_owned), msgid.to_owned()))?;
-        forms.get(index).or_else(|| forms.first()).map(String::as_str).filter(|s| !s.is_empty())
+    /// [`Catalogs::ngettext`], looking in `domain` first.
+    pub fn ngettext_in<'a>(&'a self, domain: &str, lang: &str, singular: &'a str, plural: &'a str, n: u64) -> &'a str {
+        let index =
+            self.catalogs.get(lang).and_then(|c| c.plural.as_ref()).map_or(usize::from(n != 1), |rule| rule.index(n));
+        self.lookup(domain, lang, None, singular, index).unwrap_or(if n == 1 { singular } else { plural })
+    }
+
+    fn lookup(&self, domain: &str, lang: &str, context: Option<&str>, msgid: &str, index: usize) -> Option<&str> {
+        let language = self.catalogs.get(lang)?;
+        let key = (context.map(str::to_owned), msgid.to_owned());
+        let own = language.domains.iter().filter(|(d, _)| d == domain);
+        let rest = language.domains.iter().filter(|(d, _)| d != domain);
+        own.chain(rest).find_map(|(_, catalog)| {
+            let forms = catalog.messages.get(&key)?;
+            forms.get(index).or_else(|| forms.first()).map(String::as_str).filter(|s| !s.is_empty())
+        })
     }
 
     /// The best offered language for an `Accept-Language` header, if any matches.
@@ -110,6 +157,6 @@ impl Catalogs {
 
     /// Message ids in `lang`'s catalog (for tests and the translation report).
     pub fn message_count(&self, lang: &str) -> usize {
-        self.catalogs.get(lang).map_or(0, |c| c.messages.len())
+        self.catalogs.get(lang).map_or(0, |c| c.domains.iter().map(|(_, catalog)| catalog.messages.len()).sum())
     }
 }

@@ -7,13 +7,15 @@
 //! `Accept-Language` header, and the configured default ([`choose_language`]).
 
 mod catalogs;
+mod formats;
 mod plural;
 mod po;
 mod tr;
 
 use axum::http::{HeaderMap, header};
 
-pub use catalogs::{Catalogs, Translation};
+pub use catalogs::{CORE_DOMAIN, Catalogs, Translation};
+pub use formats::{format_date, format_datetime};
 pub use plural::PluralRule;
 pub use po::{Catalog, PoError, parse_po};
 pub use tr::{Tr, fill};
@@ -103,7 +105,7 @@ msgstr "Cítame \"ya\""
 "#;
 
     fn catalogs() -> Catalogs {
-        Catalogs::new(&["en".into(), "es".into()], "en", &[Translation { language: "es", po: PO }]).unwrap()
+        Catalogs::new(&["en".into(), "es".into()], "en", &[("core", Translation { language: "es", po: PO })]).unwrap()
     }
 
     #[test]
@@ -156,5 +158,29 @@ msgstr "Cítame \"ya\""
     fn broken_catalogs_report_the_line() {
         let err = parse_po("msgid \"a\"\nmsgstr \"b").err().unwrap();
         assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn each_domain_is_looked_up_first_on_its_pages_then_the_kernels() {
+        let shop = "msgid \"Order\"\nmsgstr \"Pedido\"\n";
+        let library = "msgid \"Order\"\nmsgstr \"Orden\"\n\nmsgid \"Shelf\"\nmsgstr \"Estante\"\n";
+        let core = "msgid \"Order\"\nmsgstr \"Orden de la casa\"\n\nmsgid \"Home\"\nmsgstr \"Inicio\"\n";
+        let c = Catalogs::new(
+            &["en".into(), "es".into()],
+            "en",
+            &[
+                ("shop", Translation { language: "es", po: shop }),
+                ("core", Translation { language: "es", po: core }),
+                ("library", Translation { language: "es", po: library }),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.gettext_in("shop", "es", "Order"), "Pedido");
+        assert_eq!(c.gettext_in("library", "es", "Order"), "Orden");
+        assert_eq!(c.gettext_in("blog", "es", "Order"), "Orden de la casa", "an app without it: the kernel's");
+        assert_eq!(c.gettext("es", "Order"), "Orden de la casa", "no domain: the kernel's first");
+        assert_eq!(c.gettext_in("shop", "es", "Home"), "Inicio", "the kernel's text on an app's page");
+        assert_eq!(c.gettext_in("shop", "es", "Shelf"), "Estante", "another app's text as a last resort");
+        assert_eq!(c.message_count("es"), 5);
     }
 }

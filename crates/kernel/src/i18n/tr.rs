@@ -9,12 +9,23 @@ use super::Catalogs;
 pub struct Tr {
     catalogs: Arc<Catalogs>,
     lang: String,
+    domain: &'static str,
 }
 
 impl Tr {
-    /// A translator for `lang`.
+    /// A translator for `lang` (the kernel's domain first, then the apps').
     pub fn new(catalogs: Arc<Catalogs>, lang: impl Into<String>) -> Self {
-        Self { catalogs, lang: lang.into() }
+        Self::in_domain(catalogs, super::CORE_DOMAIN, lang)
+    }
+
+    /// A translator for `lang` that looks in the app `domain`'s catalog first.
+    pub fn in_domain(catalogs: Arc<Catalogs>, domain: &'static str, lang: impl Into<String>) -> Self {
+        Self { catalogs, lang: lang.into(), domain }
+    }
+
+    /// The domain looked up first.
+    pub fn domain(&self) -> &'static str {
+        self.domain
     }
 
     /// The language code.
@@ -24,19 +35,19 @@ impl Tr {
 
     /// Translates a message.
     pub fn t<'a>(&'a self, msgid: &'a str) -> &'a str {
-        self.catalogs.gettext(&self.lang, msgid)
+        self.catalogs.gettext_in(self.domain, &self.lang, msgid)
     }
 
     /// Translates a message and fills `{name}` placeholders.
     pub fn f(&self, msgid: &str, args: &[(&str, &(dyn std::fmt::Display + Sync))]) -> String {
-        fill(self.catalogs.gettext(&self.lang, msgid), args)
+        fill(self.catalogs.gettext_in(self.domain, &self.lang, msgid), args)
     }
 
     /// Translates a message with a plural chosen by `n` and fills `{n}` and `args`.
     pub fn n(&self, singular: &str, plural: &str, n: u64, args: &[(&str, &(dyn std::fmt::Display + Sync))]) -> String {
         let mut all: Vec<(&str, &(dyn std::fmt::Display + Sync))> = vec![("n", &n)];
         all.extend_from_slice(args);
-        fill(self.catalogs.ngettext(&self.lang, singular, plural, n), &all)
+        fill(self.catalogs.ngettext_in(self.domain, &self.lang, singular, plural, n), &all)
     }
 }
 

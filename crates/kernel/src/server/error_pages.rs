@@ -7,8 +7,8 @@
 //!
 //! The page knows who is asking: the signed-in user's header and the language switch are
 //! there as on any page (the session is read from its cookie, never changed), and an error
-//! under the prefix of an app that contributed an [`ErrorLayout`] (the admin's `/admin/`) is
-//! shown in that app's layout.
+//! under the mount point of an app that contributed an [`ErrorLayout`] (the admin's `/admin/`)
+//! is shown in that app's layout.
 
 use askama::Template;
 use axum::body::Body;
@@ -54,13 +54,11 @@ pub struct ErrorContent {
     pub retry: String,
 }
 
-/// An app's own layout for the error pages under its path prefix, contributed with
+/// An app's own layout for the error pages under its mount point, contributed with
 /// `app.add(ErrorLayout { … })` (the admin shows its errors in the admin's frame). The longest
-/// matching prefix wins; elsewhere the site's `error.html` is used.
+/// matching mount point wins; elsewhere the site's `error.html` is used.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorLayout {
-    /// The paths it covers (`/admin/`).
-    pub prefix: &'static str,
     /// Renders the page.
     pub render: fn(ErrorContent) -> askama::Result<String>,
 }
@@ -166,13 +164,8 @@ pub async fn layer(State(core): State<CoreState>, request: Request, next: Next) 
             None => None,
         };
         let ctx = PageContext::for_error(core.clone(), path.clone(), lang, user, csrf.clone());
-        let layout = core
-            .registry
-            .contributions::<ErrorLayout>()
-            .iter()
-            .map(|c| c.item)
-            .filter(|l| path.starts_with(l.prefix))
-            .max_by_key(|l| l.prefix.len());
+        let layout =
+            core.urls().owner(&path, core.registry.contributions::<ErrorLayout>().iter().map(|c| (c.app, c.item)));
         let html = render_page(ctx, status, &detail, layout);
         if let Some(secret) = csrf.cookie_to_send() {
             let already = parts

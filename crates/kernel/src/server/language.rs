@@ -24,15 +24,14 @@ pub async fn layer(State(core): State<CoreState>, mut request: Request, next: Ne
 }
 
 /// `POST /i18n/setlang/` with `language` and `next`: remembers the choice in a cookie and goes
-/// back to `next` (if it is on this site) or the home page.
+/// back to the same page as `next` (if it is on this site) in the chosen language (its own
+/// path for a translated route), or to the home page.
 pub async fn set_language(State(core): State<CoreState>, host: RequestHost, data: FormData) -> Response {
-    let next = data
-        .get("next")
-        .filter(|n| crate::http::redirect::is_safe(n, &host.host, host.secure))
-        .unwrap_or("/")
-        .to_owned();
-    let mut response = Redirect::to(&next).into_response();
-    if let Some(code) = data.get("language").filter(|c| core.i18n.is_offered(c)) {
+    let next = data.get("next").filter(|n| crate::http::redirect::is_safe(n, &host.host, host.secure)).unwrap_or("/");
+    let code = data.get("language").filter(|c| core.i18n.is_offered(c));
+    let target = code.and_then(|code| core.urls().same_page_in(code, next)).unwrap_or_else(|| next.to_owned());
+    let mut response = Redirect::to(&target).into_response();
+    if let Some(code) = code {
         let cookie = crate::http::cookies::build(
             &core.settings.i18n.cookie_name,
             code,

@@ -41,13 +41,7 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// else 404.
 async fn not_found(core: CoreState, request: axum::extract::Request) -> Response {
     let path = request.uri().path();
-    let owner = core
-        .registry
-        .contributions::<Fallback>()
-        .iter()
-        .map(|c| c.item)
-        .filter(|f| path.starts_with(f.prefix))
-        .max_by_key(|f| f.prefix.len());
+    let owner = core.urls().owner(path, core.registry.contributions::<Fallback>().iter().map(|c| (c.app, c.item)));
     match owner {
         Some(fallback) => (fallback.answer)(core, request).await,
         None => Error::NotFound.into_response(),
