@@ -7,5 +7,6 @@ mod feeds;
 mod limits;
 mod pages;
 mod queries;
+mod schema;
 mod search;
 mod support;

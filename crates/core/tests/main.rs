@@ -17,6 +17,7 @@ mod jobs_amqp;
 mod library;
 mod passwords;
 mod routes;
+mod schema;
 mod security;
 mod services;
 mod sessions;

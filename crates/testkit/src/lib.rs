@@ -17,6 +17,7 @@
 mod browser;
 mod client;
 mod database;
+mod schema;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use quartet_core::config::{EmailBackendKind, JobBackendKind, Profile, Secret, Se
 use quartet_core::mail::{Email, MemoryMailer};
 use quartet_core::site::Site;
 use quartet_core::time::ManualClock;
+pub use schema::schema_mismatches;
 use tokio::sync::oneshot;
 
 /// Sends log lines to the test's captured output (shown when a test fails).
