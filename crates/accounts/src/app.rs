@@ -69,11 +69,12 @@ impl App for AccountsApp {
             settings.hashing_concurrency,
         ))
         .migrations(vec![Box::new(migrations::Initial) as Box<dyn Migration>, Box::new(migrations::DemoPasswords)])
-        .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/accounts.po") });
+        .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/accounts.po") })
+        .add(crate::user_admin::password_route());
         for model in [
 
             ModelAdmin::new("accounts.user")
-                .user_admin()
+                .hooks(crate::user_admin::UserAdminHooks)
                 .list_display(["username", "email", "first_name", "last_name", "is_staff"])
                 .list_filter(["is_staff", "is_superuser", "is_active"])
                 .search_fields(["username", "first_name", "last_name", "email"])

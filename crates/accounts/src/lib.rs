@@ -8,7 +8,9 @@ mod commands;
 pub mod forms;
 mod migrations;
 pub mod tokens;
+mod user_admin;
 mod views;
 
 pub use app::AccountsApp;
+pub use user_admin::UserAdminHooks;
 pub use views::PasswordResetEmailJob;

@@ -10,6 +10,7 @@
 
 mod csv;
 pub mod form;
+mod hooks;
 mod inline;
 pub mod list;
 pub mod log;
@@ -20,6 +21,7 @@ mod views;
 
 use axum::routing::{get, post};
 
+pub use hooks::{AdminHooks, AdminRoute, Clean, ObjectLink};
 pub use inline::{Inline, InlineForm, InlineSet, InlineStyle};
 pub use options::{
     ActionFn, ActionInput, ActionOutcome, AdminAction, CellRenderer, ListColumn, ManyToMany, ModelAdmin, TagNames,
@@ -164,11 +166,15 @@ impl App for AdminApp {
     }
 
     fn routes(&self, core: &CoreState) -> Routes {
-        RoutesBuilder::<CoreState>::new()
+        let mut routes = RoutesBuilder::<CoreState>::new()
             .route("index", "", get(views::index))
             .route("login", "login/", get(views::login_form).post(views::login_submit))
-            .route("logout", "logout/", post(views::logout))
-            .route("password", "accounts/user/{pk}/password/", get(views::password_form).post(views::password_submit))
+            .route("logout", "logout/", post(views::logout));
+        // Apps' own pages under the admin (the user admin's password page).
+        for page in core.registry.contributions::<AdminRoute>() {
+            routes = routes.route(page.item.name, page.item.path, (page.item.handler)());
+        }
+        routes
             .route("app", "{app}/", get(views::app_index))
             .route("changelist", "{app}/{model}/", get(views::changelist).post(views::changelist_submit))
             .upload_route("add", "{app}/{model}/add/", get(views::add_form).post(views::add_submit))

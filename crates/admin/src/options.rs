@@ -202,17 +202,8 @@ pub struct ModelAdmin {
     pub(crate) translations: Option<Box<super::translated::Translations>>,
     pub(crate) per_page: u64,
     pub(crate) view_on_site: Option<fn(&CoreState, &Row) -> Option<String>>,
-    pub(crate) kind: AdminKind,
+    pub(crate) hooks: Option<Arc<dyn crate::AdminHooks>>,
     pub(crate) model: Option<ModelDef>,
-}
-
-/// Models with special add and change pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AdminKind {
-    /// Forms generated from the columns.
-    Generic,
-    /// Users: a password pair when adding, a password-change page instead of the hash.
-    User,
 }
 
 impl ModelAdmin {
@@ -250,7 +241,7 @@ impl ModelAdmin {
             translations: None,
             per_page: 100,
             view_on_site: None,
-            kind: AdminKind::Generic,
+            hooks: None,
             model: None,
         }
     }
@@ -474,11 +465,9 @@ impl ModelAdmin {
         self
     }
 
-    /// Marks this as the admin of the user model (the accounts app's): the add page asks for a
-    /// password twice, the change page links to the password form, and the password is never a
-    /// column.
-    pub fn user_admin(mut self) -> Self {
-        self.kind = AdminKind::User;
+    /// The app's own steps in the add and change pages ([`crate::AdminHooks`]).
+    pub fn hooks(mut self, hooks: impl crate::AdminHooks) -> Self {
+        self.hooks = Some(Arc::new(hooks));
         self
     }
 

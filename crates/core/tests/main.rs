@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod admin_browser;
+mod admin_hooks;
 mod admin_inlines;
 mod admin_translated;
 mod admin_uploads;

@@ -11,9 +11,10 @@ use super::{Crumb, Staff, admin_root, authorize, base_crumbs, change_url, change
 use crate::form::{
     AdminField, Widget, apply_errors, build_fields, key_value, parse_submission, readonly_fields, store_uploads,
 };
+use crate::hooks::Clean;
 use crate::inline::{self, InlineSet};
 use crate::log::Action;
-use crate::options::{AdminKind, ModelAdmin};
+use crate::options::ModelAdmin;
 use crate::translated::{self, TranslatedPart};
 use quartet_kernel::app::CoreState;
 use quartet_kernel::error::{Error, Result};
@@ -33,7 +34,7 @@ struct ChangeFormPage {
     editable: bool,
     adding: bool,
     delete_url: String,
-    password_url: String,
+    object_links: Vec<crate::hooks::ObjectLink>,
     can_add_another: bool,
     object_repr: String,
     history_url: String,
@@ -72,65 +73,10 @@ pub(crate) fn new_row(admin: &ModelAdmin, now: chrono::DateTime<Utc>) -> Row {
         let value = admin.initial.get(column.name).map_or(value, |initial| Value::String(initial.clone()));
         row.insert(column.name.to_owned(), value);
     }
-    if admin.kind == AdminKind::User {
-        row.insert("password".into(), Value::String(quartet_kernel::auth::hashers::unusable_password()));
-        row.insert("is_active".into(), Value::Bool(true));
-        row.insert("date_joined".into(), Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
+    if let Some(hooks) = &admin.hooks {
+        hooks.new_row(now, &mut row);
     }
     row
-}
-
-/// Errors of a new password typed twice (`password1`, `password2`), by field.
-pub(super) fn password_pair_errors(
-    core: &CoreState,
-    tr: &Tr,
-    data: &FormData,
-    attributes: &quartet_kernel::auth::validators::UserAttributes<'_>,
-) -> std::collections::HashMap<String, Vec<String>> {
-    let (p1, p2) = (data.get("password1").unwrap_or_default(), data.get("password2").unwrap_or_default());
-    let mut errors = std::collections::HashMap::new();
-    if p1.is_empty() {
-        errors.insert("password1".to_owned(), vec![tr.t("This field is required.").to_owned()]);
-    }
-    if p2.is_empty() {
-        errors.insert("password2".to_owned(), vec![tr.t("This field is required.").to_owned()]);
-    } else if p1 != p2 {
-        errors.insert("password2".to_owned(), vec![tr.t("The two password fields didn’t match.").to_owned()]);
-    } else {
-        let min = core.settings.auth.password_min_length;
-        let problems = quartet_kernel::auth::validators::validate_password(p1, attributes, min, tr);
-        if !problems.is_empty() {
-            errors.insert("password2".to_owned(), problems);
-        }
-    }
-    errors
-}
-
-pub(super) fn password_fields(tr: &Tr) -> Vec<AdminField> {
-    ["password1", "password2"]
-        .iter()
-        .zip([tr.t("Password"), tr.t("Password confirmation")])
-        .map(|(name, label)| AdminField {
-            name: (*name).to_owned(),
-            label: label.to_owned(),
-            widget: Widget::Password,
-            value: String::new(),
-            selected: Vec::new(),
-            options: Vec::new(),
-            required: true,
-            help: if *name == "password2" {
-                tr.t("Enter the same password as before, for verification.").to_owned()
-            } else {
-                String::new()
-            },
-            errors: Vec::new(),
-            prepopulate_from: String::new(),
-            lookup_url: String::new(),
-            groups: Vec::new(),
-            display: String::new(),
-            max_length: None,
-        })
-        .collect()
 }
 
 pub(crate) async fn add_form(
@@ -146,9 +92,8 @@ pub(crate) async fn add_form(
     let tr = ctx.tr();
     let row = new_row(admin, core.now());
     let mut fields = build_fields(admin, &core.registry, &core.db, &row, None, &tr, &admin_root(&core)).await?;
-    if admin.kind == AdminKind::User {
-        fields.retain(|f| f.name == "username");
-        fields.extend(password_fields(&tr));
+    if let Some(hooks) = &admin.hooks {
+        fields = hooks.add_fields(&tr, fields);
     }
     let language = translated::language_of(&core, query.as_deref());
     let extras = Extras::build(&core, admin, &staff, (None, &language), None, &tr).await?;
@@ -245,9 +190,9 @@ fn render_form(
             }
             _ => String::new(),
         },
-        password_url: match pk {
-            Some(pk) if admin.kind == AdminKind::User && editable => core.url_with("admin:password", &[&pk]),
-            _ => String::new(),
+        object_links: match (pk, &admin.hooks) {
+            (Some(pk), Some(hooks)) if editable => hooks.object_links(core, &tr, pk),
+            _ => Vec::new(),
         },
         can_add_another: staff.can("add", admin),
         object_repr,
@@ -374,22 +319,11 @@ pub(crate) async fn add_submit(
     if submission.errors.is_empty() {
         store_uploads(&core, admin, &mut submission, &tr).await?;
     }
-    if admin.kind == AdminKind::User {
-        // Only the username and the password are asked when adding a user.
-        submission.errors.retain(|k, _| k == "username");
-        let username = submission.row.get("username").cloned().unwrap_or(Value::Null);
-        submission.row = base;
-        submission.row.insert("username".into(), username.clone());
-        let attributes = quartet_kernel::auth::validators::UserAttributes {
-            username: username.as_str().unwrap_or_default(),
-            ..Default::default()
-        };
-        let p1 = data.get("password1").unwrap_or_default();
-        submission.errors.extend(password_pair_errors(&core, &tr, &data, &attributes));
-        if submission.errors.is_empty() {
-            let hash = quartet_kernel::auth::hasher(&core).hash(p1).await;
-            submission.row.insert("password".into(), Value::String(hash));
-        }
+    if let Some(hooks) = &admin.hooks {
+        let (row, errors, changed) = (&mut submission.row, &mut submission.errors, &mut submission.changed);
+        hooks
+            .clean(Clean { core: &core, tr: &tr, data: &data, adding: true, original: &base, row, errors, changed })
+            .await?;
     }
     let children = inline::parse(&core, admin, &staff, &data, None, &tr).await?;
     let language = translated::language_of(&core, query.as_deref());
@@ -398,9 +332,8 @@ pub(crate) async fn add_submit(
     if !submission.errors.is_empty() || children.has_errors() || translation_failed {
         let mut fields =
             build_fields(admin, &core.registry, &core.db, &new_row(admin, now), None, &tr, &admin_root(&core)).await?;
-        if admin.kind == AdminKind::User {
-            fields.retain(|f| f.name == "username");
-            fields.extend(password_fields(&tr));
+        if let Some(hooks) = &admin.hooks {
+            fields = hooks.add_fields(&tr, fields);
         }
         apply_errors(&mut fields, &data, &submission.errors);
         let submitted = Some((&data, &children, translation.as_ref()));
@@ -423,10 +356,8 @@ pub(crate) async fn add_submit(
     let mut message = vec![tr.t("Added.").to_owned()];
     message.extend(inline::save(&tx, admin, &staff, &pk, children, &tr).await?);
     let message = message.join(" ");
-    if admin.kind == AdminKind::User
-        && let Ok(id) = pk.parse::<i64>()
-    {
-        quartet_kernel::auth::create_profile(&tx, id).await?;
+    if let Some(hooks) = &admin.hooks {
+        hooks.after_save(&tx, &pk, true).await?;
     }
     let repr = model_def.repr(&saved);
     history(&tx, &core, &staff, admin, (&pk, &repr), Action::Addition, &message).await?;
@@ -438,7 +369,8 @@ pub(crate) async fn add_submit(
         &[("model", &tr.t(model_def.verbose_name)), ("object", &repr)],
     );
     flash.success(message).await?;
-    let target = if admin.kind == AdminKind::User && data.get("_addanother").is_none() {
+    let continues = admin.hooks.as_ref().is_some_and(|h| h.continue_after_add());
+    let target = if continues && data.get("_addanother").is_none() {
         link
     } else {
         after_save(&core, admin, &data, &pk, &language)
@@ -459,8 +391,8 @@ pub(crate) async fn change_form(
     let row = load_row(&core, admin, &pk).await?;
     let tr = ctx.tr();
     let mut fields = build_fields(admin, &core.registry, &core.db, &row, Some(&pk), &tr, &admin_root(&core)).await?;
-    if admin.kind == AdminKind::User {
-        fields.retain(|f| f.name != "password");
+    if let Some(hooks) = &admin.hooks {
+        fields = hooks.change_fields(&tr, fields);
     }
     let language = translated::language_of(&core, query.as_deref());
     let extras = Extras::build(&core, admin, &staff, (Some(&pk), &language), None, &tr).await?;
@@ -488,11 +420,11 @@ pub(crate) async fn change_submit(
     for column in &admin.auto_now {
         submission.row.insert(column.clone(), Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
     }
-    if admin.kind == AdminKind::User {
-        // The hash is changed on its own page only (the form has no password field).
-        submission.row.insert("password".into(), row.get("password").cloned().unwrap_or(Value::Null));
-        submission.errors.remove("password");
-        submission.changed.retain(|c| c != "password");
+    if let Some(hooks) = &admin.hooks {
+        let (new, errors, changed) = (&mut submission.row, &mut submission.errors, &mut submission.changed);
+        let form =
+            Clean { core: &core, tr: &tr, data: &data, adding: false, original: &row, row: new, errors, changed };
+        hooks.clean(form).await?;
     }
     let model_def = admin.model();
     let children = inline::parse(&core, admin, &staff, &data, Some(&pk), &tr).await?;
@@ -502,8 +434,8 @@ pub(crate) async fn change_submit(
     if !submission.errors.is_empty() || children.has_errors() || translation_failed {
         let mut fields =
             build_fields(admin, &core.registry, &core.db, &row, Some(&pk), &tr, &admin_root(&core)).await?;
-        if admin.kind == AdminKind::User {
-            fields.retain(|f| f.name != "password");
+        if let Some(hooks) = &admin.hooks {
+            fields = hooks.change_fields(&tr, fields);
         }
         apply_errors(&mut fields, &data, &submission.errors);
         let submitted = Some((&data, &children, translation.as_ref()));
@@ -517,6 +449,9 @@ pub(crate) async fn change_submit(
         Err(e) => return Err(write_error(e)),
     };
     save_many_to_many(&tx, &core, &pk, &submission.many_to_many).await?;
+    if let Some(hooks) = &admin.hooks {
+        hooks.after_save(&tx, &pk, false).await?;
+    }
     let mut inline_messages = translated::save(&tx, &core, admin, &pk, &language, translation, &tr).await?;
     inline_messages.extend(inline::save(&tx, admin, &staff, &pk, children, &tr).await?);
     let repr = model_def.repr(&saved);

@@ -8,7 +8,6 @@ mod delete;
 mod history;
 mod index;
 mod login;
-mod password;
 
 pub(crate) use change::{add_form, add_submit, change_form, change_submit};
 pub(crate) use change::{field_list, new_row, write_error};
@@ -17,7 +16,6 @@ pub(crate) use delete::{delete_form, delete_submit};
 pub(crate) use history::history_page;
 pub(crate) use index::{app_index, index};
 pub(crate) use login::{login_form, login_submit, logout, unknown_page};
-pub(crate) use password::{password_form, password_submit};
 
 use askama::Template;
 use serde_json::Value;
