@@ -3,7 +3,7 @@
 use sea_orm::DbErr;
 use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
 
-use quartet_kernel::db::{Migration, Schema, id_column as id};
+use quartet_kernel::db::{Migration, Schema, id_column as id, timestamp, timestamp_null};
 
 /// Users, groups, permissions, their links, and profiles.
 pub(super) struct Initial;
@@ -28,7 +28,7 @@ impl Migration for Initial {
                 .table("accounts_user")
                 .col(id())
                 .col(ColumnDef::new("password").string_len(256).not_null())
-                .col(ColumnDef::new("last_login").timestamp_with_time_zone().null())
+                .col(timestamp_null("last_login"))
                 .col(ColumnDef::new("is_superuser").boolean().not_null().default(false))
                 .col(ColumnDef::new("username").string_len(150).not_null().unique_key())
                 .col(ColumnDef::new("first_name").string_len(150).not_null().default(""))
@@ -36,7 +36,7 @@ impl Migration for Initial {
                 .col(ColumnDef::new("email").string_len(254).not_null().default(""))
                 .col(ColumnDef::new("is_staff").boolean().not_null().default(false))
                 .col(ColumnDef::new("is_active").boolean().not_null().default(true))
-                .col(ColumnDef::new("date_joined").timestamp_with_time_zone().not_null()),
+                .col(timestamp("date_joined")),
         )
         .await?;
         // Names and addresses are unique regardless of case; empty addresses may repeat.

@@ -3,7 +3,7 @@
 use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 
-use quartet_kernel::db::{Migration, Schema, id_column};
+use quartet_kernel::db::{Migration, Schema, id_column, timestamp};
 
 /// A row of `admin_log_entry`.
 pub mod entry {
@@ -114,7 +114,7 @@ impl Migration for Initial {
             Table::create()
                 .table("admin_log_entry")
                 .col(id_column())
-                .col(ColumnDef::new("action_time").timestamp_with_time_zone().not_null())
+                .col(timestamp("action_time"))
                 .col(ColumnDef::new("user_id").big_integer().not_null())
                 .col(ColumnDef::new("model").string_len(100).not_null())
                 .col(ColumnDef::new("object_id").string_len(255).not_null())

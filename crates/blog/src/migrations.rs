@@ -1,21 +1,12 @@
 //! The blog's schema: tables first, then the search indexes of each database.
 
-use quartet_kernel::db::{Migration, Schema, id_column as id};
+use quartet_kernel::db::{Migration, MigrationFuture, Schema, foreign_key, id_column as id, migration, timestamp};
 use sea_orm::DbErr;
-use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index, Table};
+use sea_orm::sea_query::{ColumnDef, Index, Table};
 
 /// The migrations, oldest first.
 pub fn all() -> Vec<Box<dyn Migration>> {
-    vec![Box::new(Initial), Box::new(Search), Box::new(ListIndex), Box::new(FlatSearchTriggers)]
-}
-
-fn foreign_key(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("{table}_{column}_fk"))
-        .from(table, column)
-        .to(target, "id")
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
+    vec![Box::new(Initial), Box::new(Search), migration("0003_list_index", list_index), Box::new(FlatSearchTriggers)]
 }
 
 struct Initial;
@@ -35,9 +26,9 @@ impl Migration for Initial {
                 .col(ColumnDef::new("slug").string_len(250).not_null())
                 .col(ColumnDef::new("author_id").big_integer().not_null())
                 .col(ColumnDef::new("body").text().not_null())
-                .col(ColumnDef::new("publish").timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new("created").timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new("updated").timestamp_with_time_zone().not_null())
+                .col(timestamp("publish"))
+                .col(timestamp("created"))
+                .col(timestamp("updated"))
                 .col(ColumnDef::new("status").string_len(2).not_null().default("DF"))
                 .foreign_key(&mut foreign_key("blog_post", "author_id", "accounts_user")),
         )
@@ -60,8 +51,8 @@ impl Migration for Initial {
                 .col(ColumnDef::new("name").string_len(80).not_null())
                 .col(ColumnDef::new("email").string_len(254).not_null())
                 .col(ColumnDef::new("body").text().not_null())
-                .col(ColumnDef::new("created").timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new("updated").timestamp_with_time_zone().not_null())
+                .col(timestamp("created"))
+                .col(timestamp("updated"))
                 .col(ColumnDef::new("active").boolean().not_null().default(true))
                 .foreign_key(&mut foreign_key("blog_comment", "post_id", "blog_post")),
         )
@@ -110,7 +101,7 @@ impl Migration for Initial {
                 .col(id())
                 .col(ColumnDef::new("user_id").big_integer().not_null())
                 .col(ColumnDef::new("post_id").big_integer().not_null())
-                .col(ColumnDef::new("created").timestamp_with_time_zone().not_null())
+                .col(timestamp("created"))
                 .foreign_key(&mut foreign_key("blog_favourite", "user_id", "accounts_user"))
                 .foreign_key(&mut foreign_key("blog_favourite", "post_id", "blog_post")),
         )
@@ -253,15 +244,8 @@ impl Migration for Search {
 
 /// Lists and counts of published posts read one index in publish order (found by the
 /// benchmark: with only `status` indexed, every list page sorted the whole table).
-struct ListIndex;
-
-#[async_trait::async_trait]
-impl Migration for ListIndex {
-    fn name(&self) -> &'static str {
-        "0003_list_index"
-    }
-
-    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+fn list_index<'s>(s: &'s Schema<'s>) -> MigrationFuture<'s> {
+    Box::pin(async move {
         s.create_index(
             Index::create()
                 .name("blog_post_status_publish_idx")
@@ -271,7 +255,7 @@ impl Migration for ListIndex {
                 .col("id"),
         )
         .await
-    }
+    })
 }
 
 /// SQLite: the search triggers again, in steps. Databases migrated before this wrote them as

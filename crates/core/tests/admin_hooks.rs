@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use quartet_core::admin::form::AdminField;
 use quartet_core::admin::{AdminHooks, Clean, ModelAdmin, ObjectLink};
 use quartet_core::app::{App, AppRegistry, CoreState};
-use quartet_core::db::{Migration, Schema, id_column};
+use quartet_core::db::{MigrationFuture, Schema, id_column, migration};
 use quartet_core::i18n::Tr;
 use quartet_core::models::{ModelDef, Row};
 use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::{TestSiteBuilder, dbtest};
 use sea_orm::sea_query::{ColumnDef, Table};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait};
 use serde_json::Value;
 
 /// `hooked_note`: a title and a stamp the hooks write.
@@ -38,15 +38,8 @@ pub mod note {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-struct Initial;
-
-#[async_trait::async_trait]
-impl Migration for Initial {
-    fn name(&self) -> &'static str {
-        "0001_initial"
-    }
-
-    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+fn initial<'s>(s: &'s Schema<'s>) -> MigrationFuture<'s> {
+    Box::pin(async move {
         s.create_table(
             Table::create()
                 .table("hooked_note")
@@ -55,7 +48,7 @@ impl Migration for Initial {
                 .col(ColumnDef::new("stamp").string_len(100).not_null()),
         )
         .await
-    }
+    })
 }
 
 struct NoteHooks;
@@ -126,7 +119,7 @@ impl App for HookedApp {
     }
 
     fn register(&self, app: &mut AppRegistry<'_>) {
-        app.migrations(vec![Box::new(Initial)])
+        app.migrations(vec![migration("0001_initial", initial)])
             .model(ModelDef::of::<note::Entity>("note", "note", "notes").display_field("title"))
             .add(ModelAdmin::new("hooked.note").hooks(NoteHooks));
     }

@@ -9,7 +9,7 @@ use quartet_core::admin::{
 };
 use quartet_core::app::App;
 use quartet_core::app::{AppRegistry, CoreState, Translation};
-use quartet_core::db::{Migration, Schema, id_column};
+use quartet_core::db::{Migration, Schema, id_column, timestamp};
 use quartet_core::models::ModelDef;
 use quartet_core::templates::{PageContext, render};
 use quartet_core::urls::{Routes, RoutesBuilder};
@@ -186,7 +186,7 @@ impl Migration for Initial {
                 .col(ColumnDef::new("title").string_len(200).not_null())
                 .col(ColumnDef::new("slug").string_len(200).not_null().unique_key())
                 .col(ColumnDef::new("status").string_len(2).not_null())
-                .col(ColumnDef::new("published").timestamp_with_time_zone().not_null())
+                .col(timestamp("published"))
                 .col(ColumnDef::new("in_print").boolean().not_null())
                 .col(ColumnDef::new("pages").integer().null())
                 .col(ColumnDef::new("price").decimal_len(10, 2).not_null())

@@ -11,7 +11,7 @@ use sea_orm::sea_query::{ColumnDef, Index, Table};
 use sea_orm::{DbErr, EntityTrait, PaginatorTrait};
 
 use crate::app::{App, AppCommand, AppRegistry, CoreState, Registry, SeedOptions, SeedReport, StaticFile, Translation};
-use crate::db::{Migration, Schema};
+use crate::db::{Migration, Schema, timestamp, timestamp_null};
 use crate::error::{Error, Result};
 use crate::session::flash::Flash;
 use crate::templates::{PageContext, render};
@@ -92,7 +92,7 @@ impl Migration for Initial {
                 .table("core_session")
                 .col(ColumnDef::new("session_key").string_len(40).not_null().primary_key())
                 .col(ColumnDef::new("session_data").text().not_null())
-                .col(ColumnDef::new("expire_date").timestamp_with_time_zone().not_null()),
+                .col(timestamp("expire_date")),
         )
         .await?;
         s.create_index(Index::create().name("core_session_expire_date_idx").table("core_session").col("expire_date"))
@@ -101,7 +101,7 @@ impl Migration for Initial {
             Table::create()
                 .table("core_rate_limit")
                 .col(ColumnDef::new("key").string_len(255).not_null().primary_key())
-                .col(ColumnDef::new("window_start").timestamp_with_time_zone().not_null())
+                .col(timestamp("window_start"))
                 .col(ColumnDef::new("count").big_integer().not_null()),
         )
         .await?;
@@ -129,15 +129,15 @@ impl Migration for Jobs {
                 .col(ColumnDef::new("status").string_len(16).not_null())
                 .col(ColumnDef::new("attempts").integer().not_null().default(0))
                 .col(ColumnDef::new("max_attempts").integer().not_null())
-                .col(ColumnDef::new("run_at").timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new("started_at").timestamp_with_time_zone().null())
-                .col(ColumnDef::new("finished_at").timestamp_with_time_zone().null())
-                .col(ColumnDef::new("heartbeat_at").timestamp_with_time_zone().null())
+                .col(timestamp("run_at"))
+                .col(timestamp("created_at"))
+                .col(timestamp_null("started_at"))
+                .col(timestamp_null("finished_at"))
+                .col(timestamp_null("heartbeat_at"))
                 .col(ColumnDef::new("worker").string_len(100).null())
                 .col(ColumnDef::new("last_error").text().not_null().default(""))
                 .col(ColumnDef::new("duration_ms").big_integer().null())
-                .col(ColumnDef::new("published_at").timestamp_with_time_zone().null()),
+                .col(timestamp_null("published_at")),
         )
         .await?;
         // Claiming: due jobs of a queue in order.
@@ -156,7 +156,7 @@ impl Migration for Jobs {
                 .table("core_job_effect")
                 .col(ColumnDef::new("key").string_len(200).not_null().primary_key())
                 .col(ColumnDef::new("job_id").big_integer().not_null())
-                .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null()),
+                .col(timestamp("created_at")),
         )
         .await?;
         s.create_index(Index::create().name("core_job_effect_job_idx").table("core_job_effect").col("job_id")).await?;
@@ -166,9 +166,9 @@ impl Migration for Jobs {
                 .col(ColumnDef::new("id").string_len(100).not_null().primary_key())
                 .col(ColumnDef::new("queues").text().not_null())
                 .col(ColumnDef::new("concurrency").integer().not_null())
-                .col(ColumnDef::new("started_at").timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new("heartbeat_at").timestamp_with_time_zone().not_null())
-                .col(ColumnDef::new("stopped_at").timestamp_with_time_zone().null()),
+                .col(timestamp("started_at"))
+                .col(timestamp("heartbeat_at"))
+                .col(timestamp_null("stopped_at")),
         )
         .await?;
         Ok(())

@@ -8,7 +8,10 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{ColumnDef, Index, IndexCreateStatement, Query, Table, TableCreateStatement};
+use sea_orm::sea_query::{
+    ColumnDef, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index, IndexCreateStatement, Query, Table,
+    TableCreateStatement,
+};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 
 use super::{Db, id_column};
@@ -21,6 +24,63 @@ pub trait Migration: Send + Sync {
 
     /// Applies the change.
     async fn up(&self, schema: &Schema<'_>) -> Result<(), DbErr>;
+}
+
+/// The body of a function-style migration:
+/// `fn up<'s>(s: &'s Schema<'s>) -> MigrationFuture<'s> { Box::pin(async move { … }) }`.
+pub type MigrationFuture<'s> = futures_util::future::BoxFuture<'s, Result<(), DbErr>>;
+
+/// A migration written as a function instead of a type (`migration("0002_search", search)`),
+/// for the common case of a name and one body.
+pub fn migration(name: &'static str, up: for<'s> fn(&'s Schema<'s>) -> MigrationFuture<'s>) -> Box<dyn Migration> {
+    Box::new(FnMigration { name, up })
+}
+
+struct FnMigration {
+    name: &'static str,
+    up: for<'s> fn(&'s Schema<'s>) -> MigrationFuture<'s>,
+}
+
+#[async_trait::async_trait]
+impl Migration for FnMigration {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn up(&self, schema: &Schema<'_>) -> Result<(), DbErr> {
+        (self.up)(schema).await
+    }
+}
+
+/// A foreign key from `table.column` to `target.id`, named `{table}_{column}_fk`, whose rows go
+/// with their target (Django's `on_delete=CASCADE`); [`foreign_key_on_delete`] for another rule.
+pub fn foreign_key(table: &str, column: &str, target: &str) -> ForeignKeyCreateStatement {
+    foreign_key_on_delete(table, column, target, ForeignKeyAction::Cascade)
+}
+
+/// [`foreign_key`] with the rule `on_delete` (`SetNull` for an optional link).
+pub fn foreign_key_on_delete(
+    table: &str,
+    column: &str,
+    target: &str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("{table}_{column}_fk"))
+        .from(table.to_owned(), column.to_owned())
+        .to(target.to_owned(), "id")
+        .on_delete(on_delete)
+        .to_owned()
+}
+
+/// A `NOT NULL` date and time with its time zone (Django's `DateTimeField`; stored in UTC).
+pub fn timestamp(name: &str) -> ColumnDef {
+    ColumnDef::new(name.to_owned()).timestamp_with_time_zone().not_null().to_owned()
+}
+
+/// A date and time that may be empty (`DateTimeField(null=True)`).
+pub fn timestamp_null(name: &str) -> ColumnDef {
+    ColumnDef::new(name.to_owned()).timestamp_with_time_zone().null().to_owned()
 }
 
 /// The schema editor a migration works with: one transaction, and the engine it runs on.

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 
-pub use migrate::{Migration, MigrationStatus, Migrator, Schema};
+pub use migrate::{
+    Migration, MigrationFuture, MigrationStatus, Migrator, Schema, foreign_key, foreign_key_on_delete, migration,
+    timestamp, timestamp_null,
+};
 
 /// The `id` column every table starts with: a 64-bit auto-incremented primary key
 /// (Django's `BigAutoField`).
