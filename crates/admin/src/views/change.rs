@@ -79,16 +79,45 @@ pub(crate) fn new_row(admin: &ModelAdmin, now: chrono::DateTime<Utc>) -> Row {
     row
 }
 
+/// Which form page is asked for, and so which permission it needs and where sign-in returns.
+enum FormPage<'a> {
+    /// The add page (`add`).
+    Add,
+    /// The change page shown (`view` or `change`).
+    View(&'a str),
+    /// The change page submitted (`change`).
+    Change(&'a str),
+}
+
+/// The admin of `app.model` as this staff user may use it, after [`authorize`]: the fields only
+/// superusers may change are read-only for everyone else.
+async fn form_admin<'a>(
+    ctx: &PageContext,
+    core: &'a CoreState,
+    (app, model): (&str, &str),
+    page: FormPage<'_>,
+) -> Result<(std::borrow::Cow<'a, ModelAdmin>, Staff)> {
+    let (actions, pk): (&[&str], Option<&str>) = match page {
+        FormPage::Add => (&["add"], None),
+        FormPage::View(pk) => (&["view", "change"], Some(pk)),
+        FormPage::Change(pk) => (&["change"], Some(pk)),
+    };
+    let here = |admin: &ModelAdmin| match pk {
+        Some(pk) => change_url(core, admin, pk),
+        None => core.url_with("admin:add", &[&app, &model]),
+    };
+    let (admin, staff) = authorize(ctx, core, (app, model), actions, here).await?;
+    Ok((admin.restricted_for(staff.user.is_superuser), staff))
+}
+
 pub(crate) async fn add_form(
     ctx: PageContext,
     Path((app, model)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let core = ctx.core().clone();
-    let (admin, staff) =
-        authorize(&ctx, &core, (&app, &model), &["add"], |_| core.url_with("admin:add", &[&app, &model])).await?;
-    let restricted = admin.restricted_for(staff.user.is_superuser);
-    let admin: &ModelAdmin = &restricted;
+    let (admin, staff) = form_admin(&ctx, &core, (&app, &model), FormPage::Add).await?;
+    let admin: &ModelAdmin = &admin;
     let tr = ctx.tr();
     let row = new_row(admin, core.now());
     let mut fields = build_fields(admin, &core.registry, &core.db, &row, None, &tr, &admin_root(&core)).await?;
@@ -308,10 +337,8 @@ pub(crate) async fn add_submit(
     data: FormData,
 ) -> Result<Response> {
     let core = ctx.core().clone();
-    let (admin, staff) =
-        authorize(&ctx, &core, (&app, &model), &["add"], |_| core.url_with("admin:add", &[&app, &model])).await?;
-    let restricted = admin.restricted_for(staff.user.is_superuser);
-    let admin: &ModelAdmin = &restricted;
+    let (admin, staff) = form_admin(&ctx, &core, (&app, &model), FormPage::Add).await?;
+    let admin: &ModelAdmin = &admin;
     let tr = ctx.tr();
     let now = core.now();
     let base = new_row(admin, now);
@@ -384,10 +411,8 @@ pub(crate) async fn change_form(
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let core = ctx.core().clone();
-    let (admin, staff) =
-        authorize(&ctx, &core, (&app, &model), &["view", "change"], |a| change_url(&core, a, &pk)).await?;
-    let restricted = admin.restricted_for(staff.user.is_superuser);
-    let admin: &ModelAdmin = &restricted;
+    let (admin, staff) = form_admin(&ctx, &core, (&app, &model), FormPage::View(&pk)).await?;
+    let admin: &ModelAdmin = &admin;
     let row = load_row(&core, admin, &pk).await?;
     let tr = ctx.tr();
     let mut fields = build_fields(admin, &core.registry, &core.db, &row, Some(&pk), &tr, &admin_root(&core)).await?;
@@ -407,9 +432,8 @@ pub(crate) async fn change_submit(
     data: FormData,
 ) -> Result<Response> {
     let core = ctx.core().clone();
-    let (admin, staff) = authorize(&ctx, &core, (&app, &model), &["change"], |a| change_url(&core, a, &pk)).await?;
-    let restricted = admin.restricted_for(staff.user.is_superuser);
-    let admin: &ModelAdmin = &restricted;
+    let (admin, staff) = form_admin(&ctx, &core, (&app, &model), FormPage::Change(&pk)).await?;
+    let admin: &ModelAdmin = &admin;
     let row = load_row(&core, admin, &pk).await?;
     let tr = ctx.tr();
     let mut submission = parse_submission(admin, &core.registry, &core.db, &data, row.clone(), Some(&pk), &tr).await?;
