@@ -198,10 +198,10 @@ pub(crate) async fn build_fields(
             help: admin.help.get(info.name).map(|h| tr.t(h).to_owned()).unwrap_or_default(),
             errors: Vec::new(),
             prepopulate_from: admin
-                .prepopulated
-                .iter()
-                .find(|(target, _)| target == info.name)
-                .map(|(_, source)| format!("id_{source}"))
+                .model()
+                .rules()
+                .slug_source(info.name)
+                .map(|s| format!("id_{s}"))
                 .unwrap_or_default(),
             lookup_url: String::new(),
             groups: Vec::new(),
@@ -402,14 +402,6 @@ fn own_key(pk: &str) -> sea_orm::Value {
         Ok(n) => n.into(),
         Err(_) => pk.into(),
     }
-}
-
-/// The date of a stored or typed date-time (`2026-03-07T10:00:00Z`, `2026-03-07 10:00`) or date.
-fn day_of(text: &str) -> Option<NaiveDate> {
-    if let Ok(at) = text.parse::<chrono::DateTime<Utc>>() {
-        return Some(at.date_naive());
-    }
-    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
 }
 
 /// Tag names as django-taggit reads them: split on commas when there is one, else on spaces;
@@ -630,32 +622,18 @@ pub(crate) async fn parse_submission(
         }
     }
     // `unique_for_date`: one value per date of another column.
-    for (column, date_column) in &admin.unique_for_date {
+    for (column, date_column) in model.date_clashes(db, &row, pk).await? {
         if errors.contains_key(column) || errors.contains_key(date_column) {
             continue;
         }
-        let value = row.get(column).map(plain_text).unwrap_or_default();
-        let Some(date) = row.get(date_column).map(plain_text).and_then(|t| day_of(&t)) else { continue };
-        let kind = columns.iter().find(|c| c.name == date_column).map_or(FieldKind::DateTime, |c| c.kind);
-        let start = super::list::date_value(kind, date);
-        let end = super::list::date_value(kind, date + chrono::Duration::days(1));
-        let mut condition = Condition::all()
-            .add(Expr::col(Alias::new(column)).eq(value))
-            .add(Expr::col(Alias::new(date_column)).gte(start))
-            .add(Expr::col(Alias::new(date_column)).lt(end));
-        if let Some(pk) = pk {
-            condition = condition.add(Expr::col(Alias::new(model.rows().primary_key())).ne(own_key(pk)));
-        }
-        if model.rows().count_where(db, condition).await? > 0 {
-            let message = quartet_kernel::i18n::fill(
-                tr.t("{field} must be unique for {date_field} date."),
-                &[
-                    ("field", &capitalize(tr.t(&admin.column_label(column)))),
-                    ("date_field", &capitalize(tr.t(&admin.column_label(date_column)))),
-                ],
-            );
-            errors.entry(column.clone()).or_default().push(message);
-        }
+        let message = quartet_kernel::i18n::fill(
+            tr.t("{field} must be unique for {date_field} date."),
+            &[
+                ("field", &capitalize(tr.t(&admin.column_label(column)))),
+                ("date_field", &capitalize(tr.t(&admin.column_label(date_column)))),
+            ],
+        );
+        errors.entry(column.to_owned()).or_default().push(message);
     }
     let mut many_to_many = Vec::new();
     for relation in &admin.many_to_many {

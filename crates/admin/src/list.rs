@@ -10,7 +10,7 @@ use quartet_kernel::app::Registry;
 use quartet_kernel::db::Db;
 use quartet_kernel::html::escape_html as escape;
 use quartet_kernel::i18n::Tr;
-use quartet_kernel::models::{ColumnInfo, FieldKind, ModelDef, Row, RowQuery, plain_text, to_db_value};
+use quartet_kernel::models::{ColumnInfo, FieldKind, ModelDef, Row, RowQuery, date_value, plain_text, to_db_value};
 use quartet_kernel::pagination::{Page, Paginator};
 
 /// Query parameters the change list understands; the rest are filters.
@@ -195,16 +195,6 @@ fn search_condition(admin: &ModelAdmin, search: &str) -> Condition {
 fn day_bounds(now: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
     let today = now.date_naive();
     (today, today + Duration::days(1))
-}
-
-/// A date bound as the database value of `kind`.
-pub(crate) fn date_value(kind: FieldKind, date: NaiveDate) -> sea_orm::Value {
-    match kind {
-        FieldKind::DateTime => {
-            sea_orm::Value::ChronoDateTimeUtc(Some(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()))
-        }
-        _ => sea_orm::Value::ChronoDate(Some(date)),
-    }
 }
 
 /// The condition of one filter parameter, or `None` when it does not apply.

@@ -6,7 +6,6 @@
 //!     .list_display(["title", "slug", "author_id", "publish", "status"])
 //!     .list_filter(["status", "created", "publish", "author_id"])
 //!     .search_fields(["title", "body"])
-//!     .prepopulated("slug", "title")
 //!     .raw_id(["author_id"])
 //!     .date_hierarchy("publish")
 //!     .ordering(["status", "-publish"])
@@ -178,7 +177,6 @@ pub struct ModelAdmin {
     pub(crate) search_fields: Vec<String>,
     pub(crate) ordering: Vec<(String, bool)>,
     pub(crate) date_hierarchy: Option<String>,
-    pub(crate) prepopulated: Vec<(String, String)>,
     pub(crate) raw_id: Vec<String>,
     pub(crate) fields: Option<Vec<String>>,
     pub(crate) exclude: Vec<String>,
@@ -188,14 +186,11 @@ pub struct ModelAdmin {
     pub(crate) labels: HashMap<String, String>,
     pub(crate) help: HashMap<String, String>,
     pub(crate) choices: HashMap<String, Vec<(String, String)>>,
-    pub(crate) auto_now_add: Vec<String>,
-    pub(crate) auto_now: Vec<String>,
     pub(crate) many_to_many: Vec<ManyToMany>,
     /// Many-to-many fields shown without a way to change them (see [`Self::superuser_only`]).
     pub(crate) readonly_many_to_many: Vec<ManyToMany>,
     /// Columns and many-to-many fields only superusers may change.
     pub(crate) superuser_only: Vec<String>,
-    pub(crate) unique_for_date: Vec<(String, String)>,
     pub(crate) initial: HashMap<String, String>,
     pub(crate) inlines: Vec<super::inline::Inline>,
     pub(crate) uploads: HashMap<String, Upload>,
@@ -219,7 +214,6 @@ impl ModelAdmin {
             search_fields: Vec::new(),
             ordering: Vec::new(),
             date_hierarchy: None,
-            prepopulated: Vec::new(),
             raw_id: Vec::new(),
             fields: None,
             exclude: Vec::new(),
@@ -229,12 +223,9 @@ impl ModelAdmin {
             labels: HashMap::new(),
             help: HashMap::new(),
             choices: HashMap::new(),
-            auto_now_add: Vec::new(),
-            auto_now: Vec::new(),
             many_to_many: Vec::new(),
             readonly_many_to_many: Vec::new(),
             superuser_only: Vec::new(),
-            unique_for_date: Vec::new(),
             initial: HashMap::new(),
             inlines: Vec::new(),
             uploads: HashMap::new(),
@@ -309,12 +300,6 @@ impl ModelAdmin {
         self
     }
 
-    /// Fills `target` from `source` as the user types (a slug from a title).
-    pub fn prepopulated(mut self, target: impl Into<String>, source: impl Into<String>) -> Self {
-        self.prepopulated.push((target.into(), source.into()));
-        self
-    }
-
     /// Foreign keys edited as an id with a lookup link instead of a select.
     pub fn raw_id<I: IntoIterator<Item = S>, S: Into<String>>(mut self, columns: I) -> Self {
         self.raw_id.extend(columns.into_iter().map(Into::into));
@@ -371,25 +356,6 @@ impl ModelAdmin {
         L: Into<String>,
     {
         self.choices.insert(column.into(), choices.into_iter().map(|(v, l)| (v.into(), l.into())).collect());
-        self
-    }
-
-    /// A datetime column set to now when the row is created (read-only in forms).
-    pub fn auto_now_add(mut self, column: impl Into<String>) -> Self {
-        self.auto_now_add.push(column.into());
-        self
-    }
-
-    /// A datetime column set to now at every save (read-only in forms).
-    pub fn auto_now(mut self, column: impl Into<String>) -> Self {
-        self.auto_now.push(column.into());
-        self
-    }
-
-    /// `column` must be unique among rows whose `date_column` falls on the same (UTC) date
-    /// (Django's `unique_for_date`).
-    pub fn unique_for_date(mut self, column: impl Into<String>, date_column: impl Into<String>) -> Self {
-        self.unique_for_date.push((column.into(), date_column.into()));
         self
     }
 
@@ -514,7 +480,7 @@ impl ModelAdmin {
     }
 
     pub(crate) fn is_readonly(&self, column: &str) -> bool {
-        self.readonly.iter().chain(&self.auto_now_add).chain(&self.auto_now).any(|c| c == column)
+        self.readonly.iter().any(|c| c == column) || self.model().rules().sets_itself(column)
     }
 
     pub(crate) fn column_label(&self, column: &str) -> String {

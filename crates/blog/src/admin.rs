@@ -1,4 +1,5 @@
-//! The blog in the admin: posts with tags, comments with moderation (see docs/BLOG.md).
+//! The blog in the admin: posts with tags, comments with moderation (see docs/BLOG.md). The
+//! time stamps, slugs and one-slug-per-date rule are the models' own ([`crate::models`]).
 
 use quartet_admin::{ActionInput, ActionOutcome, AdminAction, ManyToMany, ModelAdmin};
 use quartet_kernel::CoreState;
@@ -15,15 +16,11 @@ pub fn registrations() -> Vec<ModelAdmin> {
             .list_display(["title", "slug", "author_id", "publish", "status"])
             .list_filter(["status", "created", "publish", "author_id"])
             .search_fields(["title", "body"])
-            .prepopulated("slug", "title")
             .raw_id(["author_id"])
             .date_hierarchy("publish")
             .ordering(["status", "publish"])
             .choices("status", [(status::DRAFT, "Draft"), (status::PUBLISHED, "Published")])
             .initial("status", status::DRAFT)
-            .unique_for_date("slug", "publish")
-            .auto_now_add("created")
-            .auto_now("updated")
             .label_for("author_id", "Author")
             .view_on_site(post_url)
             .action(AdminAction::export_to_csv())
@@ -34,23 +31,16 @@ pub fn registrations() -> Vec<ModelAdmin> {
             .search_fields(["name", "email", "body"])
             .raw_id(["post_id"])
             .label_for("post_id", "Post")
-            .auto_now_add("created")
-            .auto_now("updated")
             .list_editable(["active"])
             .action(moderation("approve_comments", "Approve selected comments", true))
             .action(moderation("hide_comments", "Hide selected comments", false))
             .action(AdminAction::export_to_csv()),
-        ModelAdmin::new("blog.tag")
-            .list_display(["name", "slug"])
-            .search_fields(["name", "slug"])
-            .prepopulated("slug", "name")
-            .ordering(["name"]),
+        ModelAdmin::new("blog.tag").list_display(["name", "slug"]).search_fields(["name", "slug"]).ordering(["name"]),
         ModelAdmin::new("blog.favourite")
             .list_display(["user_id", "post_id", "created"])
             .raw_id(["user_id", "post_id"])
             .label_for("user_id", "User")
-            .label_for("post_id", "Post")
-            .auto_now_add("created"),
+            .label_for("post_id", "Post"),
     ]
 }
 

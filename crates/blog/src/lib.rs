@@ -62,11 +62,26 @@ impl App for BlogApp {
 
     fn register(&self, app: &mut AppRegistry<'_>) {
         app.migrations(migrations::all())
-            .model(ModelDef::of::<models::post::Entity>("post", "post", "posts").display_field("title"))
-            .model(ModelDef::of::<models::comment::Entity>("comment", "comment", "comments").display_field("name"))
-            .model(ModelDef::of::<models::tag::Entity>("tag", "tag", "tags").display_field("name"))
+            .model(
+                ModelDef::of::<models::post::Entity>("post", "post", "posts")
+                    .display_field("title")
+                    .with_rules(models::post::RULES),
+            )
+            .model(
+                ModelDef::of::<models::comment::Entity>("comment", "comment", "comments")
+                    .display_field("name")
+                    .with_rules(models::comment::RULES),
+            )
+            .model(
+                ModelDef::of::<models::tag::Entity>("tag", "tag", "tags")
+                    .display_field("name")
+                    .with_rules(models::tag::RULES),
+            )
             .model(ModelDef::of::<models::tagged_post::Entity>("taggedpost", "tagged post", "tagged posts"))
-            .model(ModelDef::of::<models::favourite::Entity>("favourite", "favourite post", "favourite posts"))
+            .model(
+                ModelDef::of::<models::favourite::Entity>("favourite", "favourite post", "favourite posts")
+                    .with_rules(models::favourite::RULES),
+            )
             .nav(NavLink { label: "Blog", route: "blog:post-list" })
             .static_files(StaticFile::all_of::<BlogStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/blog.po") })

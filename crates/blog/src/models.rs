@@ -21,6 +21,14 @@ pub mod post {
     use sea_orm::entity::prelude::*;
     use serde::{Deserialize, Serialize};
 
+    /// Stamped on creation and every save; one slug per publish date, made from the title.
+    pub const RULES: quartet_kernel::models::ModelRules = quartet_kernel::models::ModelRules {
+        auto_now_add: &["created"],
+        auto_now: &["updated"],
+        unique_for_date: &[("slug", "publish")],
+        slug_from: &[("slug", "title")],
+    };
+
     /// A row of `blog_post`.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
     #[sea_orm(table_name = "blog_post")]
@@ -72,6 +80,13 @@ pub mod comment {
     use sea_orm::entity::prelude::*;
     use serde::{Deserialize, Serialize};
 
+    /// Stamped on creation and every save.
+    pub const RULES: quartet_kernel::models::ModelRules = quartet_kernel::models::ModelRules {
+        auto_now_add: &["created"],
+        auto_now: &["updated"],
+        ..quartet_kernel::models::ModelRules::NONE
+    };
+
     /// A row of `blog_comment`.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
     #[sea_orm(table_name = "blog_comment")]
@@ -109,6 +124,12 @@ pub mod comment {
 pub mod tag {
     use sea_orm::entity::prelude::*;
     use serde::{Deserialize, Serialize};
+
+    /// The slug is made from the name.
+    pub const RULES: quartet_kernel::models::ModelRules = quartet_kernel::models::ModelRules {
+        slug_from: &[("slug", "name")],
+        ..quartet_kernel::models::ModelRules::NONE
+    };
 
     /// A row of `blog_tag`.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
@@ -174,6 +195,10 @@ pub mod tagged_post {
 pub mod favourite {
     use sea_orm::entity::prelude::*;
     use serde::{Deserialize, Serialize};
+
+    /// Stamped when the post is marked.
+    pub const RULES: quartet_kernel::models::ModelRules =
+        quartet_kernel::models::ModelRules { auto_now_add: &["created"], ..quartet_kernel::models::ModelRules::NONE };
 
     /// A row of `blog_favourite`.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]

@@ -239,12 +239,11 @@ pub async fn seed(core: &CoreState, options: &SeedOptions) -> anyhow::Result<See
     tag_names.truncate(tags);
     let tag_rows: Vec<tag::ActiveModel> = tag_names
         .iter()
-        .map(|name| tag::ActiveModel {
-            name: Set(name.clone()),
-            slug: Set(quartet_kernel::forms::slugify(name)),
-            ..Default::default()
+        .map(|name| {
+            let mut row = tag::ActiveModel { name: Set(name.clone()), ..Default::default() };
+            tag::RULES.apply(&mut row, now, true).map(|()| row)
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     for chunk in tag_rows.chunks(CHUNK) {
         tag::Entity::insert_many(chunk.to_vec()).exec(&tx).await?;
     }
@@ -267,17 +266,17 @@ pub async fn seed(core: &CoreState, options: &SeedOptions) -> anyhow::Result<See
             titles.insert(title.clone());
         }
         let publish = now - Duration::hours(7 * i as i64 + 1);
-        post_rows.push(post::ActiveModel {
-            slug: Set(quartet_kernel::forms::slugify(&title)),
+        let mut row = post::ActiveModel {
             title: Set(title),
             author_id: Set(authors[i % authors.len()]),
             body: Set(body(&mut dice, topic, chars)),
             publish: Set(publish),
-            created: Set(publish),
-            updated: Set(publish),
             status: Set(if i + drafts >= posts { status::DRAFT } else { status::PUBLISHED }.to_owned()),
             ..Default::default()
-        });
+        };
+        // Written when it went out: the model's own rules stamp it and make its slug.
+        post::RULES.apply(&mut row, publish, true)?;
+        post_rows.push(row);
         post_topics.push(topic);
     }
     for chunk in post_rows.chunks(CHUNK) {
@@ -320,17 +319,17 @@ pub async fn seed(core: &CoreState, options: &SeedOptions) -> anyhow::Result<See
             // so a comment added now comes after all of them.
             let publish = now - Duration::hours(7 * n as i64 + 1);
             let at = publish + Duration::seconds(3600 * (c as i64 + 1) / (comments as i64 + 1));
-            comment_rows.push(comment::ActiveModel {
+            let mut row = comment::ActiveModel {
                 post_id: Set(*id),
                 name: Set(name.to_owned()),
                 email: Set(format!("{}@example.com", name.to_lowercase())),
                 body: Set(dice.pick(REMARKS).to_owned()),
-                created: Set(at),
-                updated: Set(at),
                 // Every seventh comment waits for moderation.
                 active: Set((n + c) % 7 != 6),
                 ..Default::default()
-            });
+            };
+            comment::RULES.apply(&mut row, at, true)?;
+            comment_rows.push(row);
         }
     }
     for chunk in comment_rows.chunks(CHUNK) {

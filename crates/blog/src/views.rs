@@ -367,19 +367,16 @@ pub async fn post_comment(
             message: "You have posted too many comments in the last hour. Please try again later.",
         });
     }
-    let now = core.now();
-    let added = comment::ActiveModel {
+    let mut added = comment::ActiveModel {
         post_id: Set(post.id),
         name: Set(form.value("name").to_owned()),
         email: Set(form.value("email").to_owned()),
         body: Set(form.value("body").to_owned()),
-        created: Set(now),
-        updated: Set(now),
         active: Set(true),
         ..Default::default()
-    }
-    .insert(&core.db)
-    .await?;
+    };
+    comment::RULES.apply(&mut added, core.now(), true)?;
+    let added = added.insert(&core.db).await?;
     core.cache.bump(&comments_cache(post.id));
     core.cache.bump(SIDEBAR_CACHE);
     tracing::info!(target: "quartet::blog", post_id = post.id, comment_id = added.id, "comment added");
@@ -605,14 +602,9 @@ pub async fn add_favourite(
     let core = ctx.core();
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     if !queries::is_favourite(&core.db, user.id, post.id).await? {
-        let added = favourite::ActiveModel {
-            user_id: Set(user.id),
-            post_id: Set(post.id),
-            created: Set(core.now()),
-            ..Default::default()
-        }
-        .insert(&core.db)
-        .await;
+        let mut added = favourite::ActiveModel { user_id: Set(user.id), post_id: Set(post.id), ..Default::default() };
+        favourite::RULES.apply(&mut added, core.now(), true)?;
+        let added = added.insert(&core.db).await;
         // A second click racing the first finds the row already there.
         if let Err(e) = added
             && !quartet_kernel::db::is_unique_violation(&e)

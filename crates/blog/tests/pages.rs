@@ -320,6 +320,14 @@ dbtest! { using blog_site();
         assert_eq!(quartet_blog::models::tag::Entity::find().count(db).await.unwrap(), 7);
         assert_eq!(quartet_blog::models::tagged_post::Entity::find().count(db).await.unwrap(), 120);
         assert_eq!(comment::Entity::find().count(db).await.unwrap(), 120);
+        // The model's rules made each slug from its title and stamped the row when it went out.
+        for post in quartet_blog::models::post::Entity::find().all(db).await.unwrap() {
+            assert_eq!(post.slug, quartet_core::forms::slugify(&post.title), "{post:?}");
+            assert_eq!((post.created, post.updated), (post.publish, post.publish), "{post:?}");
+        }
+        for tag in quartet_blog::models::tag::Entity::find().all(db).await.unwrap() {
+            assert_eq!(tag.slug, quartet_core::forms::slugify(&tag.name), "{tag:?}");
+        }
         let page = site.client().get("/blog/").await;
         assert_eq!(page.text(".pagination .current"), "Page 1 of 14.");
         // A second run adds nothing.

@@ -61,20 +61,16 @@ pub async fn author(site: &TestSite) -> i64 {
 pub async fn add_post(site: &TestSite, new: NewPost<'_>) -> post::Model {
     let db = &site.core.db;
     let author_id = author(site).await;
-    let saved = post::ActiveModel {
+    let mut row = post::ActiveModel {
         title: Set(new.title.to_owned()),
-        slug: Set(quartet_core::forms::slugify(new.title)),
         author_id: Set(author_id),
         body: Set(new.body.to_owned()),
         publish: Set(new.publish),
-        created: Set(new.publish),
-        updated: Set(new.publish),
         status: Set(new.status.to_owned()),
         ..Default::default()
-    }
-    .insert(db)
-    .await
-    .unwrap();
+    };
+    post::RULES.apply(&mut row, new.publish, true).unwrap();
+    let saved = row.insert(db).await.unwrap();
     for name in new.tags {
         let slug = quartet_core::forms::slugify(name);
         let existing = tag::Entity::find().filter(tag::Column::Slug.eq(&slug)).one(db).await.unwrap();

@@ -10,7 +10,7 @@ use quartet_core::admin::{
 use quartet_core::app::App;
 use quartet_core::app::{AppRegistry, CoreState, Translation};
 use quartet_core::db::{Migration, Schema, id_column, timestamp};
-use quartet_core::models::ModelDef;
+use quartet_core::models::{ModelDef, ModelRules};
 use quartet_core::templates::{PageContext, render};
 use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::TestSiteBuilder;
@@ -291,7 +291,11 @@ impl App for LibraryApp {
             .add(AdminLink::new("Shelf audit", "library:admin-stats").superuser_only())
             .translation(Translation { language: "es", po: LIBRARY_ES })
             .migrations(vec![Box::new(Initial)])
-            .model(ModelDef::of::<book::Entity>("book", "book", "books").display_field("title"))
+            .model(
+                ModelDef::of::<book::Entity>("book", "book", "books")
+                    .display_field("title")
+                    .with_rules(ModelRules { slug_from: &[("slug", "title")], ..ModelRules::NONE }),
+            )
             .model(ModelDef::of::<chapter::Entity>("chapter", "chapter", "chapters").display_field("title"))
             .model(ModelDef::of::<review::Entity>("review", "review", "reviews").display_field("reviewer"))
             .model(ModelDef::of::<genre::Entity>("genre", "genre", "genres").display_field("code"))
@@ -301,7 +305,8 @@ impl App for LibraryApp {
                     "genre translation",
                     "genre translations",
                 )
-                .display_field("name"),
+                .display_field("name")
+                .with_rules(ModelRules { slug_from: &[("slug", "name")], ..ModelRules::NONE }),
             );
         for admin in admin_registrations() {
             app.add(admin);
@@ -313,7 +318,7 @@ fn admin_registrations() -> Vec<ModelAdmin> {
     {
         vec![
             ModelAdmin::new("library.genre").list_display(["code"]).translated(Translations::new(
-                ModelAdmin::new("library.genretranslation").prepopulated("slug", "name"),
+                ModelAdmin::new("library.genretranslation"),
                 "master_id",
                 "language_code",
             )),
@@ -321,7 +326,6 @@ fn admin_registrations() -> Vec<ModelAdmin> {
                 .list_display(["title", "slug", "author_id", "published", "status", "in_print"])
                 .list_filter(["status", "in_print", "published", "author_id"])
                 .search_fields(["title", "notes"])
-                .prepopulated("slug", "title")
                 .raw_id(["author_id"])
                 .date_hierarchy("published")
                 .ordering(["status", "-published"])

@@ -1,6 +1,6 @@
 //! A site whose apps name something that does not exist does not start, and says what is
 //! wrong: a header link or an admin page to a missing route, an admin registration of an
-//! unknown model, a job type with a bad queue name.
+//! unknown model, a model rule on a column the model lacks, a job type with a bad queue name.
 
 use std::sync::Arc;
 
@@ -105,6 +105,37 @@ async fn an_admin_registration_of_an_unknown_model_stops_start_up() {
     })
     .await;
     assert!(error.contains("registers `broken.ghost` with the admin, but no installed app has that model"), "{error}");
+}
+
+#[tokio::test]
+async fn a_model_rule_on_a_missing_or_unfit_column_stops_start_up() {
+    use quartet_core::auth::models::user;
+    use quartet_core::models::{ModelDef, ModelRules};
+    let error = start_up_error(|app| {
+        app.model(
+            ModelDef::of::<user::Entity>("member", "member", "members")
+                .with_rules(ModelRules { auto_now: &["modified"], ..ModelRules::NONE }),
+        );
+    })
+    .await;
+    assert!(error.contains("the model `broken.member` has no column `modified` (its rule `auto_now`)"), "{error}");
+    let error = start_up_error(|app| {
+        app.model(
+            ModelDef::of::<user::Entity>("member", "member", "members")
+                .with_rules(ModelRules { unique_for_date: &[("username", "email")], ..ModelRules::NONE }),
+        );
+    })
+    .await;
+    assert!(error.contains("the rule `unique_for_date` of `broken.member` cannot use the column `email`"), "{error}");
+    build(|app| {
+        app.model(ModelDef::of::<user::Entity>("member", "member", "members").with_rules(ModelRules {
+            auto_now_add: &["date_joined"],
+            slug_from: &[("username", "email")],
+            ..ModelRules::NONE
+        }));
+    })
+    .await
+    .expect("rules on fitting columns start");
 }
 
 #[tokio::test]

@@ -186,8 +186,9 @@ fn config_argument(args: &[std::ffi::OsString]) -> Option<PathBuf> {
 /// first).
 pub fn run(apps: Vec<Arc<dyn App>>) -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let settings = Settings::load_with(config_argument(&args).as_deref(), &crate::site::sections_of(&apps)).ok();
-    let offer = Offer::new(apps, settings.as_ref());
+    let config = config_argument(&args);
+    let settings = Settings::load_with(config.as_deref(), &crate::site::sections_of(&apps));
+    let offer = Offer::new(apps, settings.as_ref().ok());
     let matches = offer.command().get_matches_from(args);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -196,7 +197,7 @@ pub fn run(apps: Vec<Arc<dyn App>>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(offer, matches)) {
+    match runtime.block_on(dispatch(offer, matches, Read { config, settings })) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -243,13 +244,14 @@ fn sqlite_file(settings: &Settings) -> Option<PathBuf> {
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }
 
-async fn build_site(
-    config: Option<&std::path::Path>,
-    apps: Vec<Arc<dyn App>>,
-    quiet: bool,
-    create: Create,
-) -> anyhow::Result<Site> {
-    let settings = Settings::load_with(config, &crate::site::sections_of(&apps))?;
+/// The settings read once for the whole command, from the `--config` file found before the
+/// command line was parsed (they decide which commands it offers).
+struct Read {
+    config: Option<PathBuf>,
+    settings: Result<Settings, crate::config::ConfigError>,
+}
+
+async fn build_site(settings: Settings, apps: Vec<Arc<dyn App>>, quiet: bool, create: Create) -> anyhow::Result<Site> {
     if create == Create::Refused
         && let Some(file) = sqlite_file(&settings)
         && !file.exists()
@@ -278,25 +280,30 @@ async fn migrate(site: &Site) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn dispatch(offer: Offer, matches: ArgMatches) -> anyhow::Result<ExitCode> {
+async fn dispatch(offer: Offer, matches: ArgMatches, read: Read) -> anyhow::Result<ExitCode> {
     let config = matches.get_one::<PathBuf>("config").cloned();
-    let config = config.as_deref();
+    // The parser finds the file the early scan found, but for spellings only it understands.
+    let settings = if config == read.config {
+        read.settings?
+    } else {
+        Settings::load_with(config.as_deref(), &crate::site::sections_of(&offer.given))?
+    };
     let create = if matches.get_flag("create") { Create::Allowed } else { Create::Refused };
     let sizes = offer.seed_sizes();
     let Offer { given: apps, commands, .. } = offer;
     if let Some((name, sub)) = matches.subcommand()
         && let Some(app_command) = commands.into_iter().find(|c| c.command.get_name() == name)
     {
-        let site = build_site(config, apps, !app_command.logs, create).await?;
+        let site = build_site(settings, apps, !app_command.logs, create).await?;
         ensure_migrated(&site).await?;
         (app_command.run)(site.core.clone(), sub.clone()).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let cli = Cli::from_arg_matches(&matches)?;
     match cli.command {
-        Builtin::Serve { bind } => serve(config, apps, bind).await,
+        Builtin::Serve { bind } => serve(settings, apps, bind).await,
         Builtin::Migrate { list } => {
-            let site = build_site(config, apps, true, if list { create } else { Create::Allowed }).await?;
+            let site = build_site(settings, apps, true, if list { create } else { Create::Allowed }).await?;
             if list {
                 for status in site.migration_status().await? {
                     let mark = if status.applied_at.is_some() { "X" } else { " " };
@@ -308,9 +315,9 @@ async fn dispatch(offer: Offer, matches: ArgMatches) -> anyhow::Result<ExitCode>
             }
             Ok(ExitCode::SUCCESS)
         }
-        Builtin::Check { deploy } => check(config, apps, deploy, create).await,
+        Builtin::Check { deploy } => check(settings, apps, deploy, create).await,
         Builtin::Dumpdata { labels, exclude, output, indent } => {
-            let site = build_site(config, apps, true, create).await?;
+            let site = build_site(settings, apps, true, create).await?;
             ensure_migrated(&site).await?;
             let options = DumpOptions { labels, exclude, indent };
             let bar = progress_bar("Dumping");
@@ -332,7 +339,7 @@ async fn dispatch(offer: Offer, matches: ArgMatches) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Builtin::Loaddata { files } => {
-            let site = build_site(config, apps, true, create).await?;
+            let site = build_site(settings, apps, true, create).await?;
             ensure_migrated(&site).await?;
             let mut rows = Vec::new();
             for file in &files {
@@ -359,7 +366,7 @@ async fn dispatch(offer: Offer, matches: ArgMatches) -> anyhow::Result<ExitCode>
                 .filter_map(|size| sub.get_one::<u64>(size.name).map(|n| (size.name.to_owned(), *n)))
                 .collect();
             let options = SeedOptions { sizes };
-            let site = build_site(config, apps, true, create).await?;
+            let site = build_site(settings, apps, true, create).await?;
             ensure_migrated(&site).await?;
             let report = crate::core_app::seed_all(&site.core, &options).await?;
             let lines = report.lines();
@@ -376,7 +383,6 @@ async fn dispatch(offer: Offer, matches: ArgMatches) -> anyhow::Result<ExitCode>
         }
         Builtin::Diffsettings { all } => {
             let sections = crate::site::sections_of(&apps);
-            let settings = Settings::load_with(config, &sections)?;
             let mut defaults = Settings::defaults(settings.profile);
             defaults.ensure_sections(&sections)?;
             let defaults = crate::config::flatten(&crate::config::describe(&defaults));
@@ -391,7 +397,7 @@ async fn dispatch(offer: Offer, matches: ArgMatches) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Builtin::Sendtestemail { emails } => {
-            let site = build_site(config, apps, true, create).await?;
+            let site = build_site(settings, apps, true, create).await?;
             let host = crate::config::hostname();
             let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S %Z");
             let email = Email {
@@ -406,7 +412,7 @@ async fn dispatch(offer: Offer, matches: ArgMatches) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Builtin::Collectstatic { output } => {
-            let site = build_site(config, apps, true, create).await?;
+            let site = build_site(settings, apps, true, create).await?;
             let written =
                 site.core.assets.collect_into(&output).with_context(|| format!("writing into {}", output.display()))?;
             println!("{written} static file(s) copied to {}.", output.display());
@@ -424,12 +430,8 @@ async fn ensure_migrated(site: &Site) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(
-    config: Option<&std::path::Path>,
-    apps: Vec<Arc<dyn App>>,
-    bind: Option<SocketAddr>,
-) -> anyhow::Result<ExitCode> {
-    let site = build_site(config, apps, false, Create::Allowed).await?;
+async fn serve(settings: Settings, apps: Vec<Arc<dyn App>>, bind: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
+    let site = build_site(settings, apps, false, Create::Allowed).await?;
     crate::server::listener::raise_descriptor_limit();
     let settings = &site.core.settings;
     if settings.database.auto_migrate {
@@ -475,13 +477,8 @@ async fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn check(
-    config: Option<&std::path::Path>,
-    apps: Vec<Arc<dyn App>>,
-    deploy: bool,
-    create: Create,
-) -> anyhow::Result<ExitCode> {
-    let site = build_site(config, apps, true, create).await?;
+async fn check(settings: Settings, apps: Vec<Arc<dyn App>>, deploy: bool, create: Create) -> anyhow::Result<ExitCode> {
+    let site = build_site(settings, apps, true, create).await?;
     crate::db::ping(&site.core.db).await.context("the database does not answer")?;
     let pending = site.migration_status().await?.iter().filter(|s| s.applied_at.is_none()).count();
     let mut findings = Vec::new();
@@ -566,6 +563,30 @@ mod tests {
         assert_eq!(config_argument(&args(&["quartet", "serve", "--config=b.toml"])), Some(PathBuf::from("b.toml")));
         assert_eq!(config_argument(&args(&["quartet", "seed", "--", "--config", "c"])), None);
         assert_eq!(config_argument(&args(&["quartet", "serve"])), None);
+    }
+
+    #[tokio::test]
+    async fn the_settings_read_before_parsing_are_the_ones_the_command_uses() {
+        let read = |config: Option<&str>| Read {
+            config: config.map(PathBuf::from),
+            settings: Err(crate::config::ConfigError::Read {
+                path: PathBuf::from("read-before-parsing.toml"),
+                source: std::io::Error::other("gone"),
+            }),
+        };
+        let offer = Offer::new(Vec::new(), None);
+        let matches = offer.command().try_get_matches_from(["quartet", "check"]).unwrap();
+        let error = dispatch(offer, matches, read(None)).await.unwrap_err();
+        assert!(error.to_string().contains("read-before-parsing.toml"), "read once, not again: {error}");
+        // A file the early scan did not see is read when the command runs.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("quartet.toml");
+        std::fs::write(&file, "nonsense = 1\n").unwrap();
+        let offer = Offer::new(Vec::new(), None);
+        let args = ["quartet", "--config", file.to_str().unwrap(), "diffsettings"];
+        let matches = offer.command().try_get_matches_from(args).unwrap();
+        let error = format!("{:#}", dispatch(offer, matches, read(None)).await.unwrap_err());
+        assert!(error.contains("nonsense"), "{error}");
     }
 
     #[test]

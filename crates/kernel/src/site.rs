@@ -143,7 +143,7 @@ impl SiteBuilder {
             pages = pages.merge(router);
         }
         core.urls.set(urls).expect("routes are built once");
-        check_route_names(&core, &installed)?;
+        check_names(&core, &installed)?;
         let router = crate::server::assemble(&core, pages);
         Ok(Site { core, router, migrator })
     }
@@ -171,9 +171,13 @@ fn mounts<'a>(settings: &'a Settings, installed: &[Arc<dyn App>]) -> anyhow::Res
     Ok(out)
 }
 
-/// Every route name the header links use exists, and each app's own [`App::check`] passes, so a
-/// misspelt name stops start-up instead of linking to `/`.
-fn check_route_names(core: &CoreState, installed: &[Arc<dyn App>]) -> anyhow::Result<()> {
+/// Every route name the header links use exists, every model's rules name its own columns, and
+/// each app's own [`App::check`] passes, so a misspelt name stops start-up instead of linking to
+/// `/` or skipping a rule.
+fn check_names(core: &CoreState, installed: &[Arc<dyn App>]) -> anyhow::Result<()> {
+    for model in &core.registry.models {
+        model.check_rules()?;
+    }
     for link in &core.registry.nav {
         if !core.urls().has(link.route) {
             bail!("the header link `{}` names the route `{}`, which no installed app has", link.label, link.route);

@@ -51,9 +51,7 @@ pub(crate) fn new_row(admin: &ModelAdmin, now: chrono::DateTime<Utc>) -> Row {
         if column.generated {
             continue;
         }
-        let value = if admin.auto_now_add.iter().chain(&admin.auto_now).any(|c| c == column.name) {
-            Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        } else if column.nullable || foreign_keys.iter().any(|fk| fk.column == column.name) {
+        let value = if column.nullable || foreign_keys.iter().any(|fk| fk.column == column.name) {
             // A reference starts unchosen ("---------"), never as id 0.
             Value::Null
         } else {
@@ -73,6 +71,7 @@ pub(crate) fn new_row(admin: &ModelAdmin, now: chrono::DateTime<Utc>) -> Row {
         let value = admin.initial.get(column.name).map_or(value, |initial| Value::String(initial.clone()));
         row.insert(column.name.to_owned(), value);
     }
+    admin.model().stamp(&mut row, now, true);
     if let Some(hooks) = &admin.hooks {
         hooks.new_row(now, &mut row);
     }
@@ -185,10 +184,7 @@ fn render_form(
     };
     // Fields the model sets itself (created, updated) are not asked for when adding.
     let fields = if pk.is_none() {
-        fields
-            .into_iter()
-            .filter(|f| !admin.auto_now_add.contains(&f.name) && !admin.auto_now.contains(&f.name))
-            .collect()
+        fields.into_iter().filter(|f| !admin.model().rules().sets_itself(&f.name)).collect()
     } else {
         fields
     };
@@ -441,9 +437,7 @@ pub(crate) async fn change_submit(
         store_uploads(&core, admin, &mut submission, &tr).await?;
     }
     let now = core.now();
-    for column in &admin.auto_now {
-        submission.row.insert(column.clone(), Value::String(now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)));
-    }
+    admin.model().stamp(&mut submission.row, now, false);
     if let Some(hooks) = &admin.hooks {
         let (new, errors, changed) = (&mut submission.row, &mut submission.errors, &mut submission.changed);
         let form =

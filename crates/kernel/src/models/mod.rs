@@ -8,6 +8,7 @@
 mod dump;
 mod meta;
 mod rows;
+mod rules;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -26,6 +27,7 @@ use serde_json::{Map, Value};
 pub use dump::{DumpOptions, LoadReport, dump_data, load_data, parse_dump, select_models};
 pub use meta::{ColumnInfo, FieldKind, ForeignKey, plain_text, to_db_value};
 pub use rows::{Row, RowQuery, WriteError};
+pub use rules::{ModelRules, date_value, day_of};
 
 use crate::db::Db;
 
@@ -58,6 +60,7 @@ pub struct ModelDef {
     pub permissions: bool,
     /// The column that names a row for people (Django's `__str__`), if any.
     pub display_field: Option<&'static str>,
+    rules: ModelRules,
     entity: Arc<dyn DynEntity>,
 }
 
@@ -82,6 +85,7 @@ impl ModelDef {
             verbose_name_plural,
             permissions: true,
             display_field: None,
+            rules: ModelRules::NONE,
             entity: Arc::new(EntityModel::<E>(PhantomData)),
         }
     }
@@ -96,6 +100,23 @@ impl ModelDef {
     pub fn display_field(mut self, column: &'static str) -> Self {
         self.display_field = Some(column);
         self
+    }
+
+    /// What the model does to its own rows (time stamps, a slug from a title, one value per
+    /// date), shared by the admin, the app's views and its seeders; see [`ModelRules`].
+    pub fn with_rules(mut self, rules: ModelRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The model's [`ModelRules`].
+    pub fn rules(&self) -> &ModelRules {
+        &self.rules
+    }
+
+    /// Every rule names a column of the model, of a kind it can use (checked at start-up).
+    pub fn check_rules(&self) -> anyhow::Result<()> {
+        self.rules.check(self)
     }
 
     /// How people see one row: the display column, or "<verbose name> object (<pk>)".
