@@ -1,20 +1,12 @@
 //! Schema of the accounts app.
 
 use sea_orm::DbErr;
-use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table};
+use sea_orm::sea_query::{ColumnDef, ForeignKeyAction, Index, Table};
 
-use quartet_kernel::db::{Migration, Schema, id_column as id, timestamp, timestamp_null};
+use quartet_kernel::db::{Migration, Schema, foreign_key, foreign_key_to, id_column as id, timestamp, timestamp_null};
 
 /// Users, groups, permissions, their links, and profiles.
 pub(super) struct Initial;
-
-fn fk(
-    name: &str,
-    from: (&'static str, &'static str),
-    to: (&'static str, &'static str),
-) -> sea_orm::sea_query::ForeignKeyCreateStatement {
-    ForeignKey::create().name(name).from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Cascade).to_owned()
-}
 
 #[async_trait::async_trait]
 impl Migration for Initial {
@@ -99,8 +91,8 @@ impl Migration for Initial {
                     .col(id())
                     .col(ColumnDef::new(left).big_integer().not_null())
                     .col(right_col.not_null())
-                    .foreign_key(&mut fk(&format!("{table}_{left}_fk"), (table, left), left_to))
-                    .foreign_key(&mut fk(&format!("{table}_{right}_fk"), (table, right), right_to)),
+                    .foreign_key(&mut foreign_key_to(table, left, left_to, ForeignKeyAction::Cascade))
+                    .foreign_key(&mut foreign_key_to(table, right, right_to, ForeignKeyAction::Cascade)),
             )
             .await?;
             s.create_index(Index::create().name(format!("{table}_uniq")).table(table).col(left).col(right).unique())
@@ -115,11 +107,7 @@ impl Migration for Initial {
                 .col(ColumnDef::new("user_id").big_integer().not_null().unique_key())
                 .col(ColumnDef::new("date_of_birth").date().null())
                 .col(ColumnDef::new("photo").string_len(255).not_null().default(""))
-                .foreign_key(&mut fk(
-                    "accounts_profile_user_id_fk",
-                    ("accounts_profile", "user_id"),
-                    ("accounts_user", "id"),
-                )),
+                .foreign_key(&mut foreign_key("accounts_profile", "user_id", "accounts_user")),
         )
         .await?;
         Ok(())
@@ -142,11 +130,7 @@ impl Migration for DemoPasswords {
                 .col(ColumnDef::new("user_id").big_integer().not_null().primary_key())
                 .col(ColumnDef::new("password").string_len(100).not_null())
                 .col(ColumnDef::new("password_hash").string_len(256).not_null())
-                .foreign_key(&mut fk(
-                    "accounts_demo_password_user_id_fk",
-                    ("accounts_demo_password", "user_id"),
-                    ("accounts_user", "id"),
-                )),
+                .foreign_key(&mut foreign_key("accounts_demo_password", "user_id", "accounts_user")),
         )
         .await
     }

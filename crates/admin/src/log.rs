@@ -121,6 +121,7 @@ impl Migration for Initial {
                 .col(ColumnDef::new("object_repr").string_len(200).not_null())
                 .col(ColumnDef::new("action_flag").small_integer().not_null())
                 .col(ColumnDef::new("change_message").text().not_null())
+                // Named before the helper `foreign_key` existed: an applied migration keeps its DDL.
                 .foreign_key(
                     ForeignKey::create()
                         .name("admin_log_entry_user")

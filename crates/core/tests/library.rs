@@ -9,13 +9,13 @@ use quartet_core::admin::{
 };
 use quartet_core::app::App;
 use quartet_core::app::{AppRegistry, CoreState, Translation};
-use quartet_core::db::{Migration, Schema, id_column, timestamp};
+use quartet_core::db::{Migration, Schema, foreign_key, id_column, timestamp};
 use quartet_core::models::{ModelDef, ModelRules};
 use quartet_core::templates::{PageContext, render};
 use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::TestSiteBuilder;
 use sea_orm::DbErr;
-use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Table};
+use sea_orm::sea_query::{ColumnDef, Table};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 /// A book.
@@ -192,13 +192,7 @@ impl Migration for Initial {
                 .col(ColumnDef::new("price").decimal_len(10, 2).not_null())
                 .col(ColumnDef::new("author_id").big_integer().null())
                 .col(ColumnDef::new("notes").text().not_null())
-                .foreign_key(
-                    ForeignKey::create()
-                        .name("library_book_author")
-                        .from("library_book", "author_id")
-                        .to("accounts_user", "id")
-                        .on_delete(ForeignKeyAction::Cascade),
-                ),
+                .foreign_key(&mut foreign_key("library_book", "author_id", "accounts_user")),
         )
         .await?;
         for (table, columns) in [
@@ -223,13 +217,7 @@ impl Migration for Initial {
             for column in columns {
                 create.col(column);
             }
-            create.foreign_key(
-                ForeignKey::create()
-                    .name(format!("{table}_book"))
-                    .from(table, "book_id")
-                    .to("library_book", "id")
-                    .on_delete(ForeignKeyAction::Cascade),
-            );
+            create.foreign_key(&mut foreign_key(table, "book_id", "library_book"));
             s.create_table(&mut create).await?;
         }
         s.create_table(
@@ -247,13 +235,7 @@ impl Migration for Initial {
                 .col(ColumnDef::new("language_code").string_len(15).not_null())
                 .col(ColumnDef::new("name").string_len(100).not_null())
                 .col(ColumnDef::new("slug").string_len(100).not_null())
-                .foreign_key(
-                    ForeignKey::create()
-                        .name("library_genre_translation_master")
-                        .from("library_genre_translation", "master_id")
-                        .to("library_genre", "id")
-                        .on_delete(ForeignKeyAction::Cascade),
-                ),
+                .foreign_key(&mut foreign_key("library_genre_translation", "master_id", "library_genre")),
         )
         .await?;
         Ok(())

@@ -65,10 +65,20 @@ pub fn foreign_key_on_delete(
     target: &str,
     on_delete: ForeignKeyAction,
 ) -> ForeignKeyCreateStatement {
+    foreign_key_to(table, column, (target, "id"), on_delete)
+}
+
+/// [`foreign_key_on_delete`] to another column than the target's `id` (a unique code).
+pub fn foreign_key_to(
+    table: &str,
+    column: &str,
+    (target, target_column): (&str, &str),
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("{table}_{column}_fk"))
         .from(table.to_owned(), column.to_owned())
-        .to(target.to_owned(), "id")
+        .to(target.to_owned(), target_column.to_owned())
         .on_delete(on_delete)
         .to_owned()
 }

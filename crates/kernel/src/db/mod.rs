@@ -7,8 +7,8 @@ use std::time::Duration;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 
 pub use migrate::{
-    Migration, MigrationFuture, MigrationStatus, Migrator, Schema, foreign_key, foreign_key_on_delete, migration,
-    timestamp, timestamp_null,
+    Migration, MigrationFuture, MigrationStatus, Migrator, Schema, foreign_key, foreign_key_on_delete, foreign_key_to,
+    migration, timestamp, timestamp_null,
 };
 
 /// The `id` column every table starts with: a 64-bit auto-incremented primary key
