@@ -180,6 +180,9 @@ pub struct PostLink {
     pub publish: DateTime<Utc>,
     /// Active comments (for the most commented list).
     pub total: i64,
+    /// The post's page, filled in when the sidebar is cached (not read from the database).
+    #[sea_orm(skip)]
+    pub url: String,
 }
 
 impl PostLink {
@@ -200,7 +203,7 @@ pub struct Sidebar {
     pub most_commented: Vec<PostLink>,
 }
 
-quartet_kernel::weigh_fields!(PostLink { id, title, slug, publish, total });
+quartet_kernel::weigh_fields!(PostLink { id, title, slug, publish, total, url });
 quartet_kernel::weigh_fields!(Sidebar { total_posts, latest, most_commented });
 
 /// Loads the sidebar in three queries.

@@ -56,7 +56,15 @@ where
 /// The sidebar, from the cache.
 async fn sidebar(core: &quartet_kernel::app::CoreState) -> Result<Sidebar> {
     let key = format!("sidebar:{}", core.cache.version(SIDEBAR_CACHE));
-    cached(core, key, || async { Ok(queries::sidebar(&core.db).await?) }).await
+    cached(core, key, || async {
+        let mut sidebar = queries::sidebar(&core.db).await?;
+        // Made once per cached copy, not on every page that shows it.
+        for link in sidebar.latest.iter_mut().chain(sidebar.most_commented.iter_mut()) {
+            link.url = link.path(core);
+        }
+        Ok(sidebar)
+    })
+    .await
 }
 
 /// A post as a list shows it.

@@ -144,7 +144,8 @@ impl Routes {
                     map.uploads.push(path.clone());
                 }
             }
-            map.add(name, RoutePaths { default, by_lang }, &paths)?;
+            let params = default.matches('{').count();
+            map.add(name, RoutePaths { default, by_lang, params }, &paths)?;
         }
         Ok(router)
     }
@@ -249,10 +250,15 @@ impl<S: Clone + Send + Sync + 'static> RoutesBuilder<S> {
 struct RoutePaths {
     default: String,
     by_lang: HashMap<String, String>,
+    /// How many parameters every one of the paths has.
+    params: usize,
 }
 
 impl RoutePaths {
     fn of(&self, lang: &str) -> &str {
+        if self.by_lang.is_empty() {
+            return &self.default;
+        }
         self.by_lang.get(lang).map_or(&self.default, String::as_str)
     }
 }
@@ -338,13 +344,23 @@ impl UrlMap {
     /// translated route's default path).
     pub fn reverse(&self, name: &str, args: &[&dyn fmt::Display]) -> Result<String, ReverseError> {
         let paths = self.patterns.get(name).ok_or_else(|| ReverseError::UnknownName(name.to_owned()))?;
-        fill(name, &paths.default, args)
+        fill(name, &paths.default, paths.params, args)
     }
 
     /// [`UrlMap::reverse`] in the language `lang` (its own path for a translated route).
     pub fn reverse_in(&self, lang: &str, name: &str, args: &[&dyn fmt::Display]) -> Result<String, ReverseError> {
+        self.reverse_with(lang, name, args)
+    }
+
+    /// [`UrlMap::reverse_in`] for any kind of argument (no copy of the list to convert it).
+    pub(crate) fn reverse_with<D: fmt::Display + ?Sized>(
+        &self,
+        lang: &str,
+        name: &str,
+        args: &[&D],
+    ) -> Result<String, ReverseError> {
         let paths = self.patterns.get(name).ok_or_else(|| ReverseError::UnknownName(name.to_owned()))?;
-        fill(name, paths.of(lang), args)
+        fill(name, paths.of(lang), paths.params, args)
     }
 
     /// The route a path leads to: its name and parameters (decoded), in the pattern's order.
@@ -396,18 +412,29 @@ impl UrlMap {
 }
 
 /// `pattern` with `args` in place of its parameters, each escaped as a path segment.
-fn fill(name: &str, pattern: &str, args: &[&dyn fmt::Display]) -> Result<String, ReverseError> {
-    let expected = pattern.matches('{').count();
+/// `pattern` with `args` in place of its `expected` parameters, each percent-encoded as a path
+/// segment. Called for every link of every page, so it allocates only the result.
+fn fill<D: fmt::Display + ?Sized>(
+    name: &str,
+    pattern: &str,
+    expected: usize,
+    args: &[&D],
+) -> Result<String, ReverseError> {
+    use std::fmt::Write as _;
     if expected != args.len() {
         return Err(ReverseError::Arguments { name: name.to_owned(), expected, given: args.len() });
     }
-    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut out = String::with_capacity(pattern.len() + 24);
+    let mut value = String::new();
     let mut args = args.iter();
     let mut rest = pattern;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
-        let value = args.next().map(ToString::to_string).unwrap_or_default();
+        value.clear();
+        if let Some(arg) = args.next() {
+            let _ = write!(value, "{arg}");
+        }
         out.extend(utf8_percent_encode(&value, SEGMENT));
         rest = &rest[(close + 1).min(rest.len())..];
     }

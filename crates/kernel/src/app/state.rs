@@ -74,8 +74,7 @@ impl CoreState {
     /// The path of a named route with parameters in the language `lang` (a translated route's
     /// own path there).
     pub fn url_in(&self, lang: &str, name: &str, args: &[&(dyn fmt::Display + Sync)]) -> String {
-        let args: Vec<&dyn fmt::Display> = args.iter().map(|a| *a as &dyn fmt::Display).collect();
-        match self.urls().reverse_in(lang, name, &args) {
+        match self.urls().reverse_with(lang, name, args) {
             Ok(path) => path,
             Err(e) => {
                 debug_assert!(false, "{e}");
