@@ -250,6 +250,11 @@ where
     }
 }
 
+/// Whether the `Sleepy` job `id` did its effect and recorded it (`JobContext::once`).
+pub(crate) async fn effect_recorded(site: &TestSite, id: i64, key: &str) -> bool {
+    effects(key) == 1 && quartet_core::jobs::store::effect_done(&site.core.db, &format!("{id}:effect")).await.unwrap()
+}
+
 /// Enqueues a job in a transaction that is rolled back, and another in `txn`, still open.
 /// Returns both keys, the second job's id, and the transaction to commit.
 pub(crate) async fn rolled_back_and_pending(site: &TestSite) -> (String, String, i64, sea_orm::DatabaseTransaction) {
@@ -312,7 +317,8 @@ dbtest! {
         let key = unique("killed");
         let id = site.core.enqueue(&site.core.db, &Sleepy { key: key.clone(), millis: 60_000, sleep_once: true }).await.unwrap();
         let worker = Worker::start(site.core.clone(), options(1));
-        eventually("the job has done its effect", || async { effects(&key) == 1 }).await;
+        // Killed after the effect is recorded: a kill between the two repeats it (as documented).
+        eventually("the job has done and recorded its effect", || async { effect_recorded(&site, id, &key).await }).await;
         worker.kill().await;
         assert_eq!(the_job(&site, id).await.status, status::RUNNING, "a killed worker records nothing");
 

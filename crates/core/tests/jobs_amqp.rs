@@ -17,7 +17,8 @@ use quartet_core::jobs::{Background, Job, Worker, WorkerOptions, status};
 use quartet_testkit::{TestSite, TestSiteBuilder, dbtest, service_url};
 
 use crate::jobs::{
-    FailFast, JobsApp, Record, Sleepy, effects, eventually, jobs_of, rolled_back_and_pending, the_job, unique,
+    FailFast, JobsApp, Record, Sleepy, effect_recorded, effects, eventually, jobs_of, rolled_back_and_pending, the_job,
+    unique,
 };
 
 /// A site on RabbitMQ with queue names of its own, or `None` (skip) without a broker.
@@ -107,7 +108,7 @@ broker_test! {
         let relay = Background::start(&site.core, None);
         // One job at a time: the first holds the only slot, the rest wait prefetched or queued.
         let first = Worker::start(site.core.clone(), WorkerOptions { queues: vec!["default".into()], concurrency: 1 });
-        eventually("the first job did its effect", || async { effects(&key) == 1 }).await;
+        eventually("the first job did and recorded its effect", || async { effect_recorded(&site, id, &key).await }).await;
         first.kill().await;
         assert_eq!(the_job(&site, id).await.status, status::RUNNING);
 
