@@ -396,14 +396,6 @@ pub(crate) async fn linked(
         .collect())
 }
 
-/// Link tables point at integer keys; anything else is compared as text.
-fn own_key(pk: &str) -> sea_orm::Value {
-    match pk.parse::<i64>() {
-        Ok(n) => n.into(),
-        Err(_) => pk.into(),
-    }
-}
-
 /// Tag names as django-taggit reads them: split on commas when there is one, else on spaces;
 /// double quotes group words; blanks and repeats are dropped.
 pub fn parse_tag_names(input: &str) -> Vec<String> {
@@ -611,7 +603,8 @@ pub(crate) async fn parse_submission(
         let Some(db_value) = quartet_kernel::models::to_db_value(info.kind, value) else { continue };
         let mut condition = Condition::all().add(Expr::col(Alias::new(info.name)).eq(db_value));
         if let Some(pk) = pk {
-            condition = condition.add(Expr::col(Alias::new(model.rows().primary_key())).ne(own_key(pk)));
+            condition = condition
+                .add(Expr::col(Alias::new(model.rows().primary_key())).ne(quartet_kernel::models::key_value(pk)));
         }
         if model.rows().count_where(db, condition).await? > 0 {
             let message = quartet_kernel::i18n::fill(

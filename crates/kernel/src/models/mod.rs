@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 pub use dump::{DumpOptions, LoadReport, dump_data, load_data, parse_dump, select_models};
 pub use meta::{ColumnInfo, FieldKind, ForeignKey, plain_text, to_db_value};
-pub use rows::{Row, RowQuery, WriteError};
+pub use rows::{Row, RowQuery, WriteError, key_value};
 pub use rules::{ModelRules, date_value, day_of};
 
 use crate::db::Db;

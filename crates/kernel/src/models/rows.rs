@@ -40,8 +40,7 @@ impl RowQuery {
     /// Every row whose column `column` holds the key `key` (given as text, as in URLs): an
     /// integer when it reads as one, else text.
     pub fn key_equals(column: &str, key: &str) -> Self {
-        let value: sea_orm::Value = key.parse::<i64>().map_or_else(|_| key.into(), Into::into);
-        Self { condition: Condition::all().add(Expr::col(Alias::new(column)).eq(value)), ..Self::default() }
+        Self { condition: Condition::all().add(Expr::col(Alias::new(column)).eq(key_value(key))), ..Self::default() }
     }
 
     /// Every row whose column `column` is one of `values` (of the given kind).
@@ -49,6 +48,12 @@ impl RowQuery {
         let values: Vec<sea_orm::Value> = values.iter().filter_map(|v| to_db_value(kind, v)).collect();
         Self { condition: Condition::all().add(Expr::col(Alias::new(column)).is_in(values)), ..Self::default() }
     }
+}
+
+/// A key given as text (as in URLs) as a database value: an integer when it reads as one, else
+/// text.
+pub fn key_value(key: &str) -> sea_orm::Value {
+    key.parse::<i64>().map_or_else(|_| key.into(), Into::into)
 }
 
 /// Why a row could not be written.

@@ -168,8 +168,7 @@ impl ModelDef {
                 .add(Expr::col(Alias::new(date_column)).gte(date_value(kind, date)))
                 .add(Expr::col(Alias::new(date_column)).lt(date_value(kind, date + chrono::Duration::days(1))));
             if let Some(key) = own_key {
-                let key: sea_orm::Value = key.parse::<i64>().map_or_else(|_| key.into(), Into::into);
-                condition = condition.add(Expr::col(Alias::new(self.rows().primary_key())).ne(key));
+                condition = condition.add(Expr::col(Alias::new(self.rows().primary_key())).ne(super::key_value(key)));
             }
             if self.rows().count_where(db, condition).await? > 0 {
                 clashes.push((column, date_column));
