@@ -124,10 +124,16 @@ struct RunArgs {
     /// Folder of the reports.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
-    /// The server's `cache.backend`: `memory` (the default) or `none`, to measure every page
-    /// made from the database.
-    #[arg(long, default_value = "memory", value_parser = ["memory", "none"])]
+    /// The server's `cache.backend`: `memory` (the default), `redis` or `memcached` (the
+    /// shared stores several instances use), or `none`, to measure every page made from the
+    /// database.
+    #[arg(long, default_value = "memory", value_parser = ["memory", "redis", "memcached", "none"])]
     cache: String,
+    /// The server of `--cache redis` or `--cache memcached` (default: the local one,
+    /// `redis://127.0.0.1:6379/0` or `memcached://127.0.0.1:11211`). Each run uses keys of its
+    /// own.
+    #[arg(long)]
+    cache_url: Option<String>,
     /// After the run, compare with this earlier report (a stored baseline) as `compare --check`
     /// does, and fail when the run falls short of it.
     #[arg(long)]
@@ -206,7 +212,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let work = tempfile::Builder::new().prefix("quartet-bench-").tempdir().context("cannot make a work folder")?;
     for database in databases {
         eprintln!("== {}: seeding {}", database.name(), SEED.join(" "));
-        let site = Site::prepare(&binary, &database, &args.cache, work.path()).await?;
+        let site = Site::prepare_with(&binary, &database, &args.cache, work.path(), &SEED, args.cache_env()).await?;
         let run = measure(&site, &args).await;
         let log = site.log_tail();
         let run = run.with_context(|| format!("{} run failed; server log ends:\n{log}", database.name()))?;
@@ -218,6 +224,21 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     match baseline {
         Some(baseline) => check(&baseline, &report, args.max_p99_ms),
         None => Ok(()),
+    }
+}
+
+impl RunArgs {
+    /// The server's settings for a shared cache store: its URL and a key prefix of this run's
+    /// own (another run's entries, made from other data, are never read).
+    fn cache_env(&self) -> Vec<(String, String)> {
+        let url = match (self.cache.as_str(), &self.cache_url) {
+            (_, Some(url)) => url.clone(),
+            ("redis", None) => "redis://127.0.0.1:6379/0".to_owned(),
+            ("memcached", None) => "memcached://127.0.0.1:11211".to_owned(),
+            _ => return Vec::new(),
+        };
+        let prefix = format!("bench-{}:", std::process::id());
+        vec![("QUARTET_CACHE_URL".to_owned(), url), ("QUARTET_CACHE_KEY_PREFIX".to_owned(), prefix)]
     }
 }
 

@@ -56,7 +56,7 @@ pub struct LoadSettings {
     pub rounds: u32,
     /// The `quartet seed` arguments.
     pub seed: String,
-    /// The server's cache backend (`memory` or `none`).
+    /// The server's cache backend (`memory`, `redis`, `memcached` or `none`).
     pub cache: String,
 }
 

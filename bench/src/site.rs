@@ -54,12 +54,8 @@ pub struct Site {
 }
 
 impl Site {
-    /// Makes the data folder (and the PostgreSQL schema), migrates and seeds.
-    pub async fn prepare(binary: &Path, database: &Database, cache: &str, work: &Path) -> anyhow::Result<Site> {
-        Self::prepare_with(binary, database, cache, work, &crate::SEED, Vec::new()).await
-    }
-
-    /// [`Site::prepare`] with other seed sizes and extra settings.
+    /// Makes the data folder (and the PostgreSQL schema), migrates and seeds with `seed`; `env`
+    /// adds settings.
     pub async fn prepare_with(
         binary: &Path,
         database: &Database,

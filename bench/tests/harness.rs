@@ -101,8 +101,8 @@ fn bad_arguments_get_a_message_and_a_failing_exit() {
     assert!(message.contains("cannot exceed --connections"), "{message}");
     let message = bench(&["run", "--quartet", "/no/such/quartet"]);
     assert!(message.contains("the quartet binary /no/such/quartet is missing"), "{message}");
-    let message = bench(&["run", "--quartet", "/bin/true", "--cache", "redis"]);
-    assert!(message.contains("invalid value 'redis'"), "{message}");
+    let message = bench(&["run", "--quartet", "/bin/true", "--cache", "riak"]);
+    assert!(message.contains("invalid value 'riak'"), "{message}");
     let message = bench(&["run", "--quartet", "/bin/true", "--profile", "techempower", "--connections", "8"]);
     assert!(message.contains("cannot be used with"), "{message}");
     let message = bench(&["run", "--quartet", "/bin/true", "--profile", "tpc"]);

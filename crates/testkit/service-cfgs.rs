@@ -7,15 +7,17 @@
 //! |---|---|
 //! | `QUARTET_TEST_DATABASE_URL` | `quartet_postgres` |
 //! | `QUARTET_TEST_REDIS_URL` | `quartet_redis` |
+//! | `QUARTET_TEST_MEMCACHED_URL` | `quartet_memcached` |
 //! | `QUARTET_TEST_AMQP_URL` | `quartet_amqp` |
 //! | Debian's `/usr/bin/chromium` and `/usr/bin/chromedriver` both installed | `quartet_chromium` |
 //!
 //! Setting or clearing one of them, or installing the browser, rebuilds the crate (its flags
 //! change), once.
 
-const SERVICES: [(&str, &str); 3] = [
+const SERVICES: [(&str, &str); 4] = [
     ("QUARTET_TEST_DATABASE_URL", "quartet_postgres"),
     ("QUARTET_TEST_REDIS_URL", "quartet_redis"),
+    ("QUARTET_TEST_MEMCACHED_URL", "quartet_memcached"),
     ("QUARTET_TEST_AMQP_URL", "quartet_amqp"),
 ];
 

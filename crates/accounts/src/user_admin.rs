@@ -3,6 +3,7 @@
 //! change page never shows or saves the hash, it links to the password page instead, which is
 //! a page of this app under the admin (`admin:password`).
 
+use quartet_kernel::db::Tx;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -20,7 +21,7 @@ use quartet_kernel::forms::FormData;
 use quartet_kernel::i18n::{Tr, fill};
 use quartet_kernel::models::Row;
 use quartet_kernel::templates::{PageContext, render};
-use sea_orm::{DatabaseTransaction, EntityTrait};
+use sea_orm::EntityTrait;
 use serde_json::Value;
 
 /// The hooks of `accounts.user`.
@@ -69,7 +70,7 @@ impl AdminHooks for UserAdminHooks {
         Ok(())
     }
 
-    async fn after_save(&self, tx: &DatabaseTransaction, pk: &str, adding: bool) -> Result<()> {
+    async fn after_save(&self, tx: &Tx, pk: &str, adding: bool) -> Result<()> {
         if adding && let Ok(id) = pk.parse::<i64>() {
             quartet_kernel::auth::create_profile(tx, id).await?;
         }

@@ -6,7 +6,7 @@ use axum::extract::Query;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 
 use super::forms::{self, LOGIN, PASSWORD_CHANGE, PASSWORD_RESET, PROFILE_EDIT, REGISTRATION, SET_PASSWORD, USER_EDIT};

@@ -445,7 +445,7 @@ async fn names_of(
 /// The keys of the rows of `target` named `chosen`, creating the missing ones (with a unique
 /// slug) inside `tx`.
 pub(crate) async fn keys_for_names(
-    tx: &sea_orm::DatabaseTransaction,
+    tx: &quartet_kernel::db::Tx,
     db: &Db,
     target: &ModelDef,
     names: &super::options::TagNames,

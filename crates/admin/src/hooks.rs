@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use axum::routing::MethodRouter;
 use chrono::{DateTime, Utc};
 use quartet_kernel::app::CoreState;
+use quartet_kernel::db::Tx;
 use quartet_kernel::error::Result;
 use quartet_kernel::forms::FormData;
 use quartet_kernel::i18n::Tr;
 use quartet_kernel::models::Row;
-use sea_orm::DatabaseTransaction;
 
 use crate::form::AdminField;
 
@@ -41,7 +41,7 @@ pub trait AdminHooks: Send + Sync + 'static {
     }
 
     /// Runs after the row is written, in the same transaction (a profile for a new user).
-    async fn after_save(&self, _tx: &DatabaseTransaction, _pk: &str, _adding: bool) -> Result<()> {
+    async fn after_save(&self, _tx: &Tx, _pk: &str, _adding: bool) -> Result<()> {
         Ok(())
     }
 

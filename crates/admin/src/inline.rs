@@ -309,7 +309,7 @@ pub(crate) async fn parse(
 
 /// Saves the children in the parent's transaction; returns the history messages.
 pub(crate) async fn save(
-    tx: &sea_orm::DatabaseTransaction,
+    tx: &quartet_kernel::db::Tx,
     admin: &ModelAdmin,
     staff: &Staff,
     parent_pk: &str,

@@ -129,28 +129,6 @@ pub fn site(core: &CoreState) -> &AdminSite {
 #[derive(Debug, Clone, Copy)]
 pub struct AdminApp;
 
-/// After a change made through the admin (a POST that did not fail), the cached data of the
-/// app in the path (`/admin/blog/…` → `blog`) is stale. Runs after the handler, so after its
-/// transaction committed.
-async fn forget_cached(
-    axum::extract::State(core): axum::extract::State<CoreState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let changes = !request.method().is_safe();
-    let mount = core.urls().mount_of("admin").unwrap_or("/admin/");
-    let app = request.uri().path().strip_prefix(mount).and_then(|rest| rest.split('/').next()).map(str::to_owned);
-    let response = next.run(request).await;
-    if changes
-        && !response.status().is_client_error()
-        && !response.status().is_server_error()
-        && let Some(app) = app.filter(|a| !a.is_empty())
-    {
-        core.cache.bump(&app);
-    }
-    response
-}
-
 #[async_trait::async_trait]
 impl App for AdminApp {
     fn label(&self) -> &'static str {
@@ -182,13 +160,14 @@ impl App for AdminApp {
             .route("history", "{app}/{model}/{pk}/history/", get(views::history_page))
             .route("delete", "{app}/{model}/{pk}/delete/", get(views::delete_form).post(views::delete_submit))
             .with_state(core.clone())
-            .layer(axum::middleware::from_fn_with_state(core.clone(), forget_cached))
     }
 
     fn register(&self, app: &mut AppRegistry<'_>) {
         app.migrations(vec![Box::new(log::Initial)])
             .model(
-                ModelDef::of::<log::entry::Entity>("logentry", "log entry", "log entries").display_field("object_repr"),
+                ModelDef::of::<log::entry::Entity>("logentry", "log entry", "log entries")
+                    .display_field("object_repr")
+                    .caches(&[]),
             )
             .static_files(StaticFile::all_of::<AdminStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/admin.po") })

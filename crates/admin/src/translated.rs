@@ -151,7 +151,7 @@ pub(crate) async fn parse(
 /// Saves the translation with the object; returns the history message of a change
 /// ("Changed name and slug (Español).").
 pub(crate) async fn save(
-    tx: &sea_orm::DatabaseTransaction,
+    tx: &quartet_kernel::db::Tx,
     core: &CoreState,
     admin: &ModelAdmin,
     pk: &str,

@@ -22,6 +22,7 @@ pub fn registrations() -> Vec<ModelAdmin> {
             .choices("status", [(status::DRAFT, "Draft"), (status::PUBLISHED, "Published")])
             .initial("status", status::DRAFT)
             .label_for("author_id", "Author")
+            .readonly(["active_comments"])
             .view_on_site(post_url)
             .action(AdminAction::export_to_csv())
             .many_to_many(ManyToMany::tags("tags", "blog.taggedpost", ("post_id", "tag_id"), "blog.tag")),
@@ -57,13 +58,18 @@ fn post_url(core: &CoreState, row: &Row) -> Option<String> {
 fn moderation(name: &'static str, label: &'static str, active: bool) -> AdminAction {
     AdminAction::new(name, label, "change", move |input: ActionInput| async move {
         let ids: Vec<i64> = input.rows.iter().filter_map(|r| r.get("id").and_then(serde_json::Value::as_i64)).collect();
+        let posts: Vec<i64> =
+            input.rows.iter().filter_map(|r| r.get("post_id").and_then(serde_json::Value::as_i64)).collect();
+        let tx = input.core.db.begin().await?;
         let changed = comment::Entity::update_many()
             .col_expr(comment::Column::Active, Expr::value(active))
             .col_expr(comment::Column::Updated, Expr::value(input.core.now()))
             .filter(comment::Column::Id.is_in(ids))
-            .exec(&input.core.db)
+            .exec(&tx)
             .await?
             .rows_affected;
+        crate::counts::changed(&input.core, &tx, posts).await?;
+        tx.commit().await?;
         let tr = input.core.tr(input.lang.clone());
         let text = if active {
             tr.n("{n} comment was approved.", "{n} comments were approved.", changed, &[])

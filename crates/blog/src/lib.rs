@@ -2,6 +2,7 @@
 //! ranked, typo-tolerant search (see docs/BLOG.md).
 
 pub mod admin;
+pub mod counts;
 pub mod markdown;
 pub mod migrations;
 pub mod models;
@@ -65,12 +66,15 @@ impl App for BlogApp {
             .model(
                 ModelDef::of::<models::post::Entity>("post", "post", "posts")
                     .display_field("title")
-                    .with_rules(models::post::RULES),
+                    .with_rules(models::post::RULES)
+                    // The count kept by the handlers is shown with the comments only.
+                    .caches_when_only(&["active_comments"], &[views::COMMENTS_CACHE]),
             )
             .model(
                 ModelDef::of::<models::comment::Entity>("comment", "comment", "comments")
                     .display_field("name")
-                    .with_rules(models::comment::RULES),
+                    .with_rules(models::comment::RULES)
+                    .caches(&[views::COMMENTS_CACHE]),
             )
             .model(
                 ModelDef::of::<models::tag::Entity>("tag", "tag", "tags")
@@ -80,12 +84,17 @@ impl App for BlogApp {
             .model(ModelDef::of::<models::tagged_post::Entity>("taggedpost", "tagged post", "tagged posts"))
             .model(
                 ModelDef::of::<models::favourite::Entity>("favourite", "favourite post", "favourite posts")
-                    .with_rules(models::favourite::RULES),
+                    .with_rules(models::favourite::RULES)
+                    // Read per request, never cached.
+                    .caches(&[]),
             )
             .nav(NavLink { label: "Blog", route: "blog:post-list" })
             .static_files(StaticFile::all_of::<BlogStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/blog.po") })
             .add(quartet_kernel::jobs::JobDef::of::<views::SharePostJob>());
+        for handler in counts::handlers() {
+            app.add(handler);
+        }
         for registration in admin::registrations() {
             app.add(registration);
         }
@@ -95,8 +104,8 @@ impl App for BlogApp {
         use sea_orm::QuerySelect;
         let posts = queries::published().limit(3).all(&core.db).await?;
         Ok(Some(HomeSection {
-            title: "Latest posts",
-            route: "blog:post-list",
+            title: "Latest posts".into(),
+            route: "blog:post-list".into(),
             items: posts
                 .into_iter()
                 .map(|p| HomeItem {

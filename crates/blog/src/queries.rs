@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use quartet_kernel::CoreState;
 use quartet_kernel::auth::models::user;
 use quartet_kernel::db::Db;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::models::{comment, favourite, post, status, tag, tagged_post};
@@ -168,7 +168,7 @@ pub async fn similar_posts(db: &Db, post: &post::Model, limit: u64) -> Result<Ve
 }
 
 /// A post in a sidebar list.
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone, FromQueryResult, serde::Serialize, serde::Deserialize)]
 pub struct PostLink {
     /// Id.
     pub id: i64,
@@ -193,7 +193,7 @@ impl PostLink {
 }
 
 /// The blog's sidebar (the reference's `blog_tags` template tags).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Sidebar {
     /// Published posts.
     pub total_posts: u64,
@@ -202,9 +202,6 @@ pub struct Sidebar {
     /// The five with the most active comments.
     pub most_commented: Vec<PostLink>,
 }
-
-quartet_kernel::weigh_fields!(PostLink { id, title, slug, publish, total, url });
-quartet_kernel::weigh_fields!(Sidebar { total_posts, latest, most_commented });
 
 /// Loads the sidebar in three queries.
 pub async fn sidebar(db: &Db) -> Result<Sidebar, DbErr> {
@@ -217,17 +214,20 @@ pub async fn sidebar(db: &Db) -> Result<Sidebar, DbErr> {
         .into_model::<PostLink>()
         .all(db)
         .await?;
-    // Only active comments count (the reference counted hidden ones too). The ranking reads
-    // only the indexes (status, publish, id) of posts and (post, active) of comments; the
-    // five winners' rows are read last.
-    let sql = "SELECT p.id AS id, p.title AS title, p.slug AS slug, p.publish AS publish, top.total AS total \
-               FROM (SELECT p.id AS id, p.publish AS publish, COUNT(c.id) AS total \
-                     FROM blog_post p LEFT JOIN blog_comment c ON c.post_id = p.id AND c.active = ? \
-                     WHERE p.status = ? GROUP BY p.id, p.publish \
-                     ORDER BY total DESC, p.publish DESC LIMIT 5) top \
-               JOIN blog_post p ON p.id = top.id ORDER BY top.total DESC, top.publish DESC";
-    let most_commented =
-        PostLink::find_by_statement(statement(db, sql, vec![true.into(), status::PUBLISHED.into()])).all(db).await?;
+    // Only active comments count (the reference counted hidden ones too). The count is the
+    // post's own column, kept by the blog's event handlers ([`crate::counts`]): the ranking
+    // reads the index (status, active_comments, publish).
+    let most_commented = post::Entity::find()
+        .filter(post::Column::Status.eq(status::PUBLISHED))
+        .select_only()
+        .columns([post::Column::Id, post::Column::Title, post::Column::Slug, post::Column::Publish])
+        .column_as(Expr::col(post::Column::ActiveComments).cast_as("bigint"), "total")
+        .order_by_desc(post::Column::ActiveComments)
+        .order_by_desc(post::Column::Publish)
+        .limit(5)
+        .into_model::<PostLink>()
+        .all(db)
+        .await?;
     Ok(Sidebar { total_posts, latest, most_commented })
 }
 

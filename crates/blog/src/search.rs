@@ -30,7 +30,7 @@ const PG_CANDIDATE: f64 = 0.2;
 const MAX_CANDIDATES: usize = 500;
 
 /// A ranked match.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ranked {
     /// The post's id.
     pub id: i64,
@@ -150,8 +150,6 @@ pub fn snippet(markdown_body: &str, terms: &[String], length: usize) -> String {
     }
     html
 }
-
-quartet_kernel::weigh_fields!(Ranked { id, score });
 
 #[derive(Debug, FromQueryResult)]
 struct ScoreRow {

@@ -6,7 +6,7 @@ use chrono::Duration;
 use quartet_kernel::app::CoreState;
 use quartet_kernel::app::{SeedOptions, SeedReport, SeedSize};
 use quartet_kernel::auth::models::user;
-use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect};
 
 use crate::models::{comment, post, status, tag, tagged_post};
 
@@ -335,6 +335,8 @@ pub async fn seed(core: &CoreState, options: &SeedOptions) -> anyhow::Result<See
     for chunk in comment_rows.chunks(CHUNK) {
         comment::Entity::insert_many(chunk.to_vec()).exec(&tx).await?;
     }
+    // Written in bulk: every post's count at once, in the same transaction.
+    crate::counts::recount_all(&tx).await?;
     tx.commit().await?;
     report.created.push(format!("{} blog posts", post_ids.len()));
     report.created.push(format!("{} tags", tag_ids.len()));

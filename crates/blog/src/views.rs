@@ -31,44 +31,50 @@ pub const RESULTS_PER_PAGE: u64 = 10;
 /// Words of a post shown in lists (`truncatewords_html:30`).
 const EXCERPT_WORDS: usize = 30;
 
-/// The cache namespace of the blog's data (bumped by admin changes and demo data).
+/// The cache namespace of the blog's posts and tags: a committed change to them makes it
+/// stale (see [`crate::BlogApp`]'s models).
 pub const CACHE: &str = "blog";
-/// The cache namespace of the sidebar (its "most commented" list changes with every comment).
-pub const SIDEBAR_CACHE: &str = "blog.sidebar";
-
-/// The cache namespace of one post's comments: a comment makes only its own post's comment
-/// pages (and the sidebar) be made again, never the other posts' pages.
-pub fn comments_cache(post_id: i64) -> String {
-    format!("blog.comments.{post_id}")
-}
+/// The cache namespace of the comments: a comment makes the comment pages be made again, not
+/// the lists.
+pub const COMMENTS_CACHE: &str = "blog.comments";
 
 /// A copy of the value cached under `key` in the blog's namespace, made by `load` when missing
 /// or stale.
 async fn cached<T, F, Fut>(core: &quartet_kernel::app::CoreState, key: String, load: F) -> Result<T>
 where
-    T: quartet_kernel::cache::Weigh + Clone + Send + Sync + 'static,
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    F: FnOnce() -> Fut + Send,
+    Fut: std::future::Future<Output = Result<T>> + Send,
 {
     Ok(T::clone(&*core.cache.get_or_load_in(CACHE, key, load).await?))
 }
 
+/// A copy of the value cached under `key` among the comments, made by `load` when missing or
+/// stale.
+async fn comments_cached<T, F, Fut>(core: &quartet_kernel::app::CoreState, key: String, load: F) -> Result<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    F: FnOnce() -> Fut + Send,
+    Fut: std::future::Future<Output = Result<T>> + Send,
+{
+    Ok(T::clone(&*core.cache.get_or_load_in(COMMENTS_CACHE, key, load).await?))
+}
+
 /// The sidebar, from the cache.
 async fn sidebar(core: &quartet_kernel::app::CoreState) -> Result<Sidebar> {
-    let key = format!("sidebar:{}", core.cache.version(SIDEBAR_CACHE));
-    cached(core, key, || async {
+    let sidebar = core.cache.get_or_load_for(&[CACHE, COMMENTS_CACHE], "sidebar", || async {
         let mut sidebar = queries::sidebar(&core.db).await?;
         // Made once per cached copy, not on every page that shows it.
         for link in sidebar.latest.iter_mut().chain(sidebar.most_commented.iter_mut()) {
             link.url = link.path(core);
         }
-        Ok(sidebar)
-    })
-    .await
+        Ok::<_, Error>(sidebar)
+    });
+    Ok(Sidebar::clone(&*sidebar.await?))
 }
 
 /// A post as a list shows it.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct PostCard {
     /// The post.
     pub post: post::Model,
@@ -103,13 +109,6 @@ async fn cards(ctx: &PageContext, posts: Vec<post::Model>, excerpt_words: Option
         })
         .collect())
 }
-
-quartet_kernel::weigh_fields!(PostCard { post, url, tags, author, published, excerpt });
-quartet_kernel::weigh_fields!(CommentView { comment, number, created, paragraphs });
-quartet_kernel::weigh_fields!(ShownPost { post, body, similar });
-quartet_kernel::weigh_fields!(CommentsPage { views, count });
-quartet_kernel::weigh_fields!(Hit { card, title, snippet });
-quartet_kernel::weigh_fields!(FeedItem { title, link, description, pub_date });
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     let query = query?;
@@ -175,7 +174,7 @@ pub static COMMENT_FORM: &[FieldSpec] = &[
 ];
 
 /// A comment as the page shows it.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct CommentView {
     /// The comment.
     pub comment: comment::Model,
@@ -212,7 +211,7 @@ struct DetailPage {
 }
 
 /// One page of a post's active comments, oldest first.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct CommentsPage {
     views: Vec<CommentView>,
     count: u64,
@@ -258,8 +257,7 @@ pub async fn post_detail(
         None => None,
     };
     let post_id = shown.post.post.id;
-    let version = core.cache.version(&comments_cache(post_id));
-    let count = cached(core, format!("comments-count:{post_id}:{version}"), || async {
+    let count = comments_cached(core, format!("count:{post_id}"), || async {
         Ok(queries::count_active_comments(&core.db, post_id).await?)
     })
     .await?;
@@ -267,7 +265,7 @@ pub async fn post_detail(
     let page = Paginator::new(count, per_page)
         .get_page(query_param(query.as_deref(), "page").as_deref())
         .with_query(query.as_deref());
-    let comments = cached(core, format!("comments:{post_id}:{version}:{}:{}", page.number, ctx.lang()), || async {
+    let comments = comments_cached(core, format!("page:{post_id}:{}:{}", page.number, ctx.lang()), || async {
         let rows = queries::active_comments(&core.db, post_id, page.offset(), page.limit()).await?;
         let first = page.offset() as usize + 1;
         let views = rows
@@ -302,7 +300,7 @@ pub async fn post_detail(
 }
 
 /// What a post's page shows of the post (not its comments), the same for every visitor.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct ShownPost {
     post: PostCard,
     body: String,
@@ -384,9 +382,10 @@ pub async fn post_comment(
         ..Default::default()
     };
     comment::RULES.apply(&mut added, core.now(), true)?;
-    let added = added.insert(&core.db).await?;
-    core.cache.bump(&comments_cache(post.id));
-    core.cache.bump(SIDEBAR_CACHE);
+    let tx = core.db.begin().await?;
+    let added = added.insert(&tx).await?;
+    crate::counts::changed(&core, &tx, vec![post.id]).await?;
+    tx.commit().await?;
     tracing::info!(target: "quartet::blog", post_id = post.id, comment_id = added.id, "comment added");
     render(&CommentPage { ctx, sidebar, post, added: Some(added), fields: Vec::new() })
 }
@@ -533,7 +532,7 @@ pub async fn post_share_submit(
 // ---------------------------------------------------------------- search
 
 /// A search result.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
     /// The post.
     pub card: PostCard,
@@ -667,7 +666,7 @@ pub async fn favourites(LoginRequired(user): LoginRequired, ctx: PageContext) ->
 // ---------------------------------------------------------------- feed
 
 /// An item of the RSS feed.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct FeedItem {
     /// Title.
     pub title: String,

@@ -136,7 +136,7 @@ dbtest! { using limited_blog();
 }
 
 dbtest! { using limited_blog();
-    async fn comments_come_in_pages_and_a_comment_leaves_other_posts_cached(site) {
+    async fn comments_come_in_pages_and_a_comment_leaves_the_lists_and_posts_cached(site) {
         let post = add_post(&site, NewPost::published("Talked about", at(0)).tags(&["Rust"])).await;
         let other = add_post(&site, NewPost::published("Quiet one", at(-5)).tags(&["Rust"])).await;
         for name in ["First", "Second", "Third", "Fourth", "Fifth"] {
@@ -156,16 +156,22 @@ dbtest! { using limited_blog();
         assert!(infos[0].starts_with("Comment 5 by Fifth"), "{infos:?}");
         assert_eq!(client.get(&format!("{}?page=99", post.path(&site.core))).await.texts(".comment .info").len(), 1, "past the end: the last page");
 
-        // Both posts' pages are cached; a comment on one makes only that one and the sidebar anew.
+        // Pages are cached; a comment makes the comment pages and the sidebar anew, never the
+        // lists or the posts themselves.
         client.get(&other.path(&site.core)).await;
+        client.get("/blog/").await;
         let before = site.core.queries.total();
         client.get(&other.path(&site.core)).await;
+        client.get("/blog/").await;
         assert_eq!(site.core.queries.total() - before, 0, "cached");
         comment_from(&client, "10.2.0.1", post.id, "A new one").await;
         let before = site.core.queries.total();
+        client.get("/blog/").await;
+        assert_eq!(site.core.queries.total() - before, 3, "the list only remakes its sidebar (count, latest, most commented)");
+        let before = site.core.queries.total();
         client.get(&other.path(&site.core)).await;
         let other_cost = site.core.queries.total() - before;
-        assert_eq!(other_cost, 3, "the other post's page only remakes its sidebar (count, latest, most commented)");
+        assert_eq!(other_cost, 2, "the other post remakes its comment count and page, not the post (the sidebar is made)");
         let before = site.core.queries.total();
         let page = client.get(&format!("{}?page=3", post.path(&site.core))).await;
         assert_eq!(site.core.queries.total() - before, 2, "the commented post remakes its comment count and page");

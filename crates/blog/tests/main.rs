@@ -3,7 +3,9 @@
 
 mod admin;
 mod browser;
+mod counts;
 mod feeds;
+mod instances;
 mod limits;
 mod pages;
 mod queries;

@@ -50,7 +50,7 @@ async fn counts(site: &TestSite) -> Vec<(u64, u64)> {
     let client = site.client();
     let mut out = Vec::new();
     for (path, _, _) in PAGES {
-        site.core.cache.clear();
+        site.core.cache.clear().await;
         let cold = queries_of(site, &client, path).await;
         let warm = queries_of(site, &client, path).await;
         out.push((cold, warm));

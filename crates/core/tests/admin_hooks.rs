@@ -6,13 +6,14 @@ use chrono::{DateTime, Utc};
 use quartet_core::admin::form::AdminField;
 use quartet_core::admin::{AdminHooks, Clean, ModelAdmin, ObjectLink};
 use quartet_core::app::{App, AppRegistry, CoreState};
+use quartet_core::db::Tx;
 use quartet_core::db::{MigrationFuture, Schema, id_column, migration};
 use quartet_core::i18n::Tr;
 use quartet_core::models::{ModelDef, Row};
 use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::{TestSiteBuilder, dbtest};
 use sea_orm::sea_query::{ColumnDef, Table};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::Value;
 
 /// `hooked_note`: a title and a stamp the hooks write.
@@ -75,7 +76,7 @@ impl AdminHooks for NoteHooks {
         Ok(())
     }
 
-    async fn after_save(&self, tx: &DatabaseTransaction, pk: &str, adding: bool) -> quartet_core::Result<()> {
+    async fn after_save(&self, tx: &Tx, pk: &str, adding: bool) -> quartet_core::Result<()> {
         let id: i64 = pk.parse().unwrap_or_default();
         let stamp = format!("saved {id} {}", if adding { "added" } else { "changed" });
         tx.execute_raw(sea_orm::Statement::from_sql_and_values(

@@ -495,8 +495,7 @@ dbtest! {
 dbtest! {
     using TestSite::builder().settings(|s| { s.database.max_connections = 1; s.database.acquire_timeout_seconds = 10; });
     async fn readiness_answers_within_two_seconds_when_the_database_hangs(site) {
-        use sea_orm::TransactionTrait;
-        let client = site.client();
+                let client = site.client();
         assert_eq!(client.get("/readyz").await.status, 200);
         // The only connection is taken: the database "hangs" for every other caller.
         let held = site.core.db.begin().await.unwrap();

@@ -13,7 +13,7 @@ use quartet_core::config::JobBackendKind;
 use quartet_core::jobs::{Job, JobContext, JobDef, RetryPolicy, Worker, WorkerOptions, job, status};
 use quartet_core::urls::{Routes, RoutesBuilder};
 use quartet_testkit::{TestSite, TestSiteBuilder, dbtest};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------- test jobs
@@ -257,7 +257,7 @@ pub(crate) async fn effect_recorded(site: &TestSite, id: i64, key: &str) -> bool
 
 /// Enqueues a job in a transaction that is rolled back, and another in `txn`, still open.
 /// Returns both keys, the second job's id, and the transaction to commit.
-pub(crate) async fn rolled_back_and_pending(site: &TestSite) -> (String, String, i64, sea_orm::DatabaseTransaction) {
+pub(crate) async fn rolled_back_and_pending(site: &TestSite) -> (String, String, i64, quartet_core::db::Tx) {
     let (lost, kept) = (unique("lost"), unique("kept"));
     let txn = site.core.db.begin().await.unwrap();
     site.core.enqueue(&txn, &Record { key: lost.clone() }).await.unwrap();

@@ -46,16 +46,23 @@ impl App for CoreApp {
 
     fn register(&self, app: &mut AppRegistry<'_>) {
         app.migrations(vec![Box::new(Initial), Box::new(Jobs)])
-            .model(crate::models::ModelDef::of::<crate::jobs::job::Entity>("job", "job", "jobs").display_field("name"))
+            .model(
+                crate::models::ModelDef::of::<crate::jobs::job::Entity>("job", "job", "jobs")
+                    .display_field("name")
+                    .caches(&[]),
+            )
             .static_files(StaticFile::all_of::<CoreStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/core.po") })
             .command(clearsessions())
+            .add(crate::jobs::JobDef::of::<crate::events::EventJob>())
             .provide(crate::jobs::JobSignal::default());
     }
 
     fn ready(&self, registry: &mut Registry) -> anyhow::Result<()> {
         let types = crate::jobs::JobTypes::collect(registry)?;
         registry.provide(types);
+        let handlers = crate::events::Handlers::collect(registry)?;
+        registry.provide(handlers);
         Ok(())
     }
 }
@@ -206,7 +213,7 @@ async fn home(ctx: PageContext) -> Result<Response> {
             sections.push(section.clone());
         }
     }
-    let shown: Vec<String> = sections.iter().map(|s| core.url(s.route)).collect();
+    let shown: Vec<String> = sections.iter().map(|s| core.url(&s.route)).collect();
     let tiles = ctx.nav().into_iter().filter(|link| !shown.contains(&link.url)).collect();
     render(&HomePage { ctx, offer_demo, sections, tiles })
 }
@@ -225,23 +232,21 @@ struct SitemapUrl {
 }
 
 /// `/sitemap.xml`: every installed app's pages, with absolute URLs. The XML is kept whole per
-/// link base and per version of every app's cache namespace, so a change in any app makes it
-/// anew (the sitemap of 1,000 posts is ~190 KB: made per request, it took most of the CPU).
+/// link base, in the namespaces of every app, so a change in any app makes it anew (the sitemap
+/// of 1,000 posts is ~190 KB: made per request, it took most of the CPU).
 async fn sitemap(State(core): State<CoreState>, host: crate::http::host::RequestHost) -> Result<Response> {
     let (scheme, domain) = host.link_base(&core.settings);
-    let versions: Vec<String> =
-        core.registry.installed.iter().map(|app| core.cache.version(app.label()).to_string()).collect();
-    let key = format!("sitemap.xml:{scheme}://{domain}:{}", versions.join("."));
-    let body = core.cache.get_or_load(&key, || sitemap_xml(&core, &host)).await?;
-    let body = bytes::Bytes::clone(&body);
+    let labels: Vec<&str> = core.registry.apps.iter().map(|app| app.label).collect();
+    let key = format!("sitemap.xml:{scheme}://{domain}");
+    let body = core.cache.get_or_load_for(&labels, key, || sitemap_xml(&core, &host)).await?;
+    let body = String::clone(&body);
     Ok(([(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response())
 }
 
-async fn sitemap_xml(core: &CoreState, host: &crate::http::host::RequestHost) -> Result<bytes::Bytes> {
+async fn sitemap_xml(core: &CoreState, host: &crate::http::host::RequestHost) -> Result<String> {
     let mut urls = Vec::new();
     for app in &core.registry.installed {
-        let entries =
-            core.cache.get_or_load_in(app.label(), "sitemap", || app.sitemap(core)).await.map_err(Error::Internal)?;
+        let entries = app.sitemap(core).await.map_err(Error::Internal)?;
         urls.extend(entries.iter().map(|e| SitemapUrl {
             loc: host.absolute(&core.settings, &e.path),
             lastmod: e.lastmod.map(|t| t.format("%Y-%m-%d").to_string()),
@@ -249,7 +254,7 @@ async fn sitemap_xml(core: &CoreState, host: &crate::http::host::RequestHost) ->
             priority: e.priority.map(|p| format!("{p:.1}")),
         }));
     }
-    Ok(SitemapXml { urls }.render()?.into())
+    Ok(SitemapXml { urls }.render()?)
 }
 
 /// What every app's seeder did, app by app in installed order.
@@ -285,7 +290,6 @@ pub async fn seed_all(core: &CoreState, options: &SeedOptions) -> anyhow::Result
     let mut summary = SeedSummary::default();
     for app in &core.registry.installed {
         let part = app.seed(core, options).await.map_err(|e| anyhow::anyhow!("seeding {}: {e}", app.label()))?;
-        core.cache.bump(app.label());
         if !part.created.is_empty() || !part.notes.is_empty() {
             summary.apps.push((app.name(), part));
         }

@@ -11,6 +11,7 @@ pub mod core_app;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod forms;
 pub mod html;
 pub mod http;

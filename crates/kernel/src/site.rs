@@ -106,8 +106,7 @@ impl SiteBuilder {
         let mut registry = Registry::collect(&installed, &settings)?;
         let migrator = Migrator::new(std::mem::take(&mut registry.migrations));
 
-        let mut db = crate::db::connect(&settings).await?;
-        let queries = crate::db::QueryCount::attach(&mut db);
+        let (db, queries) = crate::db::connect(&settings).await?;
         let mailer = match self.mailer {
             Some(m) => m,
             None => crate::mail::from_settings(&settings)?,
@@ -122,7 +121,7 @@ impl SiteBuilder {
             i18n: Arc::new(i18n),
             registry: Arc::new(registry),
             urls: OnceLock::new(),
-            cache: crate::cache::Cache::new(&settings.cache),
+            cache: Arc::new(crate::cache::Cache::new(&settings)?),
             bodies: crate::http::body::BodyBudget::new(settings.uploads.memory_budget_bytes),
             images: crate::blocking::BlockingPool::new(settings.uploads.image_concurrency),
             queries,
@@ -131,6 +130,8 @@ impl SiteBuilder {
             mailer,
             sessions,
         });
+
+        core.db.watch_changes(Arc::new(SiteChanges::new(&core))).map_err(anyhow::Error::msg)?;
 
         let mut pages = Router::new();
         let mut urls = UrlMap::default();
@@ -146,6 +147,55 @@ impl SiteBuilder {
         check_names(&core, &installed)?;
         let router = crate::server::assemble(&core, pages);
         Ok(Site { core, router, migrator })
+    }
+}
+
+/// What the site does when a write is committed: the cache makes the changed models' data
+/// stale, and the handlers of model changes run.
+struct SiteChanges {
+    invalidation: crate::cache::Invalidation,
+    /// Tables whose rows a handler asked for.
+    row_tables: std::collections::HashSet<String>,
+    core: crate::app::WeakCore,
+}
+
+impl SiteChanges {
+    fn new(core: &CoreState) -> Self {
+        let rules = core.registry.models.iter().map(crate::models::ModelDef::cache_rule);
+        let handlers = crate::events::handlers(core);
+        Self {
+            invalidation: crate::cache::Invalidation::new(core.cache.clone(), rules),
+            row_tables: core
+                .registry
+                .models
+                .iter()
+                .filter(|m| handlers.wants_model(&m.label()))
+                .map(crate::models::ModelDef::table)
+                .collect(),
+            core: core.downgrade(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::db::ChangeSink for SiteChanges {
+    fn changes(&self, write: &crate::db::Write<'_>) -> &[&'static str] {
+        self.invalidation.changes(write)
+    }
+
+    fn wants_rows(&self, table: &str) -> bool {
+        self.row_tables.contains(table)
+    }
+
+    async fn committed(&self, changes: &[&'static str], rows: Vec<crate::db::RowChange>) {
+        if !changes.is_empty() {
+            self.invalidation.bump(changes).await;
+        }
+        if !rows.is_empty()
+            && let Some(core) = self.core.upgrade()
+        {
+            core.models_changed(rows).await;
+        }
     }
 }
 

@@ -580,7 +580,10 @@ async fn worker_sends_the_e_mails_serve_queued_and_stops_on_sigterm() {
     // Bad arguments are refused before anything runs.
     let unknown = quartet.run(&["worker", "--queues", "nope"]);
     assert_eq!(unknown.code, Some(1));
-    assert!(unknown.stderr.contains("no installed job type uses the queue `nope` (queues: mail)"), "{unknown:#?}");
+    assert!(
+        unknown.stderr.contains("no installed job type uses the queue `nope` (queues: events, mail)"),
+        "{unknown:#?}"
+    );
     assert_eq!(quartet.run(&["worker", "--concurrency", "0"]).code, Some(2));
     let mut inline = Quartet::new();
     inline.set("QUARTET_JOBS_BACKEND", "inline");

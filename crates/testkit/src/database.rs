@@ -16,23 +16,30 @@ pub enum Backend {
     Postgres,
 }
 
-/// An empty database that disappears with the value.
+/// An empty database that disappears with the last copy of the value (two sites on one
+/// database, as two instances of one deployment, each hold a copy).
+#[derive(Debug, Clone)]
+pub struct TestDatabase(std::sync::Arc<Owned>);
+
 #[derive(Debug)]
-pub struct TestDatabase {
+struct Owned {
     backend: Backend,
     url: String,
     schema: Option<String>,
     dir: tempfile::TempDir,
+    /// The secret key every site on this database shares.
+    secret: String,
 }
 
 impl TestDatabase {
     /// Creates an empty database (and a folder for media and mail).
     pub async fn create(backend: Backend) -> Self {
         let dir = tempfile::Builder::new().prefix("quartet-test-").tempdir().expect("a temporary folder");
-        match backend {
+        let secret = format!("test-secret-{}", quartet_core::crypto::random_string(48, quartet_core::crypto::ALNUM));
+        let owned = match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.sqlite3").display());
-                Self { backend, url, schema: None, dir }
+                Owned { backend, url, schema: None, dir, secret }
             }
             Backend::Postgres => {
                 let url = std::env::var(POSTGRES_VARIABLE).expect("QUARTET_TEST_DATABASE_URL is set");
@@ -46,29 +53,35 @@ impl TestDatabase {
                 // The name is generated above from digits and lower-case letters only.
                 db.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("a test schema");
                 let _ = db.close().await;
-                Self { backend, url, schema: Some(schema), dir }
+                Owned { backend, url, schema: Some(schema), dir, secret }
             }
-        }
+        };
+        Self(std::sync::Arc::new(owned))
     }
 
     /// The engine.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.0.backend
+    }
+
+    /// The secret key of the sites on this database.
+    pub fn secret(&self) -> &str {
+        &self.0.secret
     }
 
     /// The connection URL.
     pub fn url(&self) -> &str {
-        &self.url
+        &self.0.url
     }
 
     /// The PostgreSQL schema, if any.
     pub fn schema(&self) -> Option<&str> {
-        self.schema.as_deref()
+        self.0.schema.as_deref()
     }
 
     /// The test's folder (SQLite file, media, mail).
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.0.dir.path()
     }
 }
 
@@ -94,7 +107,7 @@ async fn remove_stale_schemas(db: &sea_orm::DatabaseConnection) {
     }
 }
 
-impl Drop for TestDatabase {
+impl Drop for Owned {
     fn drop(&mut self) {
         let Some(schema) = self.schema.take() else { return };
         let url = self.url.clone();

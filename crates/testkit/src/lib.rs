@@ -17,6 +17,7 @@
 mod browser;
 mod client;
 mod database;
+mod proxy;
 mod schema;
 
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 pub use browser::Browser;
 pub use client::{TestClient, TestResponse};
 pub use database::{Backend, POSTGRES_VARIABLE, TestDatabase};
+pub use proxy::TcpProxy;
 use quartet_core::App;
 use quartet_core::app::CoreState;
 use quartet_core::auth::User;
@@ -138,11 +140,10 @@ impl TestSiteBuilder {
     pub async fn start_on(self, database: TestDatabase) -> TestSite {
         init_logging();
         let mut settings = Settings::defaults(Profile::Development);
-        settings.secret_key = Secret::new(format!(
-            "test-secret-{}",
-            quartet_core::crypto::random_string(48, quartet_core::crypto::ALNUM)
-        ));
+        settings.secret_key = Secret::new(database.secret().to_owned());
         settings.data_dir = database.dir().to_path_buf();
+        // Sites on one database share their keys in Redis and Memcached; other tests' sites do not.
+        settings.cache.key_prefix = format!("qt-{}:", &database.secret()[12..24]);
         settings.database.url = Secret::new(database.url().to_owned());
         settings.database.schema = database.schema().unwrap_or_default().to_owned();
         settings.database.max_connections = 4;
@@ -221,6 +222,12 @@ impl TestSite {
     /// The database engine of this site.
     pub fn backend(&self) -> Backend {
         self.database.backend()
+    }
+
+    /// The site's database, for another site to start on ([`TestSiteBuilder::start_on`]): a
+    /// second instance of the same deployment.
+    pub fn database(&self) -> TestDatabase {
+        self.database.clone()
     }
 
     /// `http://127.0.0.1:<port><path>`.

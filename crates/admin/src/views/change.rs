@@ -4,7 +4,6 @@ use askama::Template;
 use axum::extract::{Path, RawQuery};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 use serde_json::Value;
 
 use super::{Crumb, Staff, admin_root, authorize, base_crumbs, change_url, changelist_url, crumb, history, load_row};
@@ -263,7 +262,7 @@ pub(crate) fn field_list(admin: &ModelAdmin, tr: &Tr, changed: &[String]) -> Str
 }
 
 async fn save_many_to_many(
-    tx: &sea_orm::DatabaseTransaction,
+    tx: &quartet_kernel::db::Tx,
     core: &CoreState,
     pk: &str,
     relations: &[(crate::options::ManyToMany, Vec<String>)],

@@ -3,7 +3,6 @@
 use askama::Template;
 use axum::extract::{Path, RawQuery};
 use axum::response::{IntoResponse, Redirect, Response};
-use sea_orm::TransactionTrait;
 use serde_json::Value;
 
 use super::change::{change_message, write_error};

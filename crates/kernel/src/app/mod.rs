@@ -13,7 +13,7 @@ mod registry;
 mod state;
 
 pub use registry::{AppInfo, AppRegistry, Contribution, Registry};
-pub use state::{CoreInner, CoreState};
+pub use state::{CoreInner, CoreState, WeakCore};
 
 pub use crate::i18n::Translation;
 pub use crate::staticfiles::StaticFile;
@@ -107,18 +107,18 @@ pub struct NavLink {
 }
 
 /// An app's part of the home page: a heading, a few links and a "see all" link.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HomeSection {
     /// The heading (a message id, translated when shown).
-    pub title: &'static str,
+    pub title: std::borrow::Cow<'static, str>,
     /// Where "See all" goes (a route name).
-    pub route: &'static str,
+    pub route: std::borrow::Cow<'static, str>,
     /// The entries.
     pub items: Vec<HomeItem>,
 }
 
 /// One entry of a [`HomeSection`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HomeItem {
     /// The text of the link.
     pub title: String,
@@ -140,10 +140,6 @@ pub struct SitemapEntry {
     /// Its priority relative to the site's other pages (0.0 to 1.0).
     pub priority: Option<f32>,
 }
-
-crate::weigh_fields!(HomeSection { title, route, items });
-crate::weigh_fields!(HomeItem { title, path, meta });
-crate::weigh_fields!(SitemapEntry { path, lastmod, changefreq, priority });
 
 /// A size of demo data an app's seeder understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,8 +27,8 @@ pub struct CoreInner {
     pub db: Db,
     /// Statements run on `db` since start-up (tests assert how many a page needs).
     pub queries: crate::db::QueryCount,
-    /// The cache of data pages are made from.
-    pub cache: crate::cache::Cache,
+    /// The cache (data, fragments, pages).
+    pub cache: Arc<crate::cache::Cache>,
     /// The time source (a manual clock in tests).
     pub clock: Arc<dyn Clock>,
     /// Outgoing e-mail.
@@ -51,9 +51,25 @@ pub struct CoreInner {
     pub(crate) urls: OnceLock<UrlMap>,
 }
 
+/// A [`CoreState`] that does not keep the site alive (held by what the site itself holds).
+#[derive(Clone, Debug)]
+pub struct WeakCore(std::sync::Weak<CoreInner>);
+
+impl WeakCore {
+    /// The site, while it exists.
+    pub fn upgrade(&self) -> Option<CoreState> {
+        self.0.upgrade().map(CoreState)
+    }
+}
+
 impl CoreState {
     pub(crate) fn new(inner: CoreInner) -> Self {
         Self(Arc::new(inner))
+    }
+
+    /// A handle that does not keep the site alive.
+    pub fn downgrade(&self) -> WeakCore {
+        WeakCore(Arc::downgrade(&self.0))
     }
 
     /// The route map. Panics if called before the site's routes were built (a programming error).

@@ -1,7 +1,7 @@
 //! Creating users (with the profile every user has) and the permissions of every model.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 
 use super::User;
 use super::models::{permission, profile, user};

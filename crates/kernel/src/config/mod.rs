@@ -200,8 +200,10 @@ pub struct Settings {
     pub apps: AppsSettings,
     /// Background jobs: the queue and its workers.
     pub jobs: JobSettings,
-    /// The cache of data pages are made from.
+    /// The cache: data, fragments, pages.
     pub cache: CacheSettings,
+    /// The site's Redis server.
+    pub redis: RedisSettings,
     /// The sections of the installed apps (`[blog]`…), each read as the app's own type
     /// ([`Settings::app`]).
     #[serde(skip)]
@@ -531,21 +533,60 @@ pub struct JobSettings {
 pub enum CacheBackendKind {
     /// In this process's memory, bounded (Django's `LocMemCache`).
     Memory,
+    /// A Redis server (`cache.url`, else `redis.url`), shared by every instance.
+    Redis,
+    /// A Memcached server (`cache.url`), shared by every instance.
+    Memcached,
     /// No cache: every page is made from the database (Django's `DummyCache`).
     None,
 }
 
-/// The cache of data pages are made from.
+/// The cache: data pages are made from, fragments, whole pages.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSettings {
-    /// `memory` (default) or `none`.
+    /// `memory` (default), `redis`, `memcached` or `none`.
     pub backend: CacheBackendKind,
-    /// Most entries kept; the least used go first.
+    /// The server of the `redis` or `memcached` backend: `redis://host:6379/0`,
+    /// `memcached://host:11211`. Empty: `redis.url` for Redis, `memcached://127.0.0.1:11211`.
+    pub url: Secret,
+    /// About how much memory the `memory` backend's entries take; the least used go first.
     pub max_bytes: u64,
-    /// Seconds an entry lives at most (Django's `TIMEOUT`). Changes made through this process
-    /// are seen at once; other instances see them within this time.
+    /// About how much memory the in-process tier in front of Redis or Memcached takes (values
+    /// kept as they are, so a hit costs no round trip for the value); 0 turns it off.
+    pub local_max_bytes: u64,
+    /// Seconds an entry lives at most (Django's `TIMEOUT`). A change is seen at once on every
+    /// instance sharing the store, whatever this is.
     pub timeout_seconds: u64,
+    /// Put before every key, so several sites can share one server.
+    pub key_prefix: String,
+    /// The longest a call to Redis or Memcached may take before the cache is bypassed.
+    pub io_timeout_ms: u64,
+    /// Seconds a store that did not answer is bypassed before it is asked again.
+    pub retry_seconds: u64,
+    /// Connections to Memcached at most (Redis multiplexes one).
+    pub max_connections: usize,
+    /// Seconds whole responses of the routes marked `cache_page` are kept (the per-view
+    /// cache); 0 turns the per-view cache off.
+    pub view_seconds: u64,
+    /// Seconds whole anonymous GET responses of every page are kept (the per-site cache);
+    /// 0 (default) turns it off.
+    pub site_seconds: u64,
+    /// Whether template fragments marked for caching are kept (the blog's sidebar).
+    pub fragments: bool,
+}
+
+/// The site's Redis server: the key-value store, the channel layer and sessions use it when
+/// their backend is `redis` (and the cache, unless `cache.url` names another).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://[:password@]host:6379/0`; empty when no Redis is used.
+    pub url: Secret,
+    /// The longest one command may take before the feature that asked degrades.
+    pub io_timeout_ms: u64,
+    /// Seconds a Redis that did not answer is left alone before it is asked again.
+    pub retry_seconds: u64,
 }
 
 /// Installed applications that are switched off.
@@ -704,9 +745,19 @@ impl Settings {
             },
             cache: CacheSettings {
                 backend: CacheBackendKind::Memory,
+                url: Secret::default(),
                 max_bytes: 32 * 1024 * 1024,
-                timeout_seconds: 60,
+                local_max_bytes: 16 * 1024 * 1024,
+                timeout_seconds: 300,
+                key_prefix: "quartet:".into(),
+                io_timeout_ms: 250,
+                retry_seconds: 5,
+                max_connections: 16,
+                view_seconds: 60,
+                site_seconds: 0,
+                fragments: true,
             },
+            redis: RedisSettings { url: Secret::default(), io_timeout_ms: 250, retry_seconds: 5 },
             sections: AppSections::default(),
         }
     }
@@ -929,12 +980,7 @@ impl Settings {
                 format!("`{queue}` is not a queue name (letters, digits, - and _)"),
             ));
         }
-        if self.cache.max_bytes == 0 || self.cache.timeout_seconds == 0 {
-            return Err(ConfigError::invalid(
-                "cache.timeout_seconds",
-                "cache.max_bytes and cache.timeout_seconds must be above 0 (use cache.backend = \"none\" for no cache)",
-            ));
-        }
+        self.check_cache()?;
         if jobs.concurrency == 0 || jobs.concurrency > 1000 {
             return Err(ConfigError::invalid("jobs.concurrency", "must be between 1 and 1000"));
         }
@@ -964,6 +1010,62 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    fn check_cache(&self) -> Result<(), ConfigError> {
+        let cache = &self.cache;
+        if cache.max_bytes == 0 || cache.timeout_seconds == 0 {
+            return Err(ConfigError::invalid(
+                "cache.timeout_seconds",
+                "cache.max_bytes and cache.timeout_seconds must be above 0 (use cache.backend = \"none\" for no cache)",
+            ));
+        }
+        if cache.io_timeout_ms == 0 || self.redis.io_timeout_ms == 0 {
+            return Err(ConfigError::invalid(
+                "cache.io_timeout_ms",
+                "cache.io_timeout_ms and redis.io_timeout_ms must be above 0",
+            ));
+        }
+        if cache.max_connections == 0 || cache.max_connections > 1024 {
+            return Err(ConfigError::invalid("cache.max_connections", "must be between 1 and 1024"));
+        }
+        if cache.key_prefix.len() > 64 || !cache.key_prefix.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::invalid("cache.key_prefix", "at most 64 printable characters, no spaces"));
+        }
+        let url = self.cache_url();
+        let scheme_ok = match cache.backend {
+            CacheBackendKind::Redis => url.starts_with("redis://") || url.starts_with("rediss://"),
+            CacheBackendKind::Memcached => url.starts_with("memcached://"),
+            _ => true,
+        };
+        if !scheme_ok {
+            return Err(ConfigError::invalid(
+                "cache.url",
+                match cache.backend {
+                    CacheBackendKind::Redis => {
+                        "the redis backend needs cache.url or redis.url starting with redis:// or rediss://"
+                    }
+                    _ => "the memcached backend needs a URL starting with memcached://",
+                },
+            ));
+        }
+        let redis = self.redis.url.expose();
+        if !(redis.is_empty() || redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+            return Err(ConfigError::invalid("redis.url", "must start with redis:// or rediss://"));
+        }
+        Ok(())
+    }
+
+    /// The server of the cache's backend: `cache.url`, else `redis.url` for Redis and the local
+    /// Memcached for Memcached.
+    pub fn cache_url(&self) -> String {
+        let url = self.cache.url.expose();
+        match self.cache.backend {
+            _ if !url.is_empty() => url.to_owned(),
+            CacheBackendKind::Redis => self.redis.url.expose().to_owned(),
+            CacheBackendKind::Memcached => "memcached://127.0.0.1:11211".to_owned(),
+            _ => String::new(),
+        }
     }
 
     /// The database URL, with the SQLite default under `data_dir`.
@@ -1362,6 +1464,8 @@ mod tests {
             ("QUARTET_DATABASE_URL", "postgres://u:db-pw@h/d"),
             ("QUARTET_EMAIL_SMTP_PASSWORD", "smtp-pw"),
             ("QUARTET_JOBS_AMQP_URL", "amqp://guest:amqp-pw@h:5672/%2f"),
+            ("QUARTET_CACHE_URL", "redis://:cache-pw@h:6379/1"),
+            ("QUARTET_REDIS_URL", "redis://:redis-pw@h:6379/0"),
         ];
         let s = Settings::from_sources(None, &env(&secrets)).unwrap();
         // The loader still hands every value over as it was given.
@@ -1385,6 +1489,9 @@ mod tests {
         let mut redacted: Vec<String> =
             flatten(&describe(&s)).into_iter().filter(|(_, v)| v == REDACTED).map(|(k, _)| k).collect();
         redacted.sort();
-        assert_eq!(redacted, ["database.url", "email.smtp_password", "jobs.amqp_url", "secret_key"]);
+        assert_eq!(
+            redacted,
+            ["cache.url", "database.url", "email.smtp_password", "jobs.amqp_url", "redis.url", "secret_key"]
+        );
     }
 }

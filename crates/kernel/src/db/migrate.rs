@@ -5,6 +5,7 @@
 //! failed migration leaves nothing half-applied. On PostgreSQL an advisory lock keeps two
 //! instances starting at once from applying the same migration twice.
 
+use crate::db::Tx;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +13,7 @@ use sea_orm::sea_query::{
     ColumnDef, ForeignKey, ForeignKeyAction, ForeignKeyCreateStatement, Index, IndexCreateStatement, Query, Table,
     TableCreateStatement,
 };
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
 use super::{Db, id_column};
 
@@ -95,7 +96,7 @@ pub fn timestamp_null(name: &str) -> ColumnDef {
 
 /// The schema editor a migration works with: one transaction, and the engine it runs on.
 pub struct Schema<'a> {
-    tx: &'a DatabaseTransaction,
+    tx: &'a Tx,
 }
 
 impl fmt::Debug for Schema<'_> {
@@ -116,7 +117,7 @@ impl Schema<'_> {
     }
 
     /// The transaction, for data migrations.
-    pub fn connection(&self) -> &DatabaseTransaction {
+    pub fn connection(&self) -> &Tx {
         self.tx
     }
 

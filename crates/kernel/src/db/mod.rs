@@ -1,10 +1,13 @@
 //! Database connections for SQLite and PostgreSQL, chosen by the URL at start-up.
 
+mod conn;
 mod migrate;
 
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+
+pub use conn::{ChangeSink, Db, RowChange, Tx, Write, written, written_table};
 
 pub use migrate::{
     Migration, MigrationFuture, MigrationStatus, Migrator, Schema, foreign_key, foreign_key_on_delete, foreign_key_to,
@@ -19,16 +22,13 @@ pub fn id_column() -> sea_orm::sea_query::ColumnDef {
 
 use crate::config::Settings;
 
-/// The connection pool; cheap to clone.
-pub type Db = DatabaseConnection;
-
 /// How many statements a pool has run; cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct QueryCount(std::sync::Arc<std::sync::atomic::AtomicU64>);
 
 impl QueryCount {
     /// Counts every statement `db` runs from now on (in transactions too).
-    pub fn attach(db: &mut Db) -> QueryCount {
+    pub fn attach(db: &mut DatabaseConnection) -> QueryCount {
         let count = QueryCount::default();
         let counter = count.0.clone();
         db.set_metric_callback(move |_| {
@@ -43,8 +43,15 @@ impl QueryCount {
     }
 }
 
-/// Opens the pool configured by `settings`, creating the SQLite file and its folder if needed.
-pub async fn connect(settings: &Settings) -> anyhow::Result<Db> {
+/// Opens the pool configured by `settings`, creating the SQLite file and its folder if needed,
+/// and counts the statements it runs.
+pub async fn connect(settings: &Settings) -> anyhow::Result<(Db, QueryCount)> {
+    let mut conn = open(settings).await?;
+    let queries = QueryCount::attach(&mut conn);
+    Ok((Db::new(conn), queries))
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = settings.database_url();
     let mut options = ConnectOptions::new(url.clone());
     options
@@ -150,7 +157,7 @@ pub fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Valu
 
 /// Checks the database answers (for `/readyz`).
 pub async fn ping(db: &Db) -> Result<(), DbErr> {
-    db.execute_unprepared("SELECT 1").await.map(|_| ())
+    db.inner().execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
 /// The engine behind a connection.

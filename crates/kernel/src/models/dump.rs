@@ -5,7 +5,6 @@ use std::io::Write;
 
 use anyhow::{Context as _, bail};
 use indicatif::ProgressBar;
-use sea_orm::TransactionTrait;
 
 use super::{DumpRow, ModelDef, RowData};
 use crate::db::Db;

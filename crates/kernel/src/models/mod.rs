@@ -10,15 +10,15 @@ mod meta;
 mod rows;
 mod rules;
 
+use crate::db::Tx;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    IdenStatic, IntoActiveModel, Iterable, PaginatorTrait, PrimaryKeyToColumn, PrimaryKeyTrait, QueryOrder,
-    QuerySelect,
+    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, IntoActiveModel,
+    Iterable, PaginatorTrait, PrimaryKeyToColumn, PrimaryKeyTrait, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -60,6 +60,10 @@ pub struct ModelDef {
     pub permissions: bool,
     /// The column that names a row for people (Django's `__str__`), if any.
     pub display_field: Option<&'static str>,
+    /// The cache namespaces a committed change to the model's rows makes stale (`None`: its
+    /// app's label).
+    caches: Option<&'static [&'static str]>,
+    caches_when_only: Vec<(&'static [&'static str], &'static [&'static str])>,
     rules: ModelRules,
     entity: Arc<dyn DynEntity>,
 }
@@ -85,6 +89,8 @@ impl ModelDef {
             verbose_name_plural,
             permissions: true,
             display_field: None,
+            caches: None,
+            caches_when_only: Vec::new(),
             rules: ModelRules::NONE,
             entity: Arc::new(EntityModel::<E>(PhantomData)),
         }
@@ -100,6 +106,35 @@ impl ModelDef {
     pub fn display_field(mut self, column: &'static str) -> Self {
         self.display_field = Some(column);
         self
+    }
+
+    /// The cache namespaces a committed change to the model's rows makes stale, instead of its
+    /// app's label: `&["blog.comments"]` for data cached apart, `&[]` for bookkeeping rows no
+    /// page is made from (jobs, log entries).
+    pub fn caches(mut self, namespaces: &'static [&'static str]) -> Self {
+        self.caches = Some(namespaces);
+        self
+    }
+
+    /// An update that sets only `columns` (a denormalised count) makes only `namespaces` stale,
+    /// instead of every namespace of the model.
+    pub fn caches_when_only(mut self, columns: &'static [&'static str], namespaces: &'static [&'static str]) -> Self {
+        self.caches_when_only.push((columns, namespaces));
+        self
+    }
+
+    /// The cache namespaces a change to the model's rows makes stale.
+    pub fn cache_namespaces(&self) -> Vec<&'static str> {
+        self.caches.map_or_else(|| vec![self.app], <[&str]>::to_vec)
+    }
+
+    /// The model's cache rule: its table, its namespaces and the narrower ones.
+    pub fn cache_rule(&self) -> crate::cache::CacheRule {
+        crate::cache::CacheRule {
+            table: self.table(),
+            namespaces: self.cache_namespaces(),
+            only_columns: self.caches_when_only.iter().map(|(c, n)| (*c, n.to_vec())).collect(),
+        }
     }
 
     /// What the model does to its own rows (time stamps, a slug from a title, one value per
@@ -159,9 +194,9 @@ pub trait DynEntity: Send + Sync {
     /// Rows in primary-key order, as `(pk, fields)`.
     async fn dump(&self, db: &Db, offset: u64, limit: u64) -> Result<Vec<RowData>, DbErr>;
     /// Inserts rows, replacing rows with the same primary key.
-    async fn load(&self, tx: &DatabaseTransaction, rows: Vec<RowData>) -> Result<(), String>;
+    async fn load(&self, tx: &Tx, rows: Vec<RowData>) -> Result<(), String>;
     /// Moves PostgreSQL's id sequence past the largest id (after rows were loaded with ids).
-    async fn reset_sequence(&self, tx: &DatabaseTransaction) -> Result<(), DbErr>;
+    async fn reset_sequence(&self, tx: &Tx) -> Result<(), DbErr>;
     /// The primary-key column.
     fn primary_key(&self) -> &'static str;
     /// Every column, in declaration order.
@@ -175,11 +210,11 @@ pub trait DynEntity: Send + Sync {
     /// Rows matching `condition`, counted per distinct value of `column` (admin facets).
     async fn count_by(&self, db: &Db, column: &str, condition: sea_orm::Condition) -> Result<Vec<(Value, u64)>, DbErr>;
     /// Inserts a row (the primary key is generated when the row has none); returns it as stored.
-    async fn insert(&self, tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError>;
+    async fn insert(&self, tx: &Tx, row: Row) -> Result<Row, WriteError>;
     /// Replaces the row with the same primary key; returns it as stored.
-    async fn update(&self, tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError>;
+    async fn update(&self, tx: &Tx, row: Row) -> Result<Row, WriteError>;
     /// Deletes the rows with these primary keys; returns how many went.
-    async fn delete(&self, tx: &DatabaseTransaction, pks: &[Value]) -> Result<u64, DbErr>;
+    async fn delete(&self, tx: &Tx, pks: &[Value]) -> Result<u64, DbErr>;
 }
 
 pub(crate) struct EntityModel<E>(PhantomData<fn() -> E>);
@@ -224,7 +259,7 @@ where
             .collect()
     }
 
-    async fn load(&self, tx: &DatabaseTransaction, rows: Vec<RowData>) -> Result<(), String> {
+    async fn load(&self, tx: &Tx, rows: Vec<RowData>) -> Result<(), String> {
         let pk = primary_key::<E>();
         let update: Vec<E::Column> = E::Column::iter().filter(|c| c.as_str() != pk.as_str()).collect();
         let mut conflict = OnConflict::column(pk);
@@ -251,7 +286,7 @@ where
         Ok(())
     }
 
-    async fn reset_sequence(&self, tx: &DatabaseTransaction) -> Result<(), DbErr> {
+    async fn reset_sequence(&self, tx: &Tx) -> Result<(), DbErr> {
         if tx.get_database_backend() != DbBackend::Postgres || !<E::PrimaryKey as PrimaryKeyTrait>::auto_increment() {
             return Ok(());
         }
@@ -299,15 +334,15 @@ where
         rows::count_by::<E>(db, column, condition).await
     }
 
-    async fn insert(&self, tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError> {
+    async fn insert(&self, tx: &Tx, row: Row) -> Result<Row, WriteError> {
         rows::insert::<E>(tx, row).await
     }
 
-    async fn update(&self, tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError> {
+    async fn update(&self, tx: &Tx, row: Row) -> Result<Row, WriteError> {
         rows::update::<E>(tx, row).await
     }
 
-    async fn delete(&self, tx: &DatabaseTransaction, pks: &[Value]) -> Result<u64, DbErr> {
+    async fn delete(&self, tx: &Tx, pks: &[Value]) -> Result<u64, DbErr> {
         rows::delete::<E>(tx, pks).await
     }
 }

@@ -1,10 +1,11 @@
 //! Reading and writing rows as JSON objects, for code that does not know the model's type (the
 //! admin). Values keep the entity's own serialisation, as in dumps.
 
+use crate::db::{RowChange, Tx};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, IdenStatic,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ActiveModelBehavior, ActiveModelTrait, Condition, DbErr, EntityTrait, IdenStatic, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -154,9 +155,9 @@ pub(crate) async fn count_by<E: EntityTrait>(
         .collect())
 }
 
-pub(crate) async fn insert<E>(tx: &DatabaseTransaction, mut row: Row) -> Result<Row, WriteError>
+pub(crate) async fn insert<E>(tx: &Tx, mut row: Row) -> Result<Row, WriteError>
 where
-    E: EntityTrait,
+    E: EntityTrait + Default,
     E::Model: Serialize + DeserializeOwned + IntoActiveModel<E::ActiveModel>,
     E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
@@ -171,25 +172,63 @@ where
         active.not_set(pk);
     }
     let model = active.insert(tx).await?;
-    Ok(to_row::<E>(&model)?)
+    let saved = to_row::<E>(&model)?;
+    if tx.wants_rows(E::default().table_name()) {
+        tx.record_row(RowChange {
+            table: E::default().table_name().to_owned(),
+            before: None,
+            after: Some(saved.clone()),
+        });
+    }
+    Ok(saved)
 }
 
-pub(crate) async fn update<E>(tx: &DatabaseTransaction, row: Row) -> Result<Row, WriteError>
+pub(crate) async fn update<E>(tx: &Tx, row: Row) -> Result<Row, WriteError>
 where
-    E: EntityTrait,
+    E: EntityTrait + Default,
     E::Model: Serialize + DeserializeOwned + IntoActiveModel<E::ActiveModel>,
     E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
+    let table = E::default().table_name();
+    let before =
+        if tx.wants_rows(table) { find_by_key::<E>(tx, row.get(primary_key::<E>().as_str())).await? } else { None };
     let model = from_row::<E>(row)?.into_active_model().reset_all().update(tx).await?;
-    Ok(to_row::<E>(&model)?)
+    let saved = to_row::<E>(&model)?;
+    if tx.wants_rows(table) {
+        tx.record_row(RowChange { table: table.to_owned(), before, after: Some(saved.clone()) });
+    }
+    Ok(saved)
 }
 
-pub(crate) async fn delete<E: EntityTrait>(tx: &DatabaseTransaction, pks: &[Value]) -> Result<u64, DbErr> {
+/// The row whose primary key is `key`, read in `tx`.
+async fn find_by_key<E>(tx: &Tx, key: Option<&Value>) -> Result<Option<Row>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: Serialize,
+{
+    let kind = super::meta::columns::<E>().into_iter().find(|c| c.primary_key).map_or(FieldKind::Integer, |c| c.kind);
+    let Some(value) = key.and_then(|k| to_db_value(kind, k)) else { return Ok(None) };
+    let found = E::find().filter(Expr::col(Alias::new(primary_key::<E>().as_str())).eq(value)).one(tx).await?;
+    found.as_ref().map(to_row::<E>).transpose()
+}
+
+pub(crate) async fn delete<E>(tx: &Tx, pks: &[Value]) -> Result<u64, DbErr>
+where
+    E: EntityTrait + Default,
+    E::Model: Serialize,
+{
     let pk = primary_key::<E>();
     let kind = super::meta::columns::<E>().into_iter().find(|c| c.primary_key).map_or(FieldKind::Integer, |c| c.kind);
     let values: Vec<sea_orm::Value> = pks.iter().filter_map(|v| to_db_value(kind, v)).collect();
     if values.is_empty() {
         return Ok(0);
     }
-    Ok(E::delete_many().filter(Expr::col(Alias::new(pk.as_str())).is_in(values)).exec(tx).await?.rows_affected)
+    let condition = Expr::col(Alias::new(pk.as_str())).is_in(values);
+    let table = E::default().table_name();
+    if tx.wants_rows(table) {
+        for model in E::find().filter(condition.clone()).all(tx).await? {
+            tx.record_row(RowChange { table: table.to_owned(), before: Some(to_row::<E>(&model)?), after: None });
+        }
+    }
+    Ok(E::delete_many().filter(condition).exec(tx).await?.rows_affected)
 }

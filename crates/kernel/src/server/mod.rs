@@ -1,7 +1,8 @@
 //! The server: the middleware stack around the apps' routes, error pages, health checks and
 //! the accept loop.
 //!
-//! Order of the layers, outermost first: request log → compression → security headers →
+//! Order of the layers, outermost first: request log → the request's cache versions →
+//! compression → security headers →
 //! error pages → panic catcher → host validation → HTTPS redirect → (static, media, health)
 //! or the page routes, which add language → session → request guard (limits + CSRF).
 
@@ -48,6 +49,12 @@ async fn not_found(core: CoreState, request: axum::extract::Request) -> Response
     }
 }
 
+/// Gives the request its own record of cache versions, so each is read from the store once
+/// ([`crate::cache::Cache::scope`]).
+async fn cache_scope(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    crate::cache::Cache::scope(next.run(request)).await
+}
+
 /// Puts the middleware stack around the apps' routes (in the order of the module's doc).
 pub fn assemble(core: &CoreState, pages: Router) -> Router {
     let pages = pages
@@ -74,5 +81,6 @@ pub fn assemble(core: &CoreState, pages: Router) -> Router {
         .layer(from_fn_with_state(core.clone(), error_pages::layer))
         .layer(from_fn_with_state(core.clone(), security::headers))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(cache_scope))
         .layer(from_fn_with_state(core.clone(), listener::request_log))
 }
