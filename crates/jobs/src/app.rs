@@ -106,6 +106,8 @@ async fn worker(core: CoreState, args: ArgMatches) -> anyhow::Result<()> {
     }
     let (queue_list, n) = (options.queues.join(", "), options.concurrency);
     let background = Background::start(&core, Some(options));
+    // Listening for SIGTERM from before the banner: a stop asked for at once is a clean stop.
+    let stop = quartet_kernel::server::shutdown_signal();
     println!(
         "Worker {} is taking jobs from {queue_list} ({}, {n} at a time). Press Ctrl-C to stop.",
         background.worker_id().unwrap_or("?"),
@@ -114,7 +116,7 @@ async fn worker(core: CoreState, args: ArgMatches) -> anyhow::Result<()> {
             _ => "database queue",
         }
     );
-    quartet_kernel::server::shutdown_signal().await;
+    stop.await;
     println!("Stopping: running jobs get {} s to finish…", settings.shutdown_grace_seconds);
     let report = background.stop(Duration::from_secs(settings.shutdown_grace_seconds)).await.unwrap_or_default();
     println!(

@@ -449,6 +449,8 @@ async fn serve(settings: Settings, apps: Vec<Arc<dyn App>>, bind: Option<SocketA
     let listener =
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr()?;
+    // Listening for SIGTERM from before the banner: a stop asked for at once is a clean stop.
+    let stop = crate::server::shutdown_signal();
     let empty = {
         use sea_orm::{EntityTrait, PaginatorTrait};
         crate::auth::models::user::Entity::find().count(&site.core.db).await? == 0
@@ -469,7 +471,7 @@ async fn serve(settings: Settings, apps: Vec<Arc<dyn App>>, bind: Option<SocketA
     }
     let background: Vec<_> =
         site.core.registry.installed.iter().filter_map(|a| a.start_background(&site.core)).collect();
-    site.serve(listener).await;
+    site.serve_until(listener, stop).await;
     for task in background {
         task.stop().await;
     }

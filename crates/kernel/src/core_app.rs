@@ -45,7 +45,7 @@ impl App for CoreApp {
     }
 
     fn register(&self, app: &mut AppRegistry<'_>) {
-        app.migrations(vec![Box::new(Initial), Box::new(Jobs)])
+        app.migrations(vec![Box::new(Initial), Box::new(Jobs), crate::db::migration("0003_key_value", key_value)])
             .model(
                 crate::models::ModelDef::of::<crate::jobs::job::Entity>("job", "job", "jobs")
                     .display_field("name")
@@ -117,6 +117,33 @@ impl Migration for Initial {
 }
 
 /// The job tables: jobs (the queue and the outbox), their recorded side effects, workers.
+/// The key-value store's tables (`kv.backend = "database"`): counters, and the members of
+/// sorted sets with their scores, read best first.
+fn key_value<'s>(s: &'s Schema<'s>) -> crate::db::MigrationFuture<'s> {
+    Box::pin(async move {
+        s.create_table(
+            Table::create()
+                .table("core_kv_counter")
+                .col(ColumnDef::new("name").string_len(200).not_null().primary_key())
+                .col(ColumnDef::new("value").big_integer().not_null()),
+        )
+        .await?;
+        s.create_table(
+            Table::create()
+                .table("core_kv_score")
+                .col(ColumnDef::new("set_name").string_len(200).not_null())
+                .col(ColumnDef::new("member").string_len(200).not_null())
+                .col(ColumnDef::new("score").double().not_null())
+                .primary_key(Index::create().col("set_name").col("member")),
+        )
+        .await?;
+        s.create_index(
+            Index::create().name("core_kv_score_rank_idx").table("core_kv_score").col("set_name").col("score"),
+        )
+        .await
+    })
+}
+
 struct Jobs;
 
 #[async_trait::async_trait]

@@ -113,7 +113,8 @@ impl SiteBuilder {
         };
         let assets = Assets::new(registry.static_files.iter().cloned());
         let i18n = Catalogs::new(&settings.i18n.languages, &settings.i18n.default_language, &registry.translations)?;
-        let sessions: Arc<dyn SessionStore> = Arc::new(DbSessionStore::new(db.clone()));
+        let cache = Arc::new(crate::cache::Cache::new(&settings)?);
+        let sessions = session_store(&settings, &db, &cache)?;
         let core = CoreState::new(CoreInner {
             limiter: RateLimiter::new(db.clone()),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -121,7 +122,8 @@ impl SiteBuilder {
             i18n: Arc::new(i18n),
             registry: Arc::new(registry),
             urls: OnceLock::new(),
-            cache: Arc::new(crate::cache::Cache::new(&settings)?),
+            cache,
+            kv: crate::kv::Kv::new(&settings, db.clone())?,
             bodies: crate::http::body::BodyBudget::new(settings.uploads.memory_budget_bytes),
             images: crate::blocking::BlockingPool::new(settings.uploads.image_concurrency),
             queries,
@@ -148,6 +150,25 @@ impl SiteBuilder {
         let router = crate::server::assemble(&core, pages);
         Ok(Site { core, router, migrator })
     }
+}
+
+/// The store `session.backend` names.
+fn session_store(
+    settings: &Settings,
+    db: &crate::db::Db,
+    cache: &Arc<crate::cache::Cache>,
+) -> anyhow::Result<Arc<dyn SessionStore>> {
+    use crate::config::SessionBackendKind;
+    use crate::session::{CachedDbSessionStore, RedisSessionStore};
+    Ok(match settings.session.backend {
+        SessionBackendKind::Database => Arc::new(DbSessionStore::new(db.clone())),
+        SessionBackendKind::CachedDb => Arc::new(CachedDbSessionStore::new(db.clone(), cache.clone())),
+        SessionBackendKind::Redis => Arc::new(RedisSessionStore::new(
+            settings.redis.url.expose(),
+            &settings.session.key_prefix,
+            std::time::Duration::from_millis(settings.redis.io_timeout_ms),
+        )?),
+    })
 }
 
 /// What the site does when a write is committed: the cache makes the changed models' data
@@ -286,7 +307,15 @@ impl Site {
 
     /// Serves HTTP on `listener` until SIGTERM or Ctrl-C, then drains.
     pub async fn serve(&self, listener: tokio::net::TcpListener) {
-        crate::server::serve(listener, self.router(), &self.core.settings.server, crate::server::shutdown_signal())
-            .await;
+        self.serve_until(listener, crate::server::shutdown_signal()).await;
+    }
+
+    /// Serves HTTP on `listener` until `stop` completes, then drains.
+    pub async fn serve_until(
+        &self,
+        listener: tokio::net::TcpListener,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        crate::server::serve(listener, self.router(), &self.core.settings.server, stop).await;
     }
 }

@@ -42,6 +42,33 @@ pub struct LanguageItem {
     pub selected: bool,
 }
 
+/// Something an app adds to the header of every page (Django's context processors): the shop's
+/// "Your cart: 2 items, $40.00". Contributed with [`crate::app::AppRegistry::add`]; the items of all apps
+/// show in installed order. `item` runs once per page, with the page's context (the session,
+/// the user, the language); `None` shows nothing.
+#[derive(Clone, Copy)]
+pub struct PageExtra {
+    /// Makes the item of one page.
+    pub item: for<'a> fn(&'a PageContext) -> futures_util::future::BoxFuture<'a, Option<HeaderItem>>,
+}
+
+impl std::fmt::Debug for PageExtra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageExtra").finish_non_exhaustive()
+    }
+}
+
+/// An item of the header made by a [`PageExtra`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderItem {
+    /// The text, already translated.
+    pub text: String,
+    /// Where it links, if anywhere.
+    pub url: Option<String>,
+    /// A class for the app's styles (`cart-summary`).
+    pub class: &'static str,
+}
+
 /// Everything `base.html` and page templates need about the request.
 #[derive(Debug)]
 pub struct PageContext {
@@ -56,6 +83,7 @@ pub struct PageContext {
     session: Option<Session>,
     csrf: Option<Csrf>,
     taken_messages: Mutex<Option<Vec<Message>>>,
+    extras: Vec<HeaderItem>,
 }
 
 impl PageContext {
@@ -70,13 +98,14 @@ impl PageContext {
             session: None,
             csrf: None,
             taken_messages: Mutex::new(None),
+            extras: Vec::new(),
         }
     }
 
     /// The context of an error page: the user and CSRF state of the request that failed, no
     /// flash messages (they wait for the next real page).
     pub fn for_error(core: CoreState, path: String, lang: String, user: Option<User>, csrf: Csrf) -> Self {
-        Self { user, csrf: Some(csrf), ..Self::bare(core, path, lang) }
+        Self { user, csrf: Some(csrf), taken_messages: Mutex::new(Some(Vec::new())), ..Self::bare(core, path, lang) }
     }
 
     /// The same context with another signed-in user (after sign-in).
@@ -197,6 +226,35 @@ impl PageContext {
             .collect()
     }
 
+    /// What the installed apps add to the header of this page ([`PageExtra`]).
+    pub fn extras(&self) -> &[HeaderItem] {
+        &self.extras
+    }
+
+    /// The session of the request, if the page has one (apps' header items read it).
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The same context with the request's session (an error page's).
+    pub fn with_session(mut self, session: Option<Session>) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Asks every app's [`PageExtra`] for its item, in installed order.
+    pub async fn with_extras(mut self) -> Self {
+        let makers = self.core.registry.contributions::<PageExtra>();
+        let mut extras = Vec::with_capacity(makers.len());
+        for maker in makers {
+            if let Some(item) = (maker.item.item)(&self).await {
+                extras.push(item);
+            }
+        }
+        self.extras = extras;
+        self
+    }
+
     /// Languages for the switcher.
     pub fn languages(&self) -> Vec<LanguageItem> {
         self.core
@@ -231,7 +289,7 @@ where
             parts.extensions.get::<Locale>().map_or_else(|| core.i18n.default_language().to_owned(), |l| l.0.clone());
         let path = parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
         let domain = parts.extensions.get::<crate::urls::RouteApp>().map_or(crate::i18n::CORE_DOMAIN, |app| app.0);
-        Ok(Self {
+        let ctx = Self {
             csrf: parts.extensions.get::<Csrf>().cloned(),
             core,
             user,
@@ -240,7 +298,9 @@ where
             domain,
             session,
             taken_messages: Mutex::new(None),
-        })
+            extras: Vec::new(),
+        };
+        Ok(ctx.with_extras().await)
     }
 }
 

@@ -143,7 +143,10 @@ impl TestSiteBuilder {
         settings.secret_key = Secret::new(database.secret().to_owned());
         settings.data_dir = database.dir().to_path_buf();
         // Sites on one database share their keys in Redis and Memcached; other tests' sites do not.
-        settings.cache.key_prefix = format!("qt-{}:", &database.secret()[12..24]);
+        let tag = &database.secret()[12..24];
+        settings.cache.key_prefix = format!("qt-{tag}:");
+        settings.session.key_prefix = format!("qt-{tag}:session:");
+        settings.kv.key_prefix = format!("qt-{tag}:kv:");
         settings.database.url = Secret::new(database.url().to_owned());
         settings.database.schema = database.schema().unwrap_or_default().to_owned();
         settings.database.max_connections = 4;

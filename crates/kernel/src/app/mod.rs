@@ -106,6 +106,22 @@ pub struct NavLink {
     pub route: &'static str,
 }
 
+/// A layer an app puts around every route of the site (Django's middleware), inside the host
+/// check and the HTTPS redirect and outside the sessions: the courses app's redirect from a
+/// course's subdomain. Contributed with [`AppRegistry::add`]; the first installed app's layer
+/// is the outermost.
+#[derive(Clone, Copy)]
+pub struct SiteLayer {
+    /// Wraps the site's router.
+    pub wrap: fn(CoreState, axum::Router) -> axum::Router,
+}
+
+impl fmt::Debug for SiteLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SiteLayer").finish_non_exhaustive()
+    }
+}
+
 /// An app's part of the home page: a heading, a few links and a "see all" link.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HomeSection {

@@ -29,6 +29,8 @@ pub struct CoreInner {
     pub queries: crate::db::QueryCount,
     /// The cache (data, fragments, pages).
     pub cache: Arc<crate::cache::Cache>,
+    /// Counters and rankings.
+    pub kv: crate::kv::Kv,
     /// The time source (a manual clock in tests).
     pub clock: Arc<dyn Clock>,
     /// Outgoing e-mail.

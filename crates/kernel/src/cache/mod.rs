@@ -453,6 +453,22 @@ impl Cache {
         }
     }
 
+    /// The bytes under `key` in the store itself, never from this process's tier: data another
+    /// instance may change or delete at any time (a cached session).
+    pub async fn get_shared(&self, key: &str) -> Option<Bytes> {
+        self.call("get", self.store.get(key)).await.flatten()
+    }
+
+    /// Keeps `value` under `key` in the store only (see [`Cache::get_shared`]).
+    pub async fn set_shared(&self, key: &str, value: Bytes, ttl: Duration) {
+        let _ = self.call("set", self.store.set(key, value, ttl)).await;
+    }
+
+    /// Forgets `key` in the store.
+    pub async fn delete_shared(&self, key: &str) {
+        let _ = self.call("delete", self.store.delete(key)).await;
+    }
+
     /// The longest an entry lives (`cache.timeout_seconds`).
     pub fn timeout(&self) -> Duration {
         self.timeout

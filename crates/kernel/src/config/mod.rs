@@ -204,6 +204,8 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// The site's Redis server.
     pub redis: RedisSettings,
+    /// Counters and rankings.
+    pub kv: KvSettings,
     /// The sections of the installed apps (`[blog]`…), each read as the app's own type
     /// ([`Settings::app`]).
     #[serde(skip)]
@@ -339,6 +341,10 @@ pub struct SessionSettings {
     pub idle_timeout_seconds: u64,
     /// Sign the user out this many seconds after sign-in; 0 disables (ASVS profile: 43200).
     pub absolute_timeout_seconds: u64,
+    /// Where sessions are kept: `database` (default), `redis` or `cached_db`.
+    pub backend: SessionBackendKind,
+    /// Put before every session key in Redis.
+    pub key_prefix: String,
 }
 
 /// Password hashing algorithms.
@@ -527,6 +533,18 @@ pub struct JobSettings {
     pub keep_finished_days: u64,
 }
 
+/// Where sessions are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionBackendKind {
+    /// The `core_session` table.
+    Database,
+    /// The Redis server at `redis.url`, each session expiring by itself.
+    Redis,
+    /// The database, read through the cache's store (Django's `cached_db`).
+    CachedDb,
+}
+
 /// Where cached data lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -574,6 +592,26 @@ pub struct CacheSettings {
     pub site_seconds: u64,
     /// Whether template fragments marked for caching are kept (the blog's sidebar).
     pub fragments: bool,
+}
+
+/// Where counters and rankings live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KvBackendKind {
+    /// Tables of the site's database.
+    Database,
+    /// The Redis server at `redis.url` (string counters, sorted sets).
+    Redis,
+}
+
+/// The key-value store: counters and rankings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KvSettings {
+    /// `database` (default) or `redis`.
+    pub backend: KvBackendKind,
+    /// Put before every key in Redis, so sites can share one server.
+    pub key_prefix: String,
 }
 
 /// The site's Redis server: the key-value store, the channel layer and sessions use it when
@@ -684,6 +722,8 @@ impl Settings {
                 cookie_httponly: true,
                 idle_timeout_seconds: 0,
                 absolute_timeout_seconds: 0,
+                backend: SessionBackendKind::Database,
+                key_prefix: "quartet:session:".into(),
             },
             auth: AuthSettings {
                 password_hasher: PasswordHasherKind::Argon2id,
@@ -758,6 +798,7 @@ impl Settings {
                 fragments: true,
             },
             redis: RedisSettings { url: Secret::default(), io_timeout_ms: 250, retry_seconds: 5 },
+            kv: KvSettings { backend: KvBackendKind::Database, key_prefix: "quartet:kv:".into() },
             sections: AppSections::default(),
         }
     }
@@ -1050,6 +1091,15 @@ impl Settings {
             ));
         }
         let redis = self.redis.url.expose();
+        if self.session.backend == SessionBackendKind::Redis && redis.is_empty() {
+            return Err(ConfigError::invalid("redis.url", "session.backend = \"redis\" needs redis.url"));
+        }
+        if self.kv.backend == KvBackendKind::Redis && redis.is_empty() {
+            return Err(ConfigError::invalid("redis.url", "kv.backend = \"redis\" needs redis.url"));
+        }
+        if self.kv.key_prefix.len() > 64 || !self.kv.key_prefix.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::invalid("kv.key_prefix", "at most 64 printable characters, no spaces"));
+        }
         if !(redis.is_empty() || redis.starts_with("redis://") || redis.starts_with("rediss://")) {
             return Err(ConfigError::invalid("redis.url", "must start with redis:// or rediss://"));
         }

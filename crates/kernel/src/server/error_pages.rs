@@ -163,7 +163,11 @@ pub async fn layer(State(core): State<CoreState>, request: Request, next: Next) 
             Some(session) => crate::auth::user_of_session(&core, session).await.ok().flatten(),
             None => None,
         };
-        let ctx = PageContext::for_error(core.clone(), path.clone(), lang, user, csrf.clone());
+        // Without flash messages (they wait for the next real page), with the header's items.
+        let ctx = PageContext::for_error(core.clone(), path.clone(), lang, user, csrf.clone())
+            .with_session(session)
+            .with_extras()
+            .await;
         let layout =
             core.urls().owner(&path, core.registry.contributions::<ErrorLayout>().iter().map(|c| (c.app, c.item)));
         let html = render_page(ctx, status, &detail, layout);

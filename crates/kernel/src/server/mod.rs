@@ -3,8 +3,9 @@
 //!
 //! Order of the layers, outermost first: request log → the request's cache versions →
 //! compression → security headers →
-//! error pages → panic catcher → host validation → HTTPS redirect → (static, media, health)
-//! or the page routes, which add language → session → request guard (limits + CSRF).
+//! error pages → panic catcher → host validation → HTTPS redirect → the apps' layers
+//! ([`crate::app::SiteLayer`], first installed outermost) → (static, media, health) or the page
+//! routes, which add language → session → request guard (limits + CSRF).
 
 pub mod error_pages;
 pub mod guard;
@@ -61,7 +62,7 @@ pub fn assemble(core: &CoreState, pages: Router) -> Router {
         .layer(from_fn_with_state(core.clone(), guard::layer))
         .layer(from_fn_with_state(core.clone(), sessions::layer))
         .layer(from_fn_with_state(core.clone(), language::layer));
-    Router::new()
+    let routes = Router::new()
         .route("/static/{*path}", get(crate::staticfiles::serve).with_state(core.assets.clone()))
         .route("/media/{*path}", get(crate::media::serve).with_state(core.clone()))
         .route("/healthz", get(health::healthz))
@@ -70,7 +71,11 @@ pub fn assemble(core: &CoreState, pages: Router) -> Router {
         .fallback({
             let core = core.clone();
             move |request: axum::extract::Request| not_found(core.clone(), request)
-        })
+        });
+    // The apps' layers, the first installed outermost.
+    let layers = core.registry.contributions::<crate::app::SiteLayer>();
+    let routes = layers.iter().rev().fold(routes, |routes, layer| (layer.item.wrap)(core.clone(), routes));
+    routes
         .layer(from_fn_with_state(core.clone(), security::ssl_redirect))
         .layer(from_fn_with_state(core.clone(), host::layer))
         .layer(TimeoutLayer::with_status_code(

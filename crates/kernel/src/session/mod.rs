@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
-pub use store::{DbSessionStore, SessionRecord, SessionStore, entity};
+pub use store::{CachedDbSessionStore, DbSessionStore, RedisSessionStore, SessionRecord, SessionStore, entity};
 
 use crate::error::Error;
 use crate::time::Clock;

@@ -124,3 +124,178 @@ impl SessionStore for DbSessionStore {
         Ok(result.rows_affected)
     }
 }
+
+/// A stored session in Redis or the cache: the data and when it ends.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    data: Map<String, Value>,
+    expires: DateTime<Utc>,
+}
+
+impl Stored {
+    fn encode(data: &Map<String, Value>, expires: DateTime<Utc>) -> Vec<u8> {
+        serde_json::to_vec(&Stored { data: data.clone(), expires }).unwrap_or_default()
+    }
+
+    fn decode(bytes: &[u8], now: DateTime<Utc>) -> Option<SessionRecord> {
+        // Anything that is not a stored session (tampered with, another program's key) is none.
+        let stored: Stored = serde_json::from_slice(bytes).ok()?;
+        (stored.expires > now).then_some(SessionRecord { data: stored.data, expires: stored.expires })
+    }
+}
+
+fn ttl_millis(expires: DateTime<Utc>) -> u64 {
+    Ord::max(u64::try_from((expires - Utc::now()).num_milliseconds()).unwrap_or(0), 1)
+}
+
+/// Sessions in Redis (`session.backend = "redis"`): one key per session under
+/// `session.key_prefix`, expiring with the session, so nothing is left to clear. While Redis
+/// does not answer, a session cannot be read (the visitor is seen as signed out; pages still
+/// answer) and a change cannot be saved (503 with a message).
+pub struct RedisSessionStore {
+    connection: redis::aio::ConnectionManager,
+    prefix: String,
+    timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for RedisSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSessionStore").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+impl RedisSessionStore {
+    /// Sessions at `url` under `prefix` (connected on first use).
+    pub fn new(url: &str, prefix: &str, timeout: std::time::Duration) -> anyhow::Result<Self> {
+        let connection = crate::redis_client::connection(url, timeout)
+            .map_err(|e| anyhow::anyhow!("redis.url (session.backend = \"redis\"): {e}"))?;
+        Ok(Self { connection, prefix: prefix.to_owned(), timeout })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, Error> {
+        crate::redis_client::run(&self.connection, self.timeout, command).await.map_err(|e| {
+            tracing::warn!(target: "quartet::session", error = %e, "the session store did not answer");
+            Error::Unavailable("sessions (redis)".into())
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>, Error> {
+        // Unreadable: the visitor is anonymous for this request, the page still answers.
+        let Ok(found) = self.run::<Option<Vec<u8>>>(redis::cmd("GET").arg(self.key(key))).await else {
+            return Ok(None);
+        };
+        Ok(found.and_then(|bytes| Stored::decode(&bytes, now)))
+    }
+
+    async fn save(&self, key: &str, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<bool, Error> {
+        // XX: only a session that still exists (never one a sign-out deleted meanwhile).
+        let command = redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(Stored::encode(data, expires))
+            .arg("XX")
+            .arg("PX")
+            .arg(ttl_millis(expires))
+            .clone();
+        Ok(self.run::<Option<String>>(&command).await?.is_some())
+    }
+
+    async fn create(&self, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<String, Error> {
+        loop {
+            let key = super::new_key();
+            let command = redis::cmd("SET")
+                .arg(self.key(&key))
+                .arg(Stored::encode(data, expires))
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_millis(expires))
+                .clone();
+            if self.run::<Option<String>>(&command).await?.is_some() {
+                return Ok(key);
+            }
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
+        Ok(self.run::<u64>(redis::cmd("DEL").arg(self.key(key))).await? > 0)
+    }
+
+    async fn clear_expired(&self, _now: DateTime<Utc>) -> Result<u64, Error> {
+        // Redis removes each session when it expires.
+        Ok(0)
+    }
+}
+
+/// Sessions in the database, read through the cache (`session.backend = "cached_db"`, Django's
+/// `cached_db`): a read is answered from the cache's store when it can, every write goes to the
+/// database first and then to the store, so a session outlives a cache that is cleared or down.
+/// The in-process tier is never used: a sign-out on one instance must end the session on all.
+/// With the `memory` cache backend each instance has its own copies, so use Redis or Memcached
+/// when several instances share the database (`quartet check --deploy` says so).
+#[derive(Debug)]
+pub struct CachedDbSessionStore {
+    db: DbSessionStore,
+    cache: std::sync::Arc<crate::cache::Cache>,
+}
+
+impl CachedDbSessionStore {
+    /// Sessions in `db`, read through `cache`.
+    pub fn new(db: Db, cache: std::sync::Arc<crate::cache::Cache>) -> Self {
+        Self { db: DbSessionStore::new(db), cache }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}session:{key}", self.cache.prefix())
+    }
+
+    async fn remember(&self, key: &str, data: &Map<String, Value>, expires: DateTime<Utc>) {
+        let ttl = std::time::Duration::from_millis(ttl_millis(expires)).min(self.cache.timeout());
+        self.cache.set_shared(&self.key(key), Stored::encode(data, expires).into(), ttl).await;
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for CachedDbSessionStore {
+    async fn load(&self, key: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>, Error> {
+        if let Some(bytes) = self.cache.get_shared(&self.key(key)).await {
+            // A cached copy that says "ended" is not trusted: the database decides.
+            if let Some(record) = Stored::decode(&bytes, now) {
+                return Ok(Some(record));
+            }
+        }
+        let record = self.db.load(key, now).await?;
+        if let Some(record) = &record {
+            self.remember(key, &record.data, record.expires).await;
+        }
+        Ok(record)
+    }
+
+    async fn save(&self, key: &str, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<bool, Error> {
+        let saved = self.db.save(key, data, expires).await?;
+        if saved {
+            self.remember(key, data, expires).await;
+        }
+        Ok(saved)
+    }
+
+    async fn create(&self, data: &Map<String, Value>, expires: DateTime<Utc>) -> Result<String, Error> {
+        let key = self.db.create(data, expires).await?;
+        self.remember(&key, data, expires).await;
+        Ok(key)
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, Error> {
+        self.cache.delete_shared(&self.key(key)).await;
+        self.db.delete(key).await
+    }
+
+    async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, Error> {
+        self.db.clear_expired(now).await
+    }
+}
