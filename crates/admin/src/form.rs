@@ -305,6 +305,17 @@ async fn permission_groups(
     let rows = quartet_kernel::auth::models::permission::Entity::find().all(db).await?;
     let mut groups: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for app in &registry.apps {
+        // The app's own permissions, of no model.
+        let own: Vec<(String, String)> = options
+            .iter()
+            .filter(|(codename, _)| {
+                rows.iter().any(|p| &p.codename == codename && p.app_label == app.label && p.model.is_empty())
+            })
+            .cloned()
+            .collect();
+        if !own.is_empty() {
+            groups.push((tr.t(app.name).to_owned(), own));
+        }
         for model in registry.models.iter().filter(|m| m.app == app.label) {
             let chosen: Vec<(String, String)> = options
                 .iter()

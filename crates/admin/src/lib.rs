@@ -16,6 +16,7 @@ pub mod list;
 pub mod log;
 mod options;
 pub mod pages;
+pub mod services;
 mod translated;
 mod views;
 
@@ -147,7 +148,9 @@ impl App for AdminApp {
         let mut routes = RoutesBuilder::<CoreState>::new()
             .route("index", "", get(views::index))
             .route("login", "login/", get(views::login_form).post(views::login_submit))
-            .route("logout", "logout/", post(views::logout));
+            .route("logout", "logout/", post(views::logout))
+            .route("services", "services/", get(services::dashboard))
+            .route("notices", "ws/notices/", services::notices_route());
         // Apps' own pages under the admin (the user admin's password page).
         for page in core.registry.contributions::<AdminRoute>() {
             routes = routes.route(page.item.name, page.item.path, (page.item.handler)());
@@ -172,6 +175,9 @@ impl App for AdminApp {
             .static_files(StaticFile::all_of::<AdminStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/admin.po") })
             .add(Fallback { answer: |core, request| views::unknown_page(core, request).boxed() })
+            .add(quartet_kernel::auth::PermissionDef { codename: "view_services", name: "Can view the services page" })
+            .add(AdminLink::new("Services", "admin:services").permission(services::VIEW))
+            .provide(services::RedisBoard::default())
             .add(ErrorLayout { render: views::error_page });
     }
 

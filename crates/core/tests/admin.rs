@@ -69,8 +69,8 @@ dbtest! {
         let (root, _) = site.superuser_client("root").await;
         let index = root.get("/admin/").await;
         let captions = index.texts("table.module caption");
-        assert_eq!(captions, ["Accounts", "Background jobs", "Library"]);
-        assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "Background jobs", "Genres", "Books", "Library statistics", "Shelf audit"]);
+        assert_eq!(captions, ["Accounts", "Administration", "Background jobs", "Library"]);
+        assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "Services", "Background jobs", "Genres", "Books", "Library statistics", "Shelf audit"]);
 
         let (viewer, _) = site.staff_client("viewer", &["library.view_book"]).await;
         let index = viewer.get("/admin/").await;
@@ -511,7 +511,7 @@ dbtest! {
         assert_eq!(stats.texts(".breadcrumbs a"), ["Home"]);
 
         let (root, _) = site.superuser_client("root").await;
-        assert_eq!(root.get("/admin/").await.texts(".admin-page-link th"), ["Background jobs", "Library statistics", "Shelf audit"]);
+        assert_eq!(root.get("/admin/").await.texts(".admin-page-link th"), ["Services", "Background jobs", "Library statistics", "Shelf audit"]);
     }
 }
 

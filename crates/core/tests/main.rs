@@ -25,6 +25,8 @@ mod routes;
 mod schema;
 mod security;
 mod services;
+mod services_page;
 mod sessions;
 mod startup;
 mod support;
+mod ws;

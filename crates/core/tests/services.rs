@@ -37,3 +37,49 @@ async fn rabbitmq_speaks_amqp_0_9_1() {
     assert_eq!(&frame[1..3], &[0, 0]);
     assert_eq!(&frame[7..11], &[0, 10, 0, 10]);
 }
+
+/// Every optional service on a Redis that stops (through a relay that is cut), then returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(quartet_redis), ignore = "set QUARTET_TEST_REDIS_URL to run it")]
+async fn a_stopped_redis_degrades_the_site_and_readyz_names_what_is_missing() {
+    use quartet_core::config::{CacheBackendKind, ChannelsBackendKind, KvBackendKind, Secret};
+    let Some(url) = service_url("QUARTET_TEST_REDIS_URL") else { return };
+    let proxy = quartet_testkit::TcpProxy::start(&host_port(&url, 6379)).await;
+    let redis = proxy.url(&url);
+    let site = quartet_testkit::TestSite::builder()
+        .settings(move |s| {
+            s.redis.url = Secret::new(redis.clone());
+            s.redis.retry_seconds = 1;
+            s.cache.backend = CacheBackendKind::Redis;
+            s.cache.retry_seconds = 1;
+            s.kv.backend = KvBackendKind::Redis;
+            s.channels.backend = ChannelsBackendKind::Redis;
+        })
+        .start(quartet_testkit::Backend::Sqlite)
+        .await;
+    let client = site.client();
+    let ready = client.get("/readyz").await;
+    assert_eq!((ready.status, ready.body.as_str()), (200, "ready\n"));
+
+    proxy.cut().await;
+    for path in ["/", "/account/login/", "/sitemap.xml"] {
+        assert_eq!(client.get(path).await.status, 200, "{path} answers without Redis");
+    }
+    let ready = client.get("/readyz").await;
+    assert_eq!(ready.status, 200, "the instance can still serve: it stays in the load balancer");
+    assert!(ready.body.starts_with("ready, degraded: cache: redis"), "{}", ready.body);
+    assert_eq!(ready.header("x-quartet-degraded"), Some("cache, key-value store, channel layer"));
+
+    proxy.restore();
+    let mut back = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let ready = client.get("/readyz").await;
+        if ready.body == "ready\n" {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "every service is used again once Redis answers, without a restart");
+    assert_eq!(client.get("/").await.status, 200);
+}

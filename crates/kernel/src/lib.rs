@@ -4,6 +4,7 @@ pub mod app;
 pub mod auth;
 pub mod blocking;
 pub mod cache;
+pub mod channels;
 pub mod checks;
 pub mod cli;
 pub mod config;
@@ -31,6 +32,7 @@ pub mod staticfiles;
 pub mod templates;
 pub mod time;
 pub mod urls;
+pub mod ws;
 
 pub use app::App;
 pub use app::CoreState;

@@ -124,6 +124,7 @@ impl SiteBuilder {
             urls: OnceLock::new(),
             cache,
             kv: crate::kv::Kv::new(&settings, db.clone())?,
+            channels: crate::channels::ChannelLayer::new(&settings)?,
             bodies: crate::http::body::BodyBudget::new(settings.uploads.memory_budget_bytes),
             images: crate::blocking::BlockingPool::new(settings.uploads.image_concurrency),
             queries,

@@ -81,6 +81,56 @@ impl TestResponse {
     }
 }
 
+/// An open WebSocket of a test.
+#[derive(Debug)]
+pub struct TestSocket(pub tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>);
+
+/// What a test socket read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A text message.
+    Text(String),
+    /// The server closed the socket with this code.
+    Closed(Option<u16>),
+    /// Nothing came within the time asked.
+    Nothing,
+}
+
+impl TestSocket {
+    /// Sends a text message.
+    pub async fn send(&mut self, text: &str) {
+        use futures_util::SinkExt;
+        let message = tokio_tungstenite::tungstenite::Message::Text(text.into());
+        self.0.send(message).await.expect("the socket takes a message");
+    }
+
+    /// The next text message or the close, waiting at most `seconds` (pings are answered).
+    pub async fn next_within(&mut self, seconds: f64) -> Frame {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let wait = std::time::Duration::from_secs_f64(seconds);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.0.next()).await {
+                Err(_) => return Frame::Nothing,
+                Ok(None) => return Frame::Closed(None),
+                Ok(Some(Err(_))) => return Frame::Closed(None),
+                Ok(Some(Ok(Message::Text(text)))) => return Frame::Text(text.to_string()),
+                Ok(Some(Ok(Message::Close(frame)))) => return Frame::Closed(frame.map(|f| u16::from(f.code))),
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
+    /// The next text message, read as JSON (panics on anything else within five seconds).
+    pub async fn json(&mut self) -> serde_json::Value {
+        match self.next_within(5.0).await {
+            Frame::Text(text) => serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")),
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+}
+
 impl TestClient {
     /// A client for the site at `base` (`http://127.0.0.1:port`).
     pub fn new(base: String) -> Self {
@@ -185,6 +235,31 @@ impl TestClient {
     /// Signs out.
     pub async fn logout(&self) -> TestResponse {
         self.post_form("/account/logout/", &[]).await
+    }
+
+    /// Opens a WebSocket to `path` as a page of this site does: with the client's cookies and
+    /// the site as `Origin`. `Err` is the status of a refused upgrade.
+    pub async fn websocket(&self, path: &str) -> Result<TestSocket, u16> {
+        self.websocket_from(path, Some(&self.base)).await
+    }
+
+    /// [`TestClient::websocket`] with another `Origin` (or none).
+    pub async fn websocket_from(&self, path: &str, origin: Option<&str>) -> Result<TestSocket, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = self.url(path).replacen("http", "ws", 1);
+        let mut request = url.into_client_request().expect("a WebSocket request");
+        let site = reqwest::Url::parse(&self.base).expect("a valid base URL");
+        if let Some(cookies) = self.jar.cookies(&site) {
+            request.headers_mut().insert("cookie", cookies);
+        }
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", HeaderValue::from_str(origin).expect("a valid origin"));
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(TestSocket(socket)),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(e) => panic!("the WebSocket handshake with {path} failed: {e}"),
+        }
     }
 
     /// A header value for `Origin` of this site.

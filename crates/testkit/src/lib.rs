@@ -24,7 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use browser::Browser;
-pub use client::{TestClient, TestResponse};
+pub use client::{Frame, TestClient, TestResponse, TestSocket};
 pub use database::{Backend, POSTGRES_VARIABLE, TestDatabase};
 pub use proxy::TcpProxy;
 use quartet_core::App;

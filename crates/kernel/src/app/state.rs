@@ -31,6 +31,8 @@ pub struct CoreInner {
     pub cache: Arc<crate::cache::Cache>,
     /// Counters and rankings.
     pub kv: crate::kv::Kv,
+    /// Groups of sockets, across instances.
+    pub channels: crate::channels::ChannelLayer,
     /// The time source (a manual clock in tests).
     pub clock: Arc<dyn Clock>,
     /// Outgoing e-mail.

@@ -14,7 +14,7 @@ pub mod models;
 mod users;
 pub mod validators;
 
-pub use users::{NewUser, create_profile, create_user, sync_permissions};
+pub use users::{NewUser, PermissionDef, create_profile, create_user, sync_permissions};
 
 use std::collections::HashSet;
 use std::net::IpAddr;

@@ -67,9 +67,29 @@ pub async fn create_profile(db: &impl sea_orm::ConnectionTrait, user_id: i64) ->
     Ok(())
 }
 
-/// Creates (or renames) the view/add/change/delete permissions of every model.
+/// A permission of an app that belongs to no model (Django's custom permissions): a page such
+/// as the admin's services dashboard. Contributed with `app.add(PermissionDef { … })`; the
+/// codename is `<app>.<codename>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PermissionDef {
+    /// The codename within the app (`view_services`).
+    pub codename: &'static str,
+    /// What people read (`Can view the services page`).
+    pub name: &'static str,
+}
+
+/// Creates (or renames) the view/add/change/delete permissions of every model, and the apps'
+/// own permissions ([`PermissionDef`]).
 pub async fn sync_permissions(core: &CoreState, registry: &Registry) -> Result<usize> {
     let mut rows = Vec::new();
+    for contribution in registry.contributions::<PermissionDef>() {
+        rows.push(permission::ActiveModel {
+            codename: Set(format!("{}.{}", contribution.app, contribution.item.codename)),
+            name: Set(contribution.item.name.to_owned()),
+            app_label: Set(contribution.app.to_owned()),
+            model: Set(String::new()),
+        });
+    }
     for model in registry.models.iter().filter(|m| m.permissions) {
         for action in ["view", "add", "change", "delete"] {
             rows.push(permission::ActiveModel {

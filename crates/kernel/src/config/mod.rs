@@ -206,6 +206,8 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// Counters and rankings.
     pub kv: KvSettings,
+    /// The channel layer and WebSockets.
+    pub channels: ChannelsSettings,
     /// The sections of the installed apps (`[blog]`…), each read as the app's own type
     /// ([`Settings::app`]).
     #[serde(skip)]
@@ -614,6 +616,44 @@ pub struct KvSettings {
     pub key_prefix: String,
 }
 
+/// Where the channel layer carries group messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelsBackendKind {
+    /// This process only (one instance).
+    Memory,
+    /// Redis pub/sub at `redis.url`, across instances.
+    Redis,
+}
+
+/// The channel layer and WebSockets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelsSettings {
+    /// `memory` (default) or `redis`.
+    pub backend: ChannelsBackendKind,
+    /// Put before every group's Redis channel name.
+    pub key_prefix: String,
+    /// Messages a group keeps for its slowest member; a member further behind is disconnected.
+    pub group_buffer: usize,
+    /// The largest message a socket accepts, in bytes (a larger one closes the socket).
+    pub max_message_bytes: usize,
+    /// Messages one socket may send per second (in bursts of twice that); more close it.
+    pub messages_per_second: u32,
+    /// Messages waiting to be written to one socket.
+    pub send_buffer: usize,
+    /// Milliseconds a message waits for room in a full socket buffer before the socket is
+    /// closed as too slow.
+    pub send_timeout_ms: u64,
+    /// Seconds between pings to an idle socket.
+    pub ping_seconds: u64,
+    /// Seconds without any frame from the client (a pong included) after which its socket is
+    /// closed.
+    pub idle_timeout_seconds: u64,
+    /// Open sockets at most; more are refused (503).
+    pub max_sockets: usize,
+}
+
 /// The site's Redis server: the key-value store, the channel layer and sessions use it when
 /// their backend is `redis` (and the cache, unless `cache.url` names another).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -799,6 +839,18 @@ impl Settings {
             },
             redis: RedisSettings { url: Secret::default(), io_timeout_ms: 250, retry_seconds: 5 },
             kv: KvSettings { backend: KvBackendKind::Database, key_prefix: "quartet:kv:".into() },
+            channels: ChannelsSettings {
+                backend: ChannelsBackendKind::Memory,
+                key_prefix: "quartet:channels:".into(),
+                group_buffer: 64,
+                max_message_bytes: 64 * 1024,
+                messages_per_second: 10,
+                send_buffer: 32,
+                send_timeout_ms: 2000,
+                ping_seconds: 20,
+                idle_timeout_seconds: 60,
+                max_sockets: 10_000,
+            },
             sections: AppSections::default(),
         }
     }
@@ -1093,6 +1145,28 @@ impl Settings {
         let redis = self.redis.url.expose();
         if self.session.backend == SessionBackendKind::Redis && redis.is_empty() {
             return Err(ConfigError::invalid("redis.url", "session.backend = \"redis\" needs redis.url"));
+        }
+        if self.channels.backend == ChannelsBackendKind::Redis && redis.is_empty() {
+            return Err(ConfigError::invalid("redis.url", "channels.backend = \"redis\" needs redis.url"));
+        }
+        let channels = &self.channels;
+        if channels.group_buffer == 0 || channels.send_buffer == 0 || channels.max_sockets == 0 {
+            return Err(ConfigError::invalid(
+                "channels.send_buffer",
+                "channels.group_buffer, channels.send_buffer and channels.max_sockets must be above 0",
+            ));
+        }
+        if channels.max_message_bytes < 16 || channels.messages_per_second == 0 {
+            return Err(ConfigError::invalid(
+                "channels.max_message_bytes",
+                "channels.max_message_bytes must be at least 16 and channels.messages_per_second above 0",
+            ));
+        }
+        if channels.ping_seconds == 0 || channels.idle_timeout_seconds <= channels.ping_seconds {
+            return Err(ConfigError::invalid(
+                "channels.idle_timeout_seconds",
+                "must be above channels.ping_seconds, which must be above 0",
+            ));
         }
         if self.kv.backend == KvBackendKind::Redis && redis.is_empty() {
             return Err(ConfigError::invalid("redis.url", "kv.backend = \"redis\" needs redis.url"));

@@ -31,6 +31,11 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     async fn delete(&self, key: &str) -> Result<bool, Error>;
     /// Removes sessions expired at `now`; returns how many.
     async fn clear_expired(&self, now: DateTime<Utc>) -> Result<u64, Error>;
+
+    /// Checks a store of its own (Redis) answers (`/readyz`); the database's is checked apart.
+    async fn ping(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// The `core_session` table.
@@ -229,6 +234,10 @@ impl SessionStore for RedisSessionStore {
     async fn clear_expired(&self, _now: DateTime<Utc>) -> Result<u64, Error> {
         // Redis removes each session when it expires.
         Ok(0)
+    }
+
+    async fn ping(&self) -> Result<(), Error> {
+        self.run::<String>(&redis::cmd("PING")).await.map(|_| ())
     }
 }
 
