@@ -49,7 +49,8 @@ impl App for BlogApp {
             .route("post-detail", "{year}/{month}/{day}/{post}/", get(views::post_detail))
             .route("post-share", "{post_id}/share/", get(views::post_share_form).post(views::post_share_submit))
             .route("post-comment", "{post_id}/comment/", post(views::post_comment))
-            .route("post-feed", "feed/", get(views::post_feed))
+            // The whole feed is kept per host by the per-view cache (`cache.view_seconds`).
+            .route("post-feed", "feed/", get(views::post_feed).layer(quartet_kernel::server::cache_page(core, None)))
             .route("post-search", "search/", get(views::post_search))
             .route("add-favourite", "favourite/add/{post_id}/", post(views::add_favourite))
             .route("remove-favourite", "favourite/remove/{post_id}/", post(views::remove_favourite))

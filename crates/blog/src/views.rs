@@ -60,8 +60,8 @@ where
     Ok(T::clone(&*core.cache.get_or_load_in(COMMENTS_CACHE, key, load).await?))
 }
 
-/// The sidebar, from the cache.
-async fn sidebar(core: &quartet_kernel::app::CoreState) -> Result<Sidebar> {
+/// The sidebar's data, from the cache.
+async fn sidebar_data(core: &quartet_kernel::app::CoreState) -> Result<Sidebar> {
     let sidebar = core.cache.get_or_load_for(&[CACHE, COMMENTS_CACHE], "sidebar", || async {
         let mut sidebar = queries::sidebar(&core.db).await?;
         // Made once per cached copy, not on every page that shows it.
@@ -71,6 +71,33 @@ async fn sidebar(core: &quartet_kernel::app::CoreState) -> Result<Sidebar> {
         Ok::<_, Error>(sidebar)
     });
     Ok(Sidebar::clone(&*sidebar.await?))
+}
+
+/// The sidebar (the reference's `blog_tags` fragments).
+#[derive(Template)]
+#[template(path = "blog/sidebar.html")]
+struct SidebarHtml<'a> {
+    ctx: &'a PageContext,
+    sidebar: Sidebar,
+}
+
+/// The sidebar's HTML: a cached fragment per language and per "signed in" (the favourites
+/// link), made anew when posts or comments change.
+async fn sidebar(ctx: &PageContext) -> Result<String> {
+    let core = ctx.core();
+    let signed_in = ctx.user.is_some();
+    core.cache
+        .fragment(
+            "blog.sidebar",
+            &[&ctx.lang(), &signed_in],
+            &[CACHE, COMMENTS_CACHE],
+            core.cache.timeout(),
+            || async {
+                let sidebar = sidebar_data(core).await?;
+                Ok::<_, Error>(SidebarHtml { ctx, sidebar }.render()?)
+            },
+        )
+        .await
 }
 
 /// A post as a list shows it.
@@ -121,7 +148,7 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 #[template(path = "blog/post/list.html")]
 struct ListPage {
     ctx: PageContext,
-    sidebar: Sidebar,
+    sidebar: String,
     posts: Vec<PostCard>,
     page: Page,
     tag: Option<tag::Model>,
@@ -160,7 +187,7 @@ async fn list(ctx: PageContext, tag: Option<tag::Model>, query: Option<String>) 
         cards(&ctx, posts, Some(EXCERPT_WORDS)).await
     })
     .await?;
-    let sidebar = sidebar(core).await?;
+    let sidebar = sidebar(&ctx).await?;
     render(&ListPage { ctx, sidebar, posts, page, tag })
 }
 
@@ -199,7 +226,7 @@ fn paragraphs(text: &str) -> Vec<Vec<String>> {
 #[template(path = "blog/post/detail.html")]
 struct DetailPage {
     ctx: PageContext,
-    sidebar: Sidebar,
+    sidebar: String,
     post: PostCard,
     body: String,
     comments: Vec<CommentView>,
@@ -282,7 +309,7 @@ pub async fn post_detail(
     })
     .await?;
     let fields = comment_fields(&ctx, &BoundForm::new(COMMENT_FORM));
-    let sidebar = sidebar(core).await?;
+    let sidebar = sidebar(&ctx).await?;
     let ShownPost { post, body, similar } = shown;
     let CommentsPage { views, count } = comments;
     render(&DetailPage {
@@ -323,7 +350,7 @@ async fn shown_post(ctx: &PageContext, post: post::Model) -> Result<ShownPost> {
 #[template(path = "blog/post/comment.html")]
 struct CommentPage {
     ctx: PageContext,
-    sidebar: Sidebar,
+    sidebar: String,
     post: post::Model,
     added: Option<comment::Model>,
     fields: Vec<FormField>,
@@ -358,7 +385,7 @@ pub async fn post_comment(
     let settings = crate::settings::of(&core);
     let mut form = BoundForm::bind(COMMENT_FORM, &data, &tr);
     limit_length(&mut form, "body", settings.comment_max_length, &tr);
-    let sidebar = sidebar(&core).await?;
+    let sidebar = sidebar(&ctx).await?;
     if !form.is_valid() {
         let fields = comment_fields(&ctx, &form);
         return render(&CommentPage { ctx, sidebar, post, added: None, fields });
@@ -404,7 +431,7 @@ pub static SHARE_FORM: &[FieldSpec] = &[
 #[template(path = "blog/post/share.html")]
 struct SharePage {
     ctx: PageContext,
-    sidebar: Sidebar,
+    sidebar: String,
     post: post::Model,
     fields: Vec<FormField>,
     sent_to: Option<String>,
@@ -429,7 +456,7 @@ pub async fn post_share_form(ctx: PageContext, Path(id): Path<String>) -> Result
     share_login(&ctx)?;
     let core = ctx.core();
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
-    let sidebar = sidebar(core).await?;
+    let sidebar = sidebar(&ctx).await?;
     let fields = share_fields(&ctx, &BoundForm::new(SHARE_FORM));
     render(&SharePage { ctx, sidebar, post, fields, sent_to: None })
 }
@@ -491,7 +518,7 @@ pub async fn post_share_submit(
     let settings = crate::settings::of(&core);
     let mut form = BoundForm::bind(SHARE_FORM, &data, &tr);
     limit_length(&mut form, "comments", settings.share_comment_max_length, &tr);
-    let sidebar = sidebar(&core).await?;
+    let sidebar = sidebar(&ctx).await?;
     if !form.is_valid() {
         let fields = share_fields(&ctx, &form);
         return render(&SharePage { ctx, sidebar, post, fields, sent_to: None });
@@ -546,7 +573,7 @@ pub struct Hit {
 #[template(path = "blog/post/search.html")]
 struct SearchPage {
     ctx: PageContext,
-    sidebar: Sidebar,
+    sidebar: String,
     query: Option<String>,
     hits: Vec<Hit>,
     page: Option<Page>,
@@ -557,7 +584,7 @@ struct SearchPage {
 pub async fn post_search(ctx: PageContext, RawQuery(raw): RawQuery) -> Result<Response> {
     let core = ctx.core();
     let db = &core.db;
-    let sidebar = sidebar(core).await?;
+    let sidebar = sidebar(&ctx).await?;
     let Some(query) = query_param(raw.as_deref(), "query") else {
         return render(&SearchPage { ctx, sidebar, query: None, hits: Vec::new(), page: None, error: None });
     };
@@ -650,7 +677,7 @@ pub async fn remove_favourite(
 #[template(path = "blog/post/favourites.html")]
 struct FavouritesPage {
     ctx: PageContext,
-    sidebar: Sidebar,
+    sidebar: String,
     posts: Vec<PostCard>,
 }
 
@@ -659,7 +686,7 @@ pub async fn favourites(LoginRequired(user): LoginRequired, ctx: PageContext) ->
     let core = ctx.core();
     let posts = queries::favourites_of(&core.db, user.id).await?;
     let posts = cards(&ctx, posts, Some(EXCERPT_WORDS)).await?;
-    let sidebar = sidebar(core).await?;
+    let sidebar = sidebar(&ctx).await?;
     render(&FavouritesPage { ctx, sidebar, posts })
 }
 
@@ -694,22 +721,17 @@ struct Feed {
 pub async fn post_feed(ctx: PageContext, host: RequestHost) -> Result<Response> {
     use sea_orm::QuerySelect;
     let core = ctx.core();
-    // Cached with paths; the links are made absolute for the host asked.
-    let items: Vec<FeedItem> = cached(core, "feed".into(), || async {
-        let posts = queries::published().limit(5).all(&core.db).await?;
-        Ok(posts
-            .iter()
-            .map(|p| FeedItem {
-                title: p.title.clone(),
-                link: p.path(core),
-                description: markdown::to_html_truncated(&p.body, EXCERPT_WORDS),
-                pub_date: p.publish.to_rfc2822(),
-            })
-            .collect())
-    })
-    .await?;
-    let items =
-        items.into_iter().map(|item| FeedItem { link: host.absolute(&core.settings, &item.link), ..item }).collect();
+    // The whole response is cached per host by the route's per-view cache (`cache_page`).
+    let posts = queries::published().limit(5).all(&core.db).await?;
+    let items: Vec<FeedItem> = posts
+        .iter()
+        .map(|p| FeedItem {
+            title: p.title.clone(),
+            link: host.absolute(&core.settings, &p.path(core)),
+            description: markdown::to_html_truncated(&p.body, EXCERPT_WORDS),
+            pub_date: p.publish.to_rfc2822(),
+        })
+        .collect();
     let feed = Feed {
         language: if ctx.lang() == "en" { "en-us".to_owned() } else { ctx.lang().to_owned() },
         title: ctx.t("My blog").to_owned(),

@@ -20,6 +20,7 @@ mod jobs;
 mod jobs_amqp;
 mod kv;
 mod library;
+mod page_cache;
 mod passwords;
 mod routes;
 mod schema;

@@ -38,7 +38,9 @@ impl App for CoreApp {
     fn routes(&self, core: &CoreState) -> Routes {
         RoutesBuilder::<CoreState>::new()
             .route("home", "", get(home))
-            .route("set-language", "i18n/setlang/", post(crate::server::set_language))
+            // No CSRF token: the worst a forged request does is change the visitor's language,
+            // and a form without a token keeps every anonymous page shareable by the caches.
+            .csrf_exempt_route("set-language", "i18n/setlang/", post(crate::server::set_language))
             .route("load-demo", "demo/", post(load_demo))
             .route("sitemap", "sitemap.xml", get(sitemap))
             .with_state(core.clone())

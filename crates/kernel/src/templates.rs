@@ -84,6 +84,8 @@ pub struct PageContext {
     csrf: Option<Csrf>,
     taken_messages: Mutex<Option<Vec<Message>>>,
     extras: Vec<HeaderItem>,
+    /// Set when the page shows a flash message: the caches never keep it.
+    personal: Option<crate::http::Personal>,
 }
 
 impl PageContext {
@@ -99,6 +101,7 @@ impl PageContext {
             csrf: None,
             taken_messages: Mutex::new(None),
             extras: Vec::new(),
+            personal: None,
         }
     }
 
@@ -205,7 +208,14 @@ impl PageContext {
     /// Pending flash messages; taken out of the session the first time they are read.
     pub fn messages(&self) -> Vec<Message> {
         let mut taken = self.taken_messages.lock().expect("messages lock");
-        taken.get_or_insert_with(|| self.session.as_ref().map(take_messages).unwrap_or_default()).clone()
+        let messages =
+            taken.get_or_insert_with(|| self.session.as_ref().map(take_messages).unwrap_or_default()).clone();
+        if !messages.is_empty()
+            && let Some(personal) = &self.personal
+        {
+            personal.mark();
+        }
+        messages
     }
 
     /// Header links of the installed apps.
@@ -299,6 +309,7 @@ where
             session,
             taken_messages: Mutex::new(None),
             extras: Vec::new(),
+            personal: parts.extensions.get::<crate::http::Personal>().cloned(),
         };
         Ok(ctx.with_extras().await)
     }

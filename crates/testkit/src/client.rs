@@ -197,13 +197,14 @@ impl TestClient {
         page
     }
 
-    /// The CSRF secret from the cookie, fetching a page first if there is none yet.
+    /// The CSRF secret from the cookie, fetching the sign-in page (a page with a form, which
+    /// sets one) first if there is none yet.
     pub async fn csrf_token(&self) -> String {
         if let Some(token) = self.cookie("csrftoken") {
             return token;
         }
-        self.get("/").await;
-        self.cookie("csrftoken").expect("the home page sets a CSRF cookie")
+        self.get("/account/login/").await;
+        self.cookie("csrftoken").expect("the sign-in page sets a CSRF cookie")
     }
 
     /// `POST path` with form fields and the CSRF token, as a browser submits a form.

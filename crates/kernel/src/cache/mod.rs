@@ -92,6 +92,7 @@ pub struct Cache {
     prefix: String,
     timeout: Duration,
     retry: Duration,
+    fragments: bool,
     health: Health,
     /// Namespaces whose bump failed while the store was down.
     pending: Mutex<BTreeSet<String>>,
@@ -148,6 +149,7 @@ impl Cache {
             local,
             remote,
             prefix: settings.key_prefix.clone(),
+            fragments: settings.fragments,
             timeout: Duration::from_secs(settings.timeout_seconds),
             retry: Duration::from_secs(settings.retry_seconds),
             health: Health::default(),
@@ -451,6 +453,39 @@ impl Cache {
         if self.remote {
             let _ = self.call("set", self.store.set(key, value, ttl)).await;
         }
+    }
+
+    /// A rendered fragment of a page (Django's `{% cache %}` tag): the HTML `render` makes,
+    /// kept for `timeout` under `name` and the values it `vary_on`s (the language, whether a
+    /// visitor is signed in), at the versions of `namespaces`, so a change to their data makes
+    /// it anew at once. `cache.fragments = false` renders every time.
+    pub async fn fragment<E, F, Fut>(
+        &self,
+        name: &str,
+        vary_on: &[&(dyn Display + Sync)],
+        namespaces: &[&str],
+        timeout: Duration,
+        render: F,
+    ) -> Result<String, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<String, E>>,
+    {
+        if !self.fragments || self.local.is_none() {
+            return render().await;
+        }
+        let values: Vec<String> = vary_on.iter().map(ToString::to_string).collect();
+        let Some(key) = self.key(namespaces, format!("fragment:{name}:{}", values.join(":"))).await else {
+            return render().await;
+        };
+        if let Some(html) = self.get_bytes(&key).await
+            && let Ok(html) = String::from_utf8(html.to_vec())
+        {
+            return Ok(html);
+        }
+        let html = render().await?;
+        self.set_bytes(&key, Bytes::from(html.clone()), timeout.min(self.timeout)).await;
+        Ok(html)
     }
 
     /// The bytes under `key` in the store itself, never from this process's tier: data another

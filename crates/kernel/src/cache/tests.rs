@@ -294,3 +294,38 @@ async fn a_version_evicted_from_the_store_never_comes_back_to_an_old_number() {
     let again = cache.versions(&["blog"]).await.unwrap()[0];
     assert!(again > first + 1, "{again} after {first}");
 }
+
+#[tokio::test]
+async fn fragments_are_kept_by_name_and_values_until_their_data_changes() {
+    let cache = memory();
+    let renders = AtomicU32::new(0);
+    let fragment = |lang: &'static str| {
+        let renders = &renders;
+        let cache = &cache;
+        async move {
+            cache
+                .fragment("sidebar", &[&lang, &true], &["blog"], Duration::from_secs(60), || async move {
+                    let n = renders.fetch_add(1, Ordering::SeqCst) + 1;
+                    Ok::<_, ()>(format!("<aside>{lang} {n}</aside>"))
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(fragment("en").await, "<aside>en 1</aside>");
+    assert_eq!(fragment("en").await, "<aside>en 1</aside>", "kept");
+    assert_eq!(fragment("es").await, "<aside>es 2</aside>", "another value, another fragment");
+    cache.bump(&["blog"]).await;
+    assert_eq!(fragment("en").await, "<aside>en 3</aside>", "made anew when its data changed");
+
+    let mut s = Settings::defaults(Profile::Development);
+    s.cache.fragments = false;
+    let off = Cache::new(&s).unwrap();
+    for n in 1..=2 {
+        let html = off
+            .fragment("sidebar", &[], &["blog"], Duration::from_secs(60), || async move { Ok::<_, ()>(n.to_string()) })
+            .await
+            .unwrap();
+        assert_eq!(html, n.to_string(), "cache.fragments = false renders every time");
+    }
+}

@@ -84,13 +84,14 @@ pub struct Csrf(Arc<Mutex<CsrfState>>);
 struct CsrfState {
     secret: Option<String>,
     send_cookie: bool,
+    used: bool,
 }
 
 impl Csrf {
     /// The state for a request whose cookie held `secret` (if well-formed).
     pub fn new(secret: Option<String>) -> Self {
         let secret = secret.filter(|s| s.len() == SECRET_LENGTH && s.bytes().all(|b| ALNUM.contains(&b)));
-        Self(Arc::new(Mutex::new(CsrfState { secret, send_cookie: false })))
+        Self(Arc::new(Mutex::new(CsrfState { secret, send_cookie: false, used: false })))
     }
 
     /// The secret from the cookie, if the request sent a valid one.
@@ -99,11 +100,21 @@ impl Csrf {
     }
 
     /// A masked token for a form or page; creates the secret (and the cookie) if needed.
+    /// As Django 4.1 and later, the cookie is sent only when the secret is new, so a page
+    /// whose visitor already has one sets no cookie (and can be cached for that visitor).
     pub fn token(&self) -> String {
         let mut state = self.0.lock().expect("csrf lock");
-        let secret = state.secret.get_or_insert_with(|| random_string(SECRET_LENGTH, ALNUM)).clone();
-        state.send_cookie = true;
-        mask(&secret)
+        state.used = true;
+        if state.secret.is_none() {
+            state.secret = Some(random_string(SECRET_LENGTH, ALNUM));
+            state.send_cookie = true;
+        }
+        mask(state.secret.as_deref().unwrap_or_default())
+    }
+
+    /// Whether a token was put on the page (it is then the visitor's own page).
+    pub fn was_used(&self) -> bool {
+        self.0.lock().expect("csrf lock").used
     }
 
     /// Replaces the secret (at sign-in), so tokens from before no longer work.
@@ -113,7 +124,7 @@ impl Csrf {
         state.send_cookie = true;
     }
 
-    /// The secret to send in the response's cookie, if a token was used or the secret rotated.
+    /// The secret to send in the response's cookie, if it was made or rotated by this request.
     pub fn cookie_to_send(&self) -> Option<String> {
         let state = self.0.lock().expect("csrf lock");
         state.send_cookie.then(|| state.secret.clone()).flatten()

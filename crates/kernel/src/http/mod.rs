@@ -83,3 +83,20 @@ impl<S: Send + Sync> FromRequestParts<S> for host::RequestHost {
             .ok_or_else(|| Error::internal(anyhow::anyhow!("the host layer is not installed")))
     }
 }
+
+/// A request-scoped mark set by the page when it shows something for this visitor alone (a
+/// flash message): such a response is never kept.
+#[derive(Debug, Clone, Default)]
+pub struct Personal(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Personal {
+    /// Marks the response as made for this visitor alone.
+    pub fn mark(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the response was marked.
+    pub fn is_marked(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

@@ -5,7 +5,7 @@
 //! compression → security headers →
 //! error pages → panic catcher → host validation → HTTPS redirect → the apps' layers
 //! ([`crate::app::SiteLayer`], first installed outermost) → (static, media, health) or the page
-//! routes, which add language → session → request guard (limits + CSRF).
+//! routes, which add language → the per-site cache → session → request guard (limits + CSRF).
 
 pub mod error_pages;
 pub mod guard;
@@ -13,6 +13,7 @@ pub mod health;
 mod host;
 mod language;
 pub mod listener;
+pub mod page_cache;
 pub mod security;
 mod sessions;
 
@@ -32,6 +33,7 @@ use crate::error::Error;
 
 pub use language::set_language;
 pub use listener::{serve, shutdown_signal};
+pub use page_cache::cache_page;
 pub use sessions::from_cookie;
 
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -61,6 +63,7 @@ pub fn assemble(core: &CoreState, pages: Router) -> Router {
     let pages = pages
         .layer(from_fn_with_state(core.clone(), guard::layer))
         .layer(from_fn_with_state(core.clone(), sessions::layer))
+        .layer(from_fn_with_state(core.clone(), page_cache::site))
         .layer(from_fn_with_state(core.clone(), language::layer));
     let routes = Router::new()
         .route("/static/{*path}", get(crate::staticfiles::serve).with_state(core.assets.clone()))
