@@ -3,63 +3,138 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
+use chrono::NaiveDate;
 use quartet_kernel::app::CoreState;
 use quartet_kernel::auth::models::user;
 use quartet_kernel::auth::validators::{UserAttributes, help_texts, validate_password};
 use quartet_kernel::error::Result;
-use quartet_kernel::forms::{BoundForm, FieldKind, FieldSpec, FormField};
+use serde::Deserialize;
+
+use quartet_kernel::forms::{BoundForm, FieldKind, FieldSpec, Form, FormField};
 use quartet_kernel::i18n::Tr;
 
 const USERNAME_HELP: &str = "Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.";
 
 /// Sign-in: username or e-mail, and password.
-pub static LOGIN: &[FieldSpec] = &[
-    FieldSpec::text("username", "Username").max_length(254).autocomplete("username"),
-    FieldSpec::text("password", "Password").kind(FieldKind::Password).autocomplete("current-password"),
-];
+#[derive(Debug, Deserialize)]
+pub struct Login {
+    /// A username or an e-mail address.
+    pub username: String,
+    /// The password, as typed.
+    pub password: String,
+}
+
+impl Form for Login {
+    const FIELDS: &'static [FieldSpec] = &[
+        FieldSpec::text("username", "Username").max_length(254).autocomplete("username"),
+        FieldSpec::of(FieldKind::Password, "password", "Password").autocomplete("current-password"),
+    ];
+}
 
 /// Registration (Django's `UserCreationForm` fields, with e-mail required and unique).
-pub static REGISTRATION: &[FieldSpec] = &[
-    FieldSpec::text("username", "Username").max_length(150).help(USERNAME_HELP).autocomplete("username"),
-    FieldSpec::text("first_name", "First name").optional().max_length(150).autocomplete("given-name"),
-    FieldSpec::text("email", "Email address").kind(FieldKind::Email).max_length(254).autocomplete("email"),
-    FieldSpec::text("password", "Password").kind(FieldKind::Password).autocomplete("new-password"),
-    FieldSpec::text("password2", "Repeat password").kind(FieldKind::Password).autocomplete("new-password"),
-];
+#[derive(Debug, Deserialize)]
+pub struct Registration {
+    /// The new username.
+    pub username: String,
+    /// The first name, or empty.
+    pub first_name: String,
+    /// The e-mail address.
+    pub email: String,
+    /// The password.
+    pub password: String,
+    /// The password again.
+    pub password2: String,
+}
+
+impl Form for Registration {
+    const FIELDS: &'static [FieldSpec] = &[
+        FieldSpec::text("username", "Username").max_length(150).help(USERNAME_HELP).autocomplete("username"),
+        FieldSpec::text("first_name", "First name").optional().max_length(150).autocomplete("given-name"),
+        FieldSpec::of(FieldKind::Email, "email", "Email address").max_length(254).autocomplete("email"),
+        FieldSpec::of(FieldKind::Password, "password", "Password").autocomplete("new-password"),
+        FieldSpec::of(FieldKind::Password, "password2", "Repeat password").autocomplete("new-password"),
+    ];
+}
 
 /// The user part of profile editing.
-pub static USER_EDIT: &[FieldSpec] = &[
-    FieldSpec::text("first_name", "First name").optional().max_length(150).autocomplete("given-name"),
-    FieldSpec::text("last_name", "Last name").optional().max_length(150).autocomplete("family-name"),
-    FieldSpec::text("email", "Email address").kind(FieldKind::Email).optional().max_length(254).autocomplete("email"),
-];
+#[derive(Debug, Deserialize)]
+pub struct UserEdit {
+    /// First name, or empty.
+    pub first_name: String,
+    /// Last name, or empty.
+    pub last_name: String,
+    /// E-mail address, or empty.
+    pub email: String,
+}
 
-/// The profile part of profile editing.
-pub static PROFILE_EDIT: &[FieldSpec] = &[
-    FieldSpec::text("date_of_birth", "Date of birth").kind(FieldKind::Date).optional(),
-    FieldSpec::text("photo", "Photo").kind(FieldKind::File).optional(),
-];
+impl Form for UserEdit {
+    const FIELDS: &'static [FieldSpec] = &[
+        FieldSpec::text("first_name", "First name").optional().max_length(150).autocomplete("given-name"),
+        FieldSpec::text("last_name", "Last name").optional().max_length(150).autocomplete("family-name"),
+        FieldSpec::of(FieldKind::Email, "email", "Email address").optional().max_length(254).autocomplete("email"),
+    ];
+}
+
+/// The profile part of profile editing (the photo is read with `Bound::file`).
+#[derive(Debug, Deserialize)]
+pub struct ProfileEdit {
+    /// Date of birth, if given.
+    pub date_of_birth: Option<NaiveDate>,
+}
+
+impl Form for ProfileEdit {
+    const FIELDS: &'static [FieldSpec] = &[
+        FieldSpec::of(FieldKind::Date, "date_of_birth", "Date of birth").optional(),
+        FieldSpec::of(FieldKind::Image, "photo", "Photo").optional(),
+    ];
+}
 
 /// Changing the password while signed in.
-pub static PASSWORD_CHANGE: &[FieldSpec] = &[
-    FieldSpec::text("old_password", "Old password").kind(FieldKind::Password).autocomplete("current-password"),
-    FieldSpec::text("new_password1", "New password").kind(FieldKind::Password).autocomplete("new-password"),
-    FieldSpec::text("new_password2", "New password confirmation")
-        .kind(FieldKind::Password)
-        .autocomplete("new-password"),
-];
+#[derive(Debug, Deserialize)]
+pub struct PasswordChange {
+    /// The current password.
+    pub old_password: String,
+    /// The new password.
+    pub new_password1: String,
+    /// The new password again.
+    pub new_password2: String,
+}
+
+impl Form for PasswordChange {
+    const FIELDS: &'static [FieldSpec] = &[
+        FieldSpec::of(FieldKind::Password, "old_password", "Old password").autocomplete("current-password"),
+        FieldSpec::of(FieldKind::Password, "new_password1", "New password").autocomplete("new-password"),
+        FieldSpec::of(FieldKind::Password, "new_password2", "New password confirmation").autocomplete("new-password"),
+    ];
+}
 
 /// Asking for a reset link.
-pub static PASSWORD_RESET: &[FieldSpec] =
-    &[FieldSpec::text("email", "Email").kind(FieldKind::Email).max_length(254).autocomplete("email")];
+#[derive(Debug, Deserialize)]
+pub struct PasswordReset {
+    /// The account's e-mail address.
+    pub email: String,
+}
+
+impl Form for PasswordReset {
+    const FIELDS: &'static [FieldSpec] =
+        &[FieldSpec::of(FieldKind::Email, "email", "Email").max_length(254).autocomplete("email")];
+}
 
 /// Choosing a new password from a reset link.
-pub static SET_PASSWORD: &[FieldSpec] = &[
-    FieldSpec::text("new_password1", "New password").kind(FieldKind::Password).autocomplete("new-password"),
-    FieldSpec::text("new_password2", "New password confirmation")
-        .kind(FieldKind::Password)
-        .autocomplete("new-password"),
-];
+#[derive(Debug, Deserialize)]
+pub struct SetPassword {
+    /// The new password.
+    pub new_password1: String,
+    /// The new password again.
+    pub new_password2: String,
+}
+
+impl Form for SetPassword {
+    const FIELDS: &'static [FieldSpec] = &[
+        FieldSpec::of(FieldKind::Password, "new_password1", "New password").autocomplete("new-password"),
+        FieldSpec::of(FieldKind::Password, "new_password2", "New password confirmation").autocomplete("new-password"),
+    ];
+}
 
 /// Whether a username uses only letters, digits and `@.+-_` (Django's `UnicodeUsernameValidator`).
 pub fn is_valid_username(username: &str) -> bool {

@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 
-use super::forms::{self, LOGIN, PASSWORD_CHANGE, PASSWORD_RESET, PROFILE_EDIT, REGISTRATION, SET_PASSWORD, USER_EDIT};
+use super::forms::{self, Login, PasswordChange, PasswordReset, ProfileEdit, Registration, SetPassword, UserEdit};
 use super::tokens;
 use quartet_kernel::app::CoreState;
 use quartet_kernel::auth::models::{profile, user};
@@ -17,7 +17,7 @@ use quartet_kernel::auth::{
     Authentication, LoginRequired, User, complete_sign_in, protected_message, sign_in_throttled,
 };
 use quartet_kernel::error::{Error, Result};
-use quartet_kernel::forms::{BoundForm, FormData, FormField};
+use quartet_kernel::forms::{Bound, BoundForm, FormData, FormField};
 use quartet_kernel::http::csrf::Csrf;
 use quartet_kernel::http::host::RequestHost;
 use quartet_kernel::http::{ClientIp, redirect};
@@ -66,7 +66,7 @@ pub(crate) async fn login_form(
     host: RequestHost,
     Query(query): Query<NextQuery>,
 ) -> Result<Response> {
-    let fields = BoundForm::new(LOGIN).fields(&ctx.tr());
+    let fields = Bound::<Login>::new().fields(&ctx.tr());
     let next = safe_next(&host, query.next.as_deref());
     render(&LoginPage { ctx, fields, error: String::new(), offer_reset: false, next })
 }
@@ -84,22 +84,16 @@ pub(crate) async fn login_submit(
 ) -> Result<Response> {
     let core = ctx.core().clone();
     let tr = ctx.tr();
-    let form = BoundForm::bind(LOGIN, &data, &tr);
+    let form = Bound::<Login>::bind(&data, &tr);
     let next = safe_next(&host, data.get("next").or(query.next.as_deref()));
     let mut fields = form.fields(&tr);
-    if !form.is_valid() {
+    let Some(login) = form.valid() else {
         // "This field is required." on the empty fields, as Django's AuthenticationForm.
         return render(&LoginPage { ctx, fields, error: String::new(), offer_reset: false, next });
-    }
+    };
     let device = quartet_kernel::http::cookies::get(&headers, quartet_kernel::auth::DEVICE_COOKIE);
-    let outcome = quartet_kernel::auth::authenticate(
-        &core,
-        form.value("username"),
-        form.value("password"),
-        ip,
-        device.as_deref(),
-    )
-    .await?;
+    let outcome =
+        quartet_kernel::auth::authenticate(&core, &login.username, &login.password, ip, device.as_deref()).await?;
     let (error, offer_reset, status) = match outcome {
         Authentication::Valid(user) => {
             let target = after_login(&core, &host, &next);
@@ -158,7 +152,7 @@ fn registration_fields(core: &CoreState, form: &BoundForm, tr: &Tr) -> Vec<FormF
 
 pub(crate) async fn register_form(ctx: PageContext) -> Result<Response> {
     let tr = ctx.tr();
-    let fields = registration_fields(ctx.core(), &BoundForm::new(REGISTRATION), &tr);
+    let fields = registration_fields(ctx.core(), &Bound::<Registration>::new(), &tr);
     render(&RegisterPage { ctx, fields })
 }
 
@@ -170,17 +164,17 @@ pub(crate) async fn register_submit(
 ) -> Result<Response> {
     let core = ctx.core().clone();
     let tr = ctx.tr();
-    let mut form = BoundForm::bind(REGISTRATION, &data, &tr);
+    let mut form = Bound::<Registration>::bind(&data, &tr);
     forms::validate_registration(&core, &mut form, &tr).await?;
-    if !form.is_valid() {
+    let Some(registration) = form.valid() else {
         let fields = registration_fields(&core, &form, &tr);
         return render(&RegisterPage { ctx, fields });
-    }
+    };
     let new = quartet_kernel::auth::NewUser {
-        username: form.value("username").to_owned(),
-        email: form.value("email").to_owned(),
-        first_name: form.value("first_name").to_owned(),
-        password: Some(form.value("password").to_owned()),
+        username: registration.username.clone(),
+        email: registration.email.clone(),
+        first_name: registration.first_name.clone(),
+        password: Some(registration.password.clone()),
         ..Default::default()
     };
     let user = match quartet_kernel::auth::create_user(&core, new).await {
@@ -246,8 +240,8 @@ async fn profile_of(core: &CoreState, user: &User) -> Result<profile::Model> {
 
 fn edit_page(
     ctx: PageContext,
-    user_form: &BoundForm,
-    profile_form: &BoundForm,
+    user_form: &Bound<UserEdit>,
+    profile_form: &Bound<ProfileEdit>,
     profile: &profile::Model,
 ) -> Result<Response> {
     let tr = ctx.tr();
@@ -269,18 +263,15 @@ fn edit_page(
 
 pub(crate) async fn edit_form(LoginRequired(user): LoginRequired, ctx: PageContext) -> Result<Response> {
     let profile = profile_of(ctx.core(), &user).await?;
-    let user_form = BoundForm::with_initial(
-        USER_EDIT,
-        &[
-            ("first_name", user.first_name.clone()),
-            ("last_name", user.last_name.clone()),
-            ("email", user.email.clone()),
-        ],
-    );
-    let profile_form = BoundForm::with_initial(
-        PROFILE_EDIT,
-        &[("date_of_birth", profile.date_of_birth.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default())],
-    );
+    let user_form = Bound::<UserEdit>::initial(&[
+        ("first_name", user.first_name.clone()),
+        ("last_name", user.last_name.clone()),
+        ("email", user.email.clone()),
+    ]);
+    let profile_form = Bound::<ProfileEdit>::initial(&[(
+        "date_of_birth",
+        profile.date_of_birth.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+    )]);
     edit_page(ctx, &user_form, &profile_form, &profile)
 }
 
@@ -293,13 +284,13 @@ pub(crate) async fn edit_submit(
     let core = ctx.core().clone();
     let tr = ctx.tr();
     let profile = profile_of(&core, &user).await?;
-    let mut user_form = BoundForm::bind(USER_EDIT, &data, &tr);
+    let mut user_form = Bound::<UserEdit>::bind(&data, &tr);
     forms::validate_user_edit(&core, &mut user_form, user.id, &tr).await?;
-    let mut profile_form = BoundForm::bind(PROFILE_EDIT, &data, &tr);
+    let mut profile_form = Bound::<ProfileEdit>::bind(&data, &tr);
     let mut new_photo = None;
     if user_form.is_valid()
         && profile_form.is_valid()
-        && let Some(file) = data.file("photo")
+        && let Some(file) = profile_form.file("photo")
     {
         match quartet_kernel::media::store_uploaded_image(&core, file, "users", core.settings.uploads.max_photo_pixels)
             .await
@@ -311,17 +302,18 @@ pub(crate) async fn edit_submit(
             Err(e) => profile_form.add_error("photo", e.message(&tr)),
         }
     }
-    if !(user_form.is_valid() && profile_form.is_valid()) {
+    let (Some(edit), Some(profile_edit)) = (user_form.valid(), profile_form.valid()) else {
         flash.error(tr.t("Error updating your profile")).await?;
         return edit_page(ctx, &user_form, &profile_form, &profile);
-    }
+    };
+    let date_of_birth = profile_edit.date_of_birth;
     let clear_photo = data.get("photo-clear").is_some();
     let old_photo = profile.photo.clone();
     let tx = core.db.begin().await?;
     let mut active_user: user::ActiveModel = user.clone().into();
-    active_user.first_name = Set(user_form.value("first_name").to_owned());
-    active_user.last_name = Set(user_form.value("last_name").to_owned());
-    active_user.email = Set(user_form.value("email").to_owned());
+    active_user.first_name = Set(edit.first_name.clone());
+    active_user.last_name = Set(edit.last_name.clone());
+    active_user.email = Set(edit.email.clone());
     if let Err(e) = active_user.update(&tx).await {
         if !quartet_kernel::db::is_unique_violation(&e) {
             return Err(e.into());
@@ -336,7 +328,7 @@ pub(crate) async fn edit_submit(
         return edit_page(ctx, &user_form, &profile_form, &profile);
     }
     let mut active_profile: profile::ActiveModel = profile.into();
-    active_profile.date_of_birth = Set(profile_form.date("date_of_birth"));
+    active_profile.date_of_birth = Set(date_of_birth);
     if let Some(path) = &new_photo {
         active_profile.photo = Set(path.clone());
     } else if clear_photo {
@@ -367,7 +359,7 @@ struct PasswordChangeDonePage {
 pub(crate) async fn password_change_form(LoginRequired(_user): LoginRequired, ctx: PageContext) -> Result<Response> {
     let tr = ctx.tr();
     let fields =
-        forms::with_password_help(BoundForm::new(PASSWORD_CHANGE).fields(&tr), "new_password1", ctx.core(), &tr);
+        forms::with_password_help(Bound::<PasswordChange>::new().fields(&tr), "new_password1", ctx.core(), &tr);
     render(&PasswordChangePage { ctx, fields })
 }
 
@@ -379,7 +371,7 @@ pub(crate) async fn password_change_submit(
 ) -> Result<Response> {
     let core = ctx.core().clone();
     let tr = ctx.tr();
-    let mut form = BoundForm::bind(PASSWORD_CHANGE, &data, &tr);
+    let mut form = Bound::<PasswordChange>::bind(&data, &tr);
     let hour = Duration::hours(1);
     let key = format!("login:user:{}", user.id);
     if !form.has_error("old_password") {
@@ -394,11 +386,11 @@ pub(crate) async fn password_change_submit(
         }
     }
     forms::validate_new_password(&core, &mut form, &user, &tr);
-    if !form.is_valid() {
+    let Some(change) = form.valid() else {
         let fields = forms::with_password_help(form.fields(&tr), "new_password1", &core, &tr);
         return render(&PasswordChangePage { ctx, fields });
-    }
-    let user = quartet_kernel::auth::set_password(&core, &user, form.value("new_password1")).await?;
+    };
+    let user = quartet_kernel::auth::set_password(&core, &user, &change.new_password1).await?;
     quartet_kernel::auth::update_session_auth_hash(&core, &session, &user).await?;
     tracing::info!(target: "quartet::auth", user_id = user.id, "password changed");
     Ok(Redirect::to(&core.url("accounts:password-change-done")).into_response())
@@ -432,7 +424,7 @@ struct PasswordResetEmail<'a> {
 }
 
 pub(crate) async fn password_reset_form(ctx: PageContext) -> Result<Response> {
-    let fields = BoundForm::new(PASSWORD_RESET).fields(&ctx.tr());
+    let fields = Bound::<PasswordReset>::new().fields(&ctx.tr());
     render(&PasswordResetPage { ctx, fields })
 }
 
@@ -444,11 +436,11 @@ pub(crate) async fn password_reset_submit(
 ) -> Result<Response> {
     let core = ctx.core().clone();
     let tr = ctx.tr();
-    let form = BoundForm::bind(PASSWORD_RESET, &data, &tr);
-    if !form.is_valid() {
+    let form = Bound::<PasswordReset>::bind(&data, &tr);
+    let Some(reset) = form.valid() else {
         let fields = form.fields(&tr);
         return render(&PasswordResetPage { ctx, fields });
-    }
+    };
     let (now, hour) = (core.now(), Duration::hours(1));
     let auth = &core.settings.auth;
     if let Some(ip) = ip {
@@ -463,7 +455,7 @@ pub(crate) async fn password_reset_submit(
             });
         }
     }
-    let email = form.value("email").to_lowercase();
+    let email = reset.email.to_lowercase();
     let users = user::Entity::find()
         .filter(Expr::expr(Func::lower(Expr::col(user::Column::Email))).eq(email.clone()))
         .filter(user::Column::IsActive.eq(true))
@@ -594,7 +586,7 @@ pub(crate) async fn password_reset_confirm_form(
         return Ok(Redirect::to(&url).into_response());
     }
     let tr = ctx.tr();
-    let fields = forms::with_password_help(BoundForm::new(SET_PASSWORD).fields(&tr), "new_password1", &core, &tr);
+    let fields = forms::with_password_help(Bound::<SetPassword>::new().fields(&tr), "new_password1", &core, &tr);
     render(&PasswordResetConfirmPage { ctx, valid_link: user.is_some(), fields })
 }
 
@@ -610,13 +602,13 @@ pub(crate) async fn password_reset_confirm_submit(
     let Some(user) = user else {
         return render(&PasswordResetConfirmPage { ctx, valid_link: false, fields: Vec::new() });
     };
-    let mut form = BoundForm::bind(SET_PASSWORD, &data, &tr);
+    let mut form = Bound::<SetPassword>::bind(&data, &tr);
     forms::validate_new_password(&core, &mut form, &user, &tr);
-    if !form.is_valid() {
+    let Some(new_password) = form.valid() else {
         let fields = forms::with_password_help(form.fields(&tr), "new_password1", &core, &tr);
         return render(&PasswordResetConfirmPage { ctx, valid_link: true, fields });
-    }
-    let user = quartet_kernel::auth::set_password(&core, &user, form.value("new_password1")).await?;
+    };
+    let user = quartet_kernel::auth::set_password(&core, &user, &new_password.new_password1).await?;
     session.remove(RESET_SESSION_KEY).await?;
     core.limiter.reset(&format!("login:user:{}", user.id)).await?;
     tracing::info!(target: "quartet::auth", user_id = user.id, "password reset");

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{Condition, DbErr};
 use serde_json::Value;
@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::options::{ManyToMany, ModelAdmin};
 use quartet_kernel::app::Registry;
 use quartet_kernel::db::Db;
-use quartet_kernel::forms::{FormData, UploadedFile};
+use quartet_kernel::forms::{FormData, UploadedFile, clean};
 use quartet_kernel::i18n::Tr;
 use quartet_kernel::models::{ColumnInfo, FieldKind, ModelDef, Row, RowQuery, plain_text};
 
@@ -740,39 +740,19 @@ pub(crate) fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: 
         }
         return Ok(if info.nullable { Value::Null } else { Value::String(String::new()) });
     }
-    if let Some(choices) = admin.choices.get(info.name)
-        && !choices.iter().any(|(v, _)| v == raw)
-    {
-        return Err(quartet_kernel::i18n::fill(
-            tr.t("Select a valid choice. {value} is not one of the available choices."),
-            &[("value", &raw)],
-        ));
+    if let Some(choices) = admin.choices.get(info.name) {
+        clean::choice(raw, choices.iter().map(|(v, _)| v.as_str()), tr)?;
     }
     match info.kind {
-        FieldKind::Integer => raw.parse::<i64>().map(Value::from).map_err(|_| tr.t("Enter a whole number.").to_owned()),
+        FieldKind::Integer => clean::integer(raw, None, None, tr).map(Value::from),
         FieldKind::Float => raw
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
             .ok_or_else(|| tr.t("Enter a number.").to_owned()),
-        FieldKind::Decimal => {
-            let mut number =
-                raw.parse::<sea_orm::prelude::Decimal>().map_err(|_| tr.t("Enter a number.").to_owned())?;
-            if let Some(places) = info.decimal_places {
-                if number.normalize().scale() > places {
-                    return Err(quartet_kernel::i18n::fill(
-                        tr.t("Ensure that there are no more than {n} decimal places."),
-                        &[("n", &places)],
-                    ));
-                }
-                number.rescale(places);
-            }
-            Ok(Value::String(number.to_string()))
-        }
-        FieldKind::Date => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .map(|d| Value::String(d.to_string()))
-            .map_err(|_| tr.t("Enter a valid date.").to_owned()),
+        FieldKind::Decimal => clean::decimal(raw, info.digits, None, None, tr).map(|d| Value::String(d.to_string())),
+        FieldKind::Date => clean::date(raw, tr).map(|d| Value::String(d.to_string())),
         FieldKind::DateTime => ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
             .iter()
             .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
@@ -783,13 +763,12 @@ pub(crate) fn parse_value(admin: &ModelAdmin, info: &ColumnInfo, raw: &str, tr: 
             .parse::<uuid::Uuid>()
             .map(|u| Value::String(u.to_string()))
             .map_err(|_| tr.t("Enter a valid UUID.").to_owned()),
-        FieldKind::Text(max) => match max {
-            Some(max) if raw.chars().count() > max as usize => Err(quartet_kernel::i18n::fill(
-                tr.t("Ensure this value has at most {max} characters (it has {n})."),
-                &[("max", &max), ("n", &raw.chars().count())],
-            )),
-            _ => Ok(Value::String(raw.to_owned())),
-        },
+        FieldKind::Text(max) => {
+            if let Some(max) = max {
+                clean::max_length(raw, max as usize, tr)?;
+            }
+            Ok(Value::String(raw.to_owned()))
+        }
         FieldKind::LongText => Ok(Value::String(raw.to_owned())),
         FieldKind::Boolean => Ok(Value::Bool(true)),
     }

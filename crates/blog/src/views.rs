@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use quartet_kernel::auth::LoginRequired;
-use quartet_kernel::forms::{BoundForm, FieldKind, FieldSpec, FormData, FormField};
+use quartet_kernel::forms::{Bound, BoundForm, FieldKind, FieldSpec, Form, FormData, FormField};
 use quartet_kernel::http::ClientIp;
 use quartet_kernel::http::host::RequestHost;
 use quartet_kernel::i18n::format_datetime;
@@ -193,12 +193,24 @@ async fn list(ctx: PageContext, tag: Option<tag::Model>, query: Option<String>) 
 
 // ---------------------------------------------------------------- detail
 
-/// The comment form (`CommentForm`: the comment's name, e-mail and body).
-pub static COMMENT_FORM: &[FieldSpec] = &[
-    FieldSpec::text("name", "Name").max_length(80).autocomplete("name"),
-    FieldSpec::text("email", "Email").kind(FieldKind::Email).max_length(254).autocomplete("email"),
-    FieldSpec::text("body", "Body").kind(FieldKind::Textarea),
-];
+/// The comment form (the reference's `CommentForm`: the comment's name, e-mail and body).
+#[derive(Debug, serde::Deserialize)]
+pub struct CommentForm {
+    /// The commenter's name.
+    pub name: String,
+    /// The commenter's e-mail address.
+    pub email: String,
+    /// The comment, at most `blog.comment_max_length` characters.
+    pub body: String,
+}
+
+impl Form for CommentForm {
+    const FIELDS: &'static [FieldSpec] = &[
+        FieldSpec::text("name", "Name").max_length(80).autocomplete("name"),
+        FieldSpec::of(FieldKind::Email, "email", "Email").max_length(254).autocomplete("email"),
+        FieldSpec::of(FieldKind::Textarea, "body", "Body"),
+    ];
+}
 
 /// A comment as the page shows it.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
@@ -308,7 +320,7 @@ pub async fn post_detail(
         Ok(CommentsPage { views, count })
     })
     .await?;
-    let fields = comment_fields(&ctx, &BoundForm::new(COMMENT_FORM));
+    let fields = comment_fields(&ctx, &Bound::<CommentForm>::new());
     let sidebar = sidebar(&ctx).await?;
     let ShownPost { post, body, similar } = shown;
     let CommentsPage { views, count } = comments;
@@ -356,16 +368,12 @@ struct CommentPage {
     fields: Vec<FormField>,
 }
 
-/// Adds Django's "at most N characters" error to `name` if its value is longer than `max`.
+/// Adds Django's "at most N characters" error to `name` if its value is longer than `max` (a
+/// limit from the settings, so not in the field's declaration).
 fn limit_length(form: &mut BoundForm, name: &str, max: usize, tr: &quartet_kernel::i18n::Tr) {
-    let length = form.value(name).chars().count();
-    if length > max && !form.has_error(name) {
-        let message = tr.n(
-            "Ensure this value has at most {n} character (it has {length}).",
-            "Ensure this value has at most {n} characters (it has {length}).",
-            max as u64,
-            &[("length", &length)],
-        );
+    if !form.has_error(name)
+        && let Err(message) = quartet_kernel::forms::clean::max_length(form.value(name), max, tr)
+    {
         form.add_error(name, message);
     }
 }
@@ -383,13 +391,13 @@ pub async fn post_comment(
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let tr = ctx.tr();
     let settings = crate::settings::of(&core);
-    let mut form = BoundForm::bind(COMMENT_FORM, &data, &tr);
+    let mut form = Bound::<CommentForm>::bind(&data, &tr);
     limit_length(&mut form, "body", settings.comment_max_length, &tr);
     let sidebar = sidebar(&ctx).await?;
-    if !form.is_valid() {
+    let Some(comment) = form.valid() else {
         let fields = comment_fields(&ctx, &form);
         return render(&CommentPage { ctx, sidebar, post, added: None, fields });
-    }
+    };
     let key = format!("blog:comment:ip:{}", ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string()));
     if let Err(retry_after) =
         core.limiter.take(&key, settings.comments_per_ip_per_hour, chrono::Duration::hours(1), core.now()).await?
@@ -402,9 +410,9 @@ pub async fn post_comment(
     }
     let mut added = comment::ActiveModel {
         post_id: Set(post.id),
-        name: Set(form.value("name").to_owned()),
-        email: Set(form.value("email").to_owned()),
-        body: Set(form.value("body").to_owned()),
+        name: Set(comment.name.clone()),
+        email: Set(comment.email.clone()),
+        body: Set(comment.body.clone()),
         active: Set(true),
         ..Default::default()
     };
@@ -419,13 +427,27 @@ pub async fn post_comment(
 
 // ---------------------------------------------------------------- share
 
-/// The share form (`EmailPostForm`).
-pub static SHARE_FORM: &[FieldSpec] = &[
-    FieldSpec::text("name", "Name").max_length(25).autocomplete("name"),
-    FieldSpec::text("email", "Email").kind(FieldKind::Email).autocomplete("email"),
-    FieldSpec::text("to", "To").kind(FieldKind::Email),
-    FieldSpec::text("comments", "Comments").kind(FieldKind::Textarea).optional(),
-];
+/// The share form (the reference's `EmailPostForm`).
+#[derive(Debug, serde::Deserialize)]
+pub struct ShareForm {
+    /// The sender's name.
+    pub name: String,
+    /// The sender's e-mail address.
+    pub email: String,
+    /// The recipient's e-mail address.
+    pub to: String,
+    /// The sender's comments, or empty.
+    pub comments: String,
+}
+
+impl Form for ShareForm {
+    const FIELDS: &'static [FieldSpec] = &[
+        FieldSpec::text("name", "Name").max_length(25).autocomplete("name"),
+        FieldSpec::of(FieldKind::Email, "email", "Email").autocomplete("email"),
+        FieldSpec::of(FieldKind::Email, "to", "To"),
+        FieldSpec::of(FieldKind::Textarea, "comments", "Comments").optional(),
+    ];
+}
 
 #[derive(Template)]
 #[template(path = "blog/post/share.html")]
@@ -457,7 +479,7 @@ pub async fn post_share_form(ctx: PageContext, Path(id): Path<String>) -> Result
     let core = ctx.core();
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let sidebar = sidebar(&ctx).await?;
-    let fields = share_fields(&ctx, &BoundForm::new(SHARE_FORM));
+    let fields = share_fields(&ctx, &Bound::<ShareForm>::new());
     render(&SharePage { ctx, sidebar, post, fields, sent_to: None })
 }
 
@@ -516,13 +538,13 @@ pub async fn post_share_submit(
     let post = queries::published_post(&core.db, path_id(&id)?).await?.ok_or(Error::NotFound)?;
     let tr = ctx.tr();
     let settings = crate::settings::of(&core);
-    let mut form = BoundForm::bind(SHARE_FORM, &data, &tr);
+    let mut form = Bound::<ShareForm>::bind(&data, &tr);
     limit_length(&mut form, "comments", settings.share_comment_max_length, &tr);
     let sidebar = sidebar(&ctx).await?;
-    if !form.is_valid() {
+    let Some(share) = form.valid() else {
         let fields = share_fields(&ctx, &form);
         return render(&SharePage { ctx, sidebar, post, fields, sent_to: None });
-    }
+    };
     let (hour, now) = (chrono::Duration::hours(1), core.now());
     let sender = format!("blog:share:ip:{}", ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string()));
     if let Err(retry_after) = core.limiter.take(&sender, settings.share_emails_per_ip_per_hour, hour, now).await? {
@@ -532,7 +554,7 @@ pub async fn post_share_submit(
             message: "You have shared too many posts by e-mail in the last hour. Please try again later.",
         });
     }
-    let recipient = format!("blog:share:to:{}", form.value("to").to_lowercase());
+    let recipient = format!("blog:share:to:{}", share.to.to_lowercase());
     if let Err(retry_after) =
         core.limiter.take(&recipient, settings.share_emails_per_recipient_per_hour, hour, now).await?
     {
@@ -545,14 +567,14 @@ pub async fn post_share_submit(
     let job = SharePostJob {
         post_id: post.id,
         post_url: host.absolute(&core.settings, &post.path(&core)),
-        name: form.value("name").to_owned(),
-        email: form.value("email").to_owned(),
-        comments: form.value("comments").to_owned(),
-        to: form.value("to").to_owned(),
+        name: share.name.clone(),
+        email: share.email.clone(),
+        comments: share.comments.clone(),
+        to: share.to.clone(),
     };
     let job_id = core.enqueue(&core.db, &job).await?;
     tracing::info!(target: "quartet::blog", post_id = post.id, job_id, "post shared by e-mail");
-    let sent_to = Some(form.value("to").to_owned());
+    let sent_to = Some(share.to.clone());
     render(&SharePage { ctx, sidebar, post, fields: Vec::new(), sent_to })
 }
 

@@ -348,14 +348,13 @@ async fn every_blog_text_has_a_spanish_translation() {
         .into_iter()
         .map(|(_, text)| text)
         .collect();
-    // ctx.t("…"), ctx.t1("…", tr.n("…", "…", FieldSpec::text("name", "…"), NavLink labels.
+    // ctx.t("…"), ctx.t1("…", tr.n("…", "…"), the forms' labels, NavLink labels.
     let mut ids: Vec<String> = Vec::new();
     let mut plurals: Vec<(String, String)> = Vec::new();
     for (start, _) in sources.match_indices('(') {
         let before = &sources[..start];
         let call = ["ctx.t", "ctx.t1", "ctx.t2", "ctx.tn", "tr.n", "tr.t"].iter().any(|c| before.ends_with(c));
-        let field = before.ends_with("FieldSpec::text");
-        if !call && !field {
+        if !call {
             continue;
         }
         let args = &sources[start + 1..];
@@ -373,14 +372,15 @@ async fn every_blog_text_has_a_spanish_translation() {
                 break;
             }
         }
-        if field {
-            ids.extend(strings.get(1).cloned());
-        } else if before.ends_with("tn") || before.ends_with(".n") {
+        if before.ends_with("tn") || before.ends_with(".n") {
             plurals.push((strings[0].clone(), strings[1].clone()));
         } else {
             ids.extend(strings.into_iter().take(1));
         }
     }
+    use quartet_kernel::forms::Form as _;
+    let forms = [quartet_blog::views::CommentForm::FIELDS, quartet_blog::views::ShareForm::FIELDS];
+    ids.extend(forms.iter().flat_map(|fields| fields.iter()).map(|f| f.label.to_owned()));
     for registration in quartet_core::admin::site(&site.core).admins.iter().filter(|a| a.label().starts_with("blog.")) {
         ids.extend(registration.messages());
     }

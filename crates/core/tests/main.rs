@@ -14,6 +14,7 @@ mod dump;
 mod events;
 mod extras;
 mod first_minute;
+mod forms;
 mod hardening;
 mod http;
 mod jobs;

@@ -74,8 +74,9 @@ pub struct ColumnInfo {
     pub primary_key: bool,
     /// Whether the database generates it (an auto-increment primary key).
     pub generated: bool,
-    /// Digits after the point of a decimal column declared with a scale (`Decimal(Some((10, 2)))`).
-    pub decimal_places: Option<u32>,
+    /// Digits in total and after the point of a decimal column declared with them
+    /// (`Decimal(Some((10, 2)))` is `(10, 2)`).
+    pub digits: Option<(u32, u32)>,
 }
 
 /// A column that refers to a row of another table.
@@ -101,8 +102,8 @@ pub(crate) fn columns<E: EntityTrait>() -> Vec<ColumnInfo> {
                 unique: def.is_unique() || is_pk,
                 primary_key: is_pk,
                 generated: is_pk && generated,
-                decimal_places: match def.get_column_type() {
-                    ColumnType::Decimal(Some((_, scale))) | ColumnType::Money(Some((_, scale))) => Some(*scale),
+                digits: match def.get_column_type() {
+                    ColumnType::Decimal(Some(digits)) | ColumnType::Money(Some(digits)) => Some(*digits),
                     _ => None,
                 },
             }

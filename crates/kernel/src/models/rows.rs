@@ -94,7 +94,7 @@ where
     };
     // SQLite drops trailing zeros ("9.5"); a decimal(10, 2) always shows two places ("9.50").
     for column in super::meta::columns::<E>() {
-        let Some(places) = column.decimal_places else { continue };
+        let Some((_, places)) = column.digits else { continue };
         if let Some(Value::String(text)) = row.get_mut(column.name)
             && let Ok(mut number) = text.parse::<sea_orm::prelude::Decimal>()
         {

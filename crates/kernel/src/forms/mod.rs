@@ -1,36 +1,78 @@
-//! HTML forms: declared fields, binding submitted data, Django's validation messages, and the
-//! field list templates render with `forms/field.html`.
+//! HTML forms: typed structs bound from the request with Django's validation messages, the
+//! fields templates render with `forms/field.html`, and formsets.
 //!
-//! A form is a `&'static [FieldSpec]`. [`BoundForm::bind`] applies the per-field rules
-//! (required, length, e-mail, date); the caller adds its own checks with
-//! [`BoundForm::add_error`], then reads cleaned values with [`BoundForm::value`].
+//! A form is a struct that implements [`Form`]: its fields are a `&'static [FieldSpec]`, its
+//! values are deserialised from what each field cleaned (a whole number as an `i64`, a decimal
+//! as a [`Decimal`], a date as a `NaiveDate`, a multiple choice as a `Vec`), so a view reads
+//! `form.valid()?.email`, never a string by name. [`Bound`] binds submitted data and applies
+//! each field's own rules; the view adds its own checks with [`Bound::add_error`].
+//! [`FormSet`] binds several forms of one kind with Django's management form, deleting and
+//! ordering. The admin cleans each value with the same functions ([`clean`]), so a number or
+//! a choice is read, and refused, with the same message everywhere.
 
-use std::collections::BTreeMap;
+mod bound;
+pub mod clean;
+mod formset;
+mod typed;
 
-use chrono::NaiveDate;
+pub use bound::BoundForm;
+pub use formset::{FormSet, FormSetForm, FormSetRow, FormSetSpec, FormSetView};
+pub use typed::{Bound, Form};
 
 pub use crate::http::form_data::{FileContent, FormData, UploadedFile};
 use crate::i18n::Tr;
+pub use sea_orm::prelude::Decimal;
 
-/// The kind of input a field is.
+/// The kind of input a field is, and how its value is cleaned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
-    /// `<input type="text">`.
+    /// `<input type="text">`: a `String`.
     Text,
-    /// `<input type="email">`, validated as an address.
+    /// `<input type="email">`, validated as an address: a `String`.
     Email,
-    /// `<input type="password">`, never re-displayed.
+    /// `<input type="password">`, never re-displayed nor trimmed: a `String`.
     Password,
-    /// `<input type="date">`, `YYYY-MM-DD`.
+    /// `<input type="date">`, `YYYY-MM-DD`: a `chrono::NaiveDate`.
     Date,
-    /// `<input type="file">`.
+    /// `<input type="file">`: read with [`Bound::file`].
     File,
-    /// `<textarea>`.
+    /// `<input type="file" accept="image/*">`: a PNG, JPEG, GIF or WebP by its first bytes.
+    Image,
+    /// `<textarea>`: a `String`.
     Textarea,
-    /// `<input type="hidden">`.
+    /// `<input type="hidden">`: a `String`.
     Hidden,
-    /// `<input type="checkbox">`.
+    /// `<input type="checkbox">`: a `bool`.
     Checkbox,
+    /// `<input type="number">`: an `i64` within [`FieldSpec::range`].
+    Integer,
+    /// `<input type="number" step>`: a [`Decimal`] within [`FieldSpec::decimal`]'s digits.
+    Decimal,
+    /// `<select>` of [`FieldSpec::choices`]: a `String` (or an enum deserialised from it).
+    Choice,
+    /// `<select multiple>` of [`FieldSpec::choices`]: a `Vec<String>`.
+    MultipleChoice,
+    /// `<select>` of rows given when binding ([`Bound::choices`]): the row's key as an `i64`.
+    ModelChoice,
+    /// `<select multiple>` of rows given when binding: a `Vec<i64>`.
+    ModelMultipleChoice,
+}
+
+impl FieldKind {
+    /// Whether the field offers a list of options.
+    pub fn has_options(self) -> bool {
+        matches!(self, Self::Choice | Self::MultipleChoice | Self::ModelChoice | Self::ModelMultipleChoice)
+    }
+
+    /// Whether several values may be chosen.
+    pub fn is_multiple(self) -> bool {
+        matches!(self, Self::MultipleChoice | Self::ModelMultipleChoice)
+    }
+
+    /// Whether the value is an upload.
+    pub fn is_file(self) -> bool {
+        matches!(self, Self::File | Self::Image)
+    }
 }
 
 /// A declared field.
@@ -50,12 +92,40 @@ pub struct FieldSpec {
     pub help: &'static str,
     /// The `autocomplete` attribute, or empty.
     pub autocomplete: &'static str,
+    /// The smallest number allowed (integers and decimals).
+    pub min: Option<i64>,
+    /// The largest number allowed (integers and decimals).
+    pub max: Option<i64>,
+    /// A decimal's digits in total and after the point (Django's `max_digits`, `decimal_places`).
+    pub digits: Option<(u32, u32)>,
+    /// The options of a choice field: value and label (a message id).
+    pub choices: &'static [(&'static str, &'static str)],
+    /// Whether it is shown as a hidden input whatever its kind (a row's key in a formset).
+    pub hidden: bool,
 }
 
 impl FieldSpec {
     /// A required text field.
     pub const fn text(name: &'static str, label: &'static str) -> Self {
-        Self { name, label, kind: FieldKind::Text, required: true, max_length: None, help: "", autocomplete: "" }
+        Self {
+            name,
+            label,
+            kind: FieldKind::Text,
+            required: true,
+            max_length: None,
+            help: "",
+            autocomplete: "",
+            min: None,
+            max: None,
+            digits: None,
+            choices: &[],
+            hidden: false,
+        }
+    }
+
+    /// A required field of another kind.
+    pub const fn of(kind: FieldKind, name: &'static str, label: &'static str) -> Self {
+        Self::text(name, label).kind(kind)
     }
 
     /// Makes the field a different kind.
@@ -87,19 +157,54 @@ impl FieldSpec {
         self.autocomplete = value;
         self
     }
+
+    /// Bounds a number (both ends included).
+    pub const fn range(mut self, min: i64, max: i64) -> Self {
+        self.min = Some(min);
+        self.max = Some(max);
+        self
+    }
+
+    /// Bounds a number from below.
+    pub const fn min(mut self, min: i64) -> Self {
+        self.min = Some(min);
+        self
+    }
+
+    /// A decimal's digits in total and after the point.
+    pub const fn decimal(mut self, max_digits: u32, decimal_places: u32) -> Self {
+        self.digits = Some((max_digits, decimal_places));
+        self
+    }
+
+    /// Shows the field as a hidden input.
+    pub const fn hidden(mut self) -> Self {
+        self.hidden = true;
+        self
+    }
+
+    /// The options of a choice field.
+    pub const fn choices(mut self, choices: &'static [(&'static str, &'static str)]) -> Self {
+        self.choices = choices;
+        self
+    }
 }
 
 /// A field as a template renders it.
 #[derive(Debug, Clone)]
 pub struct FormField {
-    /// The input's name (also its id, prefixed `id_`).
-    pub name: &'static str,
+    /// The input's name, with its formset prefix if any (also its id, prefixed `id_`).
+    pub name: String,
     /// Translated label.
     pub label: String,
     /// The input kind.
     pub kind: FieldKind,
     /// The value to show.
     pub value: String,
+    /// The chosen values of a (multiple) choice.
+    pub selected: Vec<String>,
+    /// The options of a choice: value and translated label.
+    pub options: Vec<(String, String)>,
     /// Translated errors.
     pub errors: Vec<String>,
     /// Whether the field is required.
@@ -110,6 +215,10 @@ pub struct FormField {
     pub autocomplete: &'static str,
     /// Maximum length, if any.
     pub max_length: Option<usize>,
+    /// The `min`, `max` and `step` attributes of a number, or empty.
+    pub number_attrs: (String, String, String),
+    /// Shown as a hidden input.
+    pub hidden: bool,
 }
 
 impl FormField {
@@ -120,9 +229,13 @@ impl FormField {
             FieldKind::Email => "email",
             FieldKind::Password => "password",
             FieldKind::Date => "date",
-            FieldKind::File => "file",
+            FieldKind::File | FieldKind::Image => "file",
             FieldKind::Hidden => "hidden",
             FieldKind::Checkbox => "checkbox",
+            FieldKind::Integer | FieldKind::Decimal => "number",
+            FieldKind::Choice | FieldKind::MultipleChoice | FieldKind::ModelChoice | FieldKind::ModelMultipleChoice => {
+                "select"
+            }
         }
     }
 
@@ -133,12 +246,32 @@ impl FormField {
 
     /// Whether it renders as a hidden input.
     pub fn is_hidden(&self) -> bool {
-        self.kind == FieldKind::Hidden
+        self.hidden || self.kind == FieldKind::Hidden
     }
 
     /// Whether it renders as a checkbox.
     pub fn is_checkbox(&self) -> bool {
         self.kind == FieldKind::Checkbox
+    }
+
+    /// Whether it renders as a `<select>`.
+    pub fn is_select(&self) -> bool {
+        self.kind.has_options()
+    }
+
+    /// Whether the `<select>` takes several values.
+    pub fn is_multiple(&self) -> bool {
+        self.kind.is_multiple()
+    }
+
+    /// Whether an option is chosen.
+    pub fn is_selected(&self, value: &str) -> bool {
+        self.selected.iter().any(|v| v == value)
+    }
+
+    /// Whether an image is asked for (`accept="image/*"`).
+    pub fn is_image(&self) -> bool {
+        self.kind == FieldKind::Image
     }
 
     /// Whether a checkbox is ticked.
@@ -203,152 +336,6 @@ pub fn slugify(text: &str) -> String {
         }
     }
     out.trim_matches(['-', '_']).to_owned()
-}
-
-/// A form with its submitted (or initial) values and errors.
-#[derive(Debug, Clone)]
-pub struct BoundForm {
-    specs: &'static [FieldSpec],
-    values: BTreeMap<&'static str, String>,
-    errors: BTreeMap<&'static str, Vec<String>>,
-    non_field_errors: Vec<String>,
-    bound: bool,
-}
-
-impl BoundForm {
-    /// An empty, unbound form.
-    pub fn new(specs: &'static [FieldSpec]) -> Self {
-        Self { specs, values: BTreeMap::new(), errors: BTreeMap::new(), non_field_errors: Vec::new(), bound: false }
-    }
-
-    /// An unbound form showing initial values.
-    pub fn with_initial(specs: &'static [FieldSpec], initial: &[(&'static str, String)]) -> Self {
-        let mut form = Self::new(specs);
-        for (name, value) in initial {
-            form.values.insert(name, value.clone());
-        }
-        form
-    }
-
-    /// Binds submitted data and applies each field's own rules.
-    pub fn bind(specs: &'static [FieldSpec], data: &FormData, tr: &Tr) -> Self {
-        let mut form = Self::new(specs);
-        form.bound = true;
-        for spec in specs {
-            let raw = data.get(spec.name).unwrap_or("");
-            let value = match spec.kind {
-                FieldKind::Password => raw.to_owned(),
-                FieldKind::Checkbox => {
-                    if raw.is_empty() {
-                        String::new()
-                    } else {
-                        "on".to_owned()
-                    }
-                }
-                _ => raw.trim().to_owned(),
-            };
-            let present = match spec.kind {
-                FieldKind::File => data.file(spec.name).is_some(),
-                _ => !value.is_empty(),
-            };
-            if spec.kind == FieldKind::File && data.file_too_large(spec.name) {
-                form.add_error(spec.name, file_too_large_message(tr, data.upload_limit()));
-            } else if value.contains('\0') {
-                // Django's `ProhibitNullCharactersValidator`: no database stores them as text.
-                form.add_error(spec.name, tr.t("Null characters are not allowed."));
-            } else if spec.required && !present {
-                form.add_error(spec.name, tr.t("This field is required."));
-            } else if present {
-                let length = value.chars().count();
-                if let Some(max) = spec.max_length
-                    && length > max
-                {
-                    form.add_error(
-                        spec.name,
-                        tr.n(
-                            "Ensure this value has at most {n} character (it has {length}).",
-                            "Ensure this value has at most {n} characters (it has {length}).",
-                            max as u64,
-                            &[("length", &length)],
-                        ),
-                    );
-                }
-                if spec.kind == FieldKind::Email && !is_valid_email(&value) {
-                    form.add_error(spec.name, tr.t("Enter a valid email address."));
-                }
-                if spec.kind == FieldKind::Date && NaiveDate::parse_from_str(&value, "%Y-%m-%d").is_err() {
-                    form.add_error(spec.name, tr.t("Enter a valid date."));
-                }
-            }
-            form.values.insert(spec.name, value);
-        }
-        form
-    }
-
-    /// Whether data was submitted.
-    pub fn is_bound(&self) -> bool {
-        self.bound
-    }
-
-    /// Whether the form is bound and has no errors.
-    pub fn is_valid(&self) -> bool {
-        self.bound && self.errors.is_empty() && self.non_field_errors.is_empty()
-    }
-
-    /// Whether `name` has an error already.
-    pub fn has_error(&self, name: &str) -> bool {
-        self.errors.contains_key(name)
-    }
-
-    /// A field's cleaned value (trimmed, except passwords).
-    pub fn value(&self, name: &str) -> &str {
-        self.values.get(name).map_or("", String::as_str)
-    }
-
-    /// A date field's value.
-    pub fn date(&self, name: &str) -> Option<NaiveDate> {
-        NaiveDate::parse_from_str(self.value(name), "%Y-%m-%d").ok()
-    }
-
-    /// Adds an error to a field (or to the whole form if `name` is not a field).
-    pub fn add_error(&mut self, name: &str, message: impl Into<String>) {
-        match self.specs.iter().find(|s| s.name == name) {
-            Some(spec) => self.errors.entry(spec.name).or_default().push(message.into()),
-            None => self.non_field_errors.push(message.into()),
-        }
-    }
-
-    /// Adds an error to the whole form.
-    pub fn add_form_error(&mut self, message: impl Into<String>) {
-        self.non_field_errors.push(message.into());
-    }
-
-    /// Errors that belong to no field.
-    pub fn non_field_errors(&self) -> &[String] {
-        &self.non_field_errors
-    }
-
-    /// The fields to render.
-    pub fn fields(&self, tr: &Tr) -> Vec<FormField> {
-        self.specs
-            .iter()
-            .map(|spec| FormField {
-                name: spec.name,
-                label: tr.t(spec.label).to_owned(),
-                kind: spec.kind,
-                value: if matches!(spec.kind, FieldKind::Password | FieldKind::File) {
-                    String::new()
-                } else {
-                    self.value(spec.name).to_owned()
-                },
-                errors: self.errors.get(spec.name).cloned().unwrap_or_default(),
-                required: spec.required,
-                help: if spec.help.is_empty() { Vec::new() } else { vec![tr.t(spec.help).to_owned()] },
-                autocomplete: spec.autocomplete,
-                max_length: spec.max_length,
-            })
-            .collect()
-    }
 }
 
 #[cfg(test)]
