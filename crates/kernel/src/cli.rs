@@ -95,6 +95,13 @@ pub enum Builtin {
         #[arg(long, short = 'o')]
         output: PathBuf,
     },
+    /// Open the database's own shell on the configured database: `sqlite3` on the SQLite file,
+    /// `psql` on PostgreSQL (the password passed in its environment, never as an argument).
+    Dbshell {
+        /// Arguments for the shell, after `--` (`quartet dbshell -- -c 'select 1'`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
 }
 
 /// What the command line offers: the installed apps (the kernel's `core` app first, less
@@ -411,6 +418,7 @@ async fn dispatch(offer: Offer, matches: ArgMatches, read: Read) -> anyhow::Resu
             eprintln!("Sent a test e-mail to {}.", emails.join(", "));
             Ok(ExitCode::SUCCESS)
         }
+        Builtin::Dbshell { args } => dbshell(&settings, &args),
         Builtin::Collectstatic { output } => {
             let site = build_site(settings, apps, true, create).await?;
             let written =
@@ -418,6 +426,67 @@ async fn dispatch(offer: Offer, matches: ArgMatches, read: Read) -> anyhow::Resu
             println!("{written} static file(s) copied to {}.", output.display());
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The command `dbshell` runs: the program, its arguments and the environment it adds.
+pub fn dbshell_command(settings: &Settings, extra: &[String]) -> anyhow::Result<std::process::Command> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") {
+        let Some(file) = sqlite_file(settings) else { bail!("an in-memory SQLite database has no shell") };
+        if !file.exists() {
+            bail!("there is no database at {}: run `quartet migrate` first", file.display());
+        }
+        let mut command = std::process::Command::new("sqlite3");
+        command.arg(file).args(extra);
+        return Ok(command);
+    }
+    let parsed = url::Url::parse(&url).context("database.url is not a URL")?;
+    let decode = |text: &str| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned();
+    let mut command = std::process::Command::new("psql");
+    if let Some(host) = parsed.host_str() {
+        command.arg("--host").arg(host.trim_start_matches('[').trim_end_matches(']'));
+    }
+    if let Some(port) = parsed.port() {
+        command.arg("--port").arg(port.to_string());
+    }
+    if !parsed.username().is_empty() {
+        command.arg("--username").arg(decode(parsed.username()));
+    }
+    if let Some(password) = parsed.password() {
+        // In the environment, where `ps` does not show it (Django's dbshell does the same).
+        command.env("PGPASSWORD", decode(password));
+    }
+    for (key, value) in parsed.query_pairs() {
+        match key.as_ref() {
+            "sslmode" => command.env("PGSSLMODE", value.as_ref()),
+            "sslrootcert" => command.env("PGSSLROOTCERT", value.as_ref()),
+            _ => &mut command,
+        };
+    }
+    let schema = &settings.database.schema;
+    if !schema.is_empty() {
+        // The schema the site uses, as its own connections set it.
+        command.env("PGOPTIONS", format!("-c search_path={schema}"));
+    }
+    let database = decode(parsed.path().trim_start_matches('/'));
+    if !database.is_empty() {
+        command.arg("--dbname").arg(database);
+    }
+    command.args(extra);
+    Ok(command)
+}
+
+fn dbshell(settings: &Settings, extra: &[String]) -> anyhow::Result<ExitCode> {
+    let mut command = dbshell_command(settings, extra)?;
+    let program = command.get_program().to_string_lossy().into_owned();
+    match command.status() {
+        Ok(status) => Ok(status.code().map_or(ExitCode::FAILURE, |c| ExitCode::from(c.clamp(0, 255) as u8))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let package = if program == "psql" { "postgresql-client" } else { "sqlite3" };
+            bail!("`{program}` is not installed or not on the PATH (Debian: apt install {package})")
+        }
+        Err(e) => Err(e).with_context(|| format!("running {program}")),
     }
 }
 

@@ -454,6 +454,57 @@ async fn clearsessions_removes_only_expired_sessions_on_postgresql() {
     clear_sessions_on(TestDatabase::create(Backend::Postgres).await).await;
 }
 
+fn dbshell_on(database: TestDatabase) {
+    let mut quartet = Quartet::on(&database);
+    quartet.run(&["migrate"]).success();
+    quartet
+        .set("QUARTET_SUPERUSER_USERNAME", "root")
+        .set("QUARTET_SUPERUSER_EMAIL", "root@example.com")
+        .set("QUARTET_SUPERUSER_PASSWORD", "violet-anchor-93-tide");
+    quartet.run(&["createsuperuser", "--noinput"]).success();
+    let query = "SELECT count(*) FROM accounts_user WHERE username = 'root';";
+    // psql: the password from the URL in its environment, the site's schema on its search path.
+    let args: Vec<&str> = if database.url().starts_with("postgres") {
+        vec!["dbshell", "--", "-tA", "-c", query]
+    } else {
+        vec!["dbshell", "--", query]
+    };
+    let run = quartet.run(&args).success();
+    assert_eq!(run.stdout.trim(), "1", "{run:#?}");
+}
+
+#[tokio::test]
+async fn dbshell_opens_sqlite3_on_the_sites_file() {
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    tokio::task::spawn_blocking(move || dbshell_on(database)).await.unwrap();
+}
+
+#[tokio::test]
+#[cfg_attr(not(quartet_postgres), ignore = "set QUARTET_TEST_DATABASE_URL to run it")]
+async fn dbshell_opens_psql_on_the_sites_database_and_schema() {
+    if quartet_testkit::service_url(quartet_testkit::POSTGRES_VARIABLE).is_none() {
+        return;
+    }
+    let database = TestDatabase::create(Backend::Postgres).await;
+    tokio::task::spawn_blocking(move || dbshell_on(database)).await.unwrap();
+}
+
+#[test]
+fn dbshell_without_its_program_or_a_database_says_what_to_do() {
+    let quartet = Quartet::new();
+    let none = quartet.run(&["dbshell"]);
+    assert_eq!(none.code, Some(1));
+    assert!(none.stderr.contains("run `quartet migrate` first"), "{none:#?}");
+    quartet.run(&["migrate"]).success();
+    let empty = tempfile::tempdir().unwrap();
+    let run = Run::from(quartet.command(&["dbshell"]).env("PATH", empty.path()).output().unwrap());
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("`sqlite3` is not installed or not on the PATH (Debian: apt install sqlite3)"),
+        "{run:#?}"
+    );
+}
+
 /// `serve` in a child process; killed when dropped.
 struct Server(Child);
 
