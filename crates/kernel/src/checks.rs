@@ -130,6 +130,20 @@ pub fn deploy_findings(settings: &Settings) -> Vec<Finding> {
             ),
         ));
     }
+    if settings.devtools.toolbar {
+        out.push(Finding::new(
+            "quartet.W101",
+            "devtools.toolbar is on. The SQL panel shows every statement a page runs, values included; turn it off.",
+        ));
+    }
+    if settings.metrics.access == crate::config::MetricsAccess::Token
+        && settings.metrics.token.expose().chars().count() < 32
+    {
+        out.push(Finding::new(
+            "quartet.W102",
+            "metrics.access is token but metrics.token has fewer than 32 characters. Use a long random token.",
+        ));
+    }
     if !s.cross_origin_opener_policy.is_empty() && !COOP_VALUES.contains(&s.cross_origin_opener_policy.as_str()) {
         out.push(Finding::new(
             "security.E024",
@@ -160,6 +174,19 @@ mod tests {
     }
 
     #[test]
+    fn the_toolbar_and_a_short_metrics_token_are_flagged() {
+        let mut s = production();
+        assert!(!ids(&s).iter().any(|id| id.starts_with("quartet.")), "{:?}", ids(&s));
+        s.devtools.toolbar = true;
+        assert!(ids(&s).contains(&"quartet.W101"));
+        s.metrics.access = crate::config::MetricsAccess::Token;
+        s.metrics.token = Secret::new("x".repeat(31));
+        assert!(ids(&s).contains(&"quartet.W102"));
+        s.metrics.token = Secret::new("x".repeat(32));
+        assert!(!ids(&s).contains(&"quartet.W102"));
+    }
+
+    #[test]
     fn a_production_configuration_has_no_findings() {
         assert_eq!(ids(&production()), Vec::<&str>::new());
     }
@@ -177,7 +204,8 @@ mod tests {
                 "security.W012",
                 "security.W016",
                 "security.W018",
-                "security.W020"
+                "security.W020",
+                "quartet.W101"
             ]
         );
     }

@@ -35,11 +35,21 @@ pub struct Cli {
 /// The built-in commands.
 #[derive(Debug, Subcommand)]
 pub enum Builtin {
-    /// Serve the site over HTTP (and WebSocket) on one port.
+    /// Serve the site over HTTP (and WebSocket) on one port; over HTTPS with --tls or --cert.
     Serve {
         /// Address to listen on (default: server.bind, 127.0.0.1:8000).
         #[arg(long)]
         bind: Option<SocketAddr>,
+        /// Serve HTTPS with a self-signed certificate made once under `<data_dir>/tls/` (for
+        /// development: OAuth providers want an https:// redirect address).
+        #[arg(long, conflicts_with_all = ["cert", "key"])]
+        tls: bool,
+        /// Serve HTTPS with this certificate chain (PEM).
+        #[arg(long, requires = "key", value_name = "FILE")]
+        cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "cert", value_name = "FILE")]
+        key: Option<PathBuf>,
     },
     /// Apply database migrations, or list them.
     Migrate {
@@ -308,7 +318,18 @@ async fn dispatch(offer: Offer, matches: ArgMatches, read: Read) -> anyhow::Resu
     }
     let cli = Cli::from_arg_matches(&matches)?;
     match cli.command {
-        Builtin::Serve { bind } => serve(settings, apps, bind).await,
+        Builtin::Serve { bind, tls, cert, key } => {
+            let files = match (cert, key) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                _ if tls => {
+                    Some(crate::server::tls::development_certificate(&settings.data_dir, &settings.allowed_hosts)?)
+                }
+                _ => None,
+            };
+            // A bad certificate stops the command before the site is built.
+            let acceptor = files.as_ref().map(|(cert, key)| crate::server::tls::acceptor(cert, key)).transpose()?;
+            serve(settings, apps, bind, acceptor).await
+        }
         Builtin::Migrate { list } => {
             let site = build_site(settings, apps, true, if list { create } else { Create::Allowed }).await?;
             if list {
@@ -499,7 +520,12 @@ async fn ensure_migrated(site: &Site) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(settings: Settings, apps: Vec<Arc<dyn App>>, bind: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
+async fn serve(
+    settings: Settings,
+    apps: Vec<Arc<dyn App>>,
+    bind: Option<SocketAddr>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> anyhow::Result<ExitCode> {
     let site = build_site(settings, apps, false, Create::Allowed).await?;
     crate::server::listener::raise_descriptor_limit();
     let settings = &site.core.settings;
@@ -525,7 +551,8 @@ async fn serve(settings: Settings, apps: Vec<Arc<dyn App>>, bind: Option<SocketA
         crate::auth::models::user::Entity::find().count(&site.core.db).await? == 0
     };
     println!(
-        "Quartet is running at http://{local}/ ({} profile, {}). Press Ctrl-C to stop.",
+        "Quartet is running at {}://{local}/ ({} profile, {}). Press Ctrl-C to stop.",
+        if tls.is_some() { "https" } else { "http" },
         match settings.profile {
             crate::config::Profile::Development => "development",
             crate::config::Profile::Production => "production",
@@ -540,7 +567,7 @@ async fn serve(settings: Settings, apps: Vec<Arc<dyn App>>, bind: Option<SocketA
     }
     let background: Vec<_> =
         site.core.registry.installed.iter().filter_map(|a| a.start_background(&site.core)).collect();
-    site.serve_until(listener, stop).await;
+    site.serve_with(listener, tls, stop).await;
     for task in background {
         task.stop().await;
     }

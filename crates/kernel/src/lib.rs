@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod kv;
 pub mod mail;
 pub mod media;
+pub mod metrics;
 pub mod models;
 pub mod pagination;
 pub mod ratelimit;

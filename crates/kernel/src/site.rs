@@ -128,6 +128,7 @@ impl SiteBuilder {
             bodies: crate::http::body::BodyBudget::new(settings.uploads.memory_budget_bytes),
             images: crate::blocking::BlockingPool::new(settings.uploads.image_concurrency),
             queries,
+            metrics: crate::metrics::Metrics::default(),
             settings,
             db,
             mailer,
@@ -317,6 +318,16 @@ impl Site {
         listener: tokio::net::TcpListener,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) {
-        crate::server::serve(listener, self.router(), &self.core.settings.server, stop).await;
+        self.serve_with(listener, None, stop).await;
+    }
+
+    /// Serves HTTP, or HTTPS with `tls`, on `listener` until `stop` completes, then drains.
+    pub async fn serve_with(
+        &self,
+        listener: tokio::net::TcpListener,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        crate::server::serve(listener, self.router(), &self.core.settings.server, tls, stop).await;
     }
 }

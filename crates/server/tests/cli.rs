@@ -124,7 +124,8 @@ fn check_deploy_on_the_defaults_names_every_insecure_setting_and_fails() {
     for id in ["W004", "W008", "W009", "W012", "W016", "W018", "W020"] {
         assert!(deploy.stdout.contains(&format!("(security.{id})")), "{id} missing:\n{}", deploy.stdout);
     }
-    assert!(deploy.stdout.contains("System check identified 7 issue(s)"), "{}", deploy.stdout);
+    assert!(deploy.stdout.contains("(quartet.W101)"), "the development toolbar:\n{}", deploy.stdout);
+    assert!(deploy.stdout.contains("System check identified 8 issue(s)"), "{}", deploy.stdout);
 }
 
 #[test]
@@ -513,6 +514,94 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Sends `GET path` over TLS to `address`, trusting only `cert`, offering `alpn`; the
+/// protocol agreed and the response's first line.
+async fn https_get(address: &str, cert: &Path, alpn: &[&[u8]], path: &str) -> (Option<Vec<u8>>, String) {
+    use rustls_pki_types::pem::PemObject as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(cert).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("the certificate is valid for localhost");
+    let agreed = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+    if agreed.as_deref() == Some(b"h2".as_slice()) {
+        return (agreed, String::new());
+    }
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tls.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    (agreed, text)
+}
+
+fn started(server: &mut Server, scheme: &str) -> String {
+    let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).unwrap();
+    // Keep reading: a closed pipe would end the server at its next line.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    banner
+        .split(&format!("{scheme}://"))
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no {scheme} address in {banner:?}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn serve_tls_answers_https_with_a_development_certificate_made_once() {
+    let quartet = Quartet::new();
+    let spawn = || {
+        quartet
+            .command(&["serve", "--tls", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts")
+    };
+    let mut server = Server(spawn());
+    let address = started(&mut server, "https");
+    let cert = quartet.path().join("data/tls/development-cert.pem");
+    let (agreed, answer) = https_get(&address, &cert, &[b"http/1.1"], "/account/login/").await;
+    assert_eq!(agreed.as_deref(), Some(b"http/1.1".as_slice()));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("<form"), "the sign-in page, over TLS");
+    let (agreed, _) = https_get(&address, &cert, &[b"h2", b"http/1.1"], "/").await;
+    assert_eq!(agreed.as_deref(), Some(b"h2".as_slice()), "HTTP/2 by ALPN");
+    drop(server);
+
+    let first = std::fs::read(&cert).unwrap();
+    let mut again = Server(spawn());
+    let address = started(&mut again, "https");
+    let (_, answer) = https_get(&address, &cert, &[b"http/1.1"], "/healthz").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(std::fs::read(&cert).unwrap(), first, "the same certificate the second time");
+}
+
+#[test]
+fn serve_with_a_bad_certificate_stops_with_its_name() {
+    let quartet = Quartet::new();
+    quartet.write("cert.pem", "not a certificate");
+    quartet.write("key.pem", "not a key");
+    let run = quartet.run(&["serve", "--cert", "cert.pem", "--key", "key.pem"]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(run.stderr.contains("cert.pem holds no certificate"), "{run:#?}");
+    let half = quartet.run(&["serve", "--cert", "cert.pem"]);
+    assert_eq!(half.code, Some(2), "clap refuses --cert without --key: {half:#?}");
 }
 
 #[tokio::test]

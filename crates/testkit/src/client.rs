@@ -185,6 +185,15 @@ impl TestClient {
         self.send(self.http.get(self.url(path))).await
     }
 
+    /// `GET path` with extra headers.
+    pub async fn get_with_headers(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut request = self.http.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
     /// `GET path`, following redirects on this site.
     pub async fn get_followed(&self, path: &str) -> TestResponse {
         let mut page = self.get(path).await;

@@ -156,6 +156,8 @@ impl TestSiteBuilder {
         // queue itself choose the database or RabbitMQ backend.
         settings.jobs.backend = JobBackendKind::Inline;
         settings.log.requests = false;
+        // Pages as production serves them; the toolbar's own tests turn it on.
+        settings.devtools.toolbar = false;
         // Fast hashing; the production parameters have their own tests.
         settings.auth.argon2_memory_kib = 64;
         settings.auth.pbkdf2_iterations = 1000;
@@ -181,7 +183,7 @@ impl TestSiteBuilder {
         let router = site.router();
         let server_settings = site.core.settings.server.clone();
         let server = tokio::spawn(async move {
-            quartet_core::server::serve(listener, router, &server_settings, async {
+            quartet_core::server::serve(listener, router, &server_settings, None, async {
                 let _ = stopped.await;
             })
             .await;

@@ -27,6 +27,8 @@ pub struct CoreInner {
     pub db: Db,
     /// Statements run on `db` since start-up (tests assert how many a page needs).
     pub queries: crate::db::QueryCount,
+    /// Requests counted for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
     /// The cache (data, fragments, pages).
     pub cache: Arc<crate::cache::Cache>,
     /// Counters and rankings.

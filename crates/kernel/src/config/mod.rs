@@ -208,6 +208,10 @@ pub struct Settings {
     pub kv: KvSettings,
     /// The channel layer and WebSockets.
     pub channels: ChannelsSettings,
+    /// `/metrics` in Prometheus' text format.
+    pub metrics: MetricsSettings,
+    /// Development aids on every page.
+    pub devtools: DevtoolsSettings,
     /// The sections of the installed apps (`[blog]`…), each read as the app's own type
     /// ([`Settings::app`]).
     #[serde(skip)]
@@ -654,6 +658,42 @@ pub struct ChannelsSettings {
     pub max_sockets: usize,
 }
 
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsAccess {
+    /// Nobody: `/metrics` is a 404 (the production default).
+    Off,
+    /// Connections from this machine (127.0.0.1, ::1) that no proxy forwarded (the
+    /// development default). Behind a proxy on the same machine, use `token`.
+    Loopback,
+    /// Anyone sending `Authorization: Bearer <metrics.token>`.
+    Token,
+}
+
+/// `/metrics`: requests by route and status, latency histograms, the database pool, cache hits
+/// and misses, jobs by state, open connections and WebSockets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `off`, `loopback` or `token`.
+    pub access: MetricsAccess,
+    /// The bearer token when `access = "token"` (at least 32 characters).
+    pub token: Secret,
+}
+
+/// Development aids (Django Debug Toolbar's SQL panel).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevtoolsSettings {
+    /// A `Server-Timing` header (database and total time) and a collapsible SQL panel at the
+    /// bottom of HTML pages (each statement, its time, duplicates flagged), for requests from
+    /// this machine only. On in development; `check --deploy` refuses it in production.
+    pub toolbar: bool,
+    /// Statements the SQL panel lists at most per request (the rest are counted).
+    pub max_statements: usize,
+}
+
 /// The site's Redis server: the key-value store, the channel layer and sessions use it when
 /// their backend is `redis` (and the cache, unless `cache.url` names another).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -851,6 +891,11 @@ impl Settings {
                 idle_timeout_seconds: 60,
                 max_sockets: 10_000,
             },
+            metrics: MetricsSettings {
+                access: if production { MetricsAccess::Off } else { MetricsAccess::Loopback },
+                token: Secret::default(),
+            },
+            devtools: DevtoolsSettings { toolbar: !production, max_statements: 500 },
             sections: AppSections::default(),
         }
     }

@@ -22,6 +22,45 @@ pub fn id_column() -> sea_orm::sea_query::ColumnDef {
 
 use crate::config::Settings;
 
+tokio::task_local! {
+    static STATEMENTS: std::sync::Arc<std::sync::Mutex<StatementLog>>;
+}
+
+/// The statements one request ran (the development toolbar's SQL panel).
+#[derive(Debug, Default)]
+pub struct StatementLog {
+    /// Statement with its values, statement without them, time.
+    pub entries: Vec<(String, String, Duration)>,
+    /// Statements run (also those past `max`).
+    pub count: usize,
+    /// Their total time.
+    pub total: Duration,
+    max: usize,
+}
+
+impl StatementLog {
+    /// Runs `future`, keeping the first `max` statements it runs (on any pool of this process)
+    /// and counting the rest.
+    pub async fn collect<T>(max: usize, future: impl std::future::Future<Output = T>) -> (T, StatementLog) {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(StatementLog { max, ..StatementLog::default() }));
+        let out = STATEMENTS.scope(log.clone(), future).await;
+        let log = std::mem::take(&mut *log.lock().expect("statement log"));
+        (out, log)
+    }
+
+    /// Records a statement into the current task's log, if one is collecting.
+    fn record(info: &sea_orm::metric::Info<'_>) {
+        let _ = STATEMENTS.try_with(|log| {
+            let mut log = log.lock().expect("statement log");
+            log.count += 1;
+            log.total += info.elapsed;
+            if log.entries.len() < log.max {
+                log.entries.push((info.statement.to_string(), info.statement.sql.clone(), info.elapsed));
+            }
+        });
+    }
+}
+
 /// How many statements a pool has run; cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct QueryCount(std::sync::Arc<std::sync::atomic::AtomicU64>);
@@ -31,8 +70,9 @@ impl QueryCount {
     pub fn attach(db: &mut DatabaseConnection) -> QueryCount {
         let count = QueryCount::default();
         let counter = count.0.clone();
-        db.set_metric_callback(move |_| {
+        db.set_metric_callback(move |info| {
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            StatementLog::record(info);
         });
         count
     }

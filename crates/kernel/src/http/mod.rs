@@ -100,3 +100,11 @@ impl Personal {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
+
+/// Whether a request came from this machine and no proxy forwarded it: its connection's peer
+/// is a loopback address and it carries no `Forwarded`, `X-Forwarded-For` or `X-Real-IP`
+/// header (what `/metrics` and the development toolbar are shown to).
+pub fn is_local_request(headers: &axum::http::HeaderMap, peer: Option<std::net::SocketAddr>) -> bool {
+    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"].iter().any(|h| headers.contains_key(*h));
+    !forwarded && peer.is_some_and(|p| p.ip().is_loopback() || p.ip().to_canonical().is_loopback())
+}

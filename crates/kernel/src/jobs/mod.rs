@@ -358,6 +358,19 @@ impl JobTypes {
     }
 }
 
+/// Jobs in the queue table by status (`/metrics`): one grouped count.
+pub async fn counts_by_status(db: &crate::db::Db) -> std::result::Result<Vec<(String, i64)>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QuerySelect};
+    job::Entity::find()
+        .select_only()
+        .column(job::Column::Status)
+        .column_as(job::Column::Id.count(), "n")
+        .group_by(job::Column::Status)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await
+}
+
 /// The installed job types (provided by the `core` app, which every site has).
 pub fn job_types(core: &CoreState) -> &JobTypes {
     core.service::<JobTypes>().expect("the core app provides the job types")

@@ -212,6 +212,55 @@ async fn sniff(stream: &TcpStream, deadline: tokio::time::Instant) -> Option<Pro
     }
 }
 
+/// What serving one accepted connection needs.
+struct Connection {
+    h1: Arc<Builder<TokioExecutor>>,
+    h2: Arc<Builder<TokioExecutor>>,
+    router: Router,
+    stop: watch::Receiver<bool>,
+    idle_timeout: Duration,
+    peer: SocketAddr,
+}
+
+impl Connection {
+    /// Serves HTTP/1.1 or HTTP/2 on `io` (a TCP stream, or a TLS stream when `tls`).
+    async fn run<I>(self, io: TokioIo<I>, protocol: Protocol, tls: bool)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Self { h1, h2, router, stop, idle_timeout, peer } = self;
+        let activity = Activity::new();
+        let counted = activity.clone();
+        let service = router
+            .map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                if tls {
+                    request.extensions_mut().insert(crate::http::host::TlsConnection);
+                }
+                request
+            })
+            .map_future(move |future| {
+                let in_flight = InFlight::begin(&counted);
+                async move {
+                    let response = future.await;
+                    drop(in_flight);
+                    response
+                }
+            });
+        let service = TowerToHyperService::new(service);
+        match protocol {
+            Protocol::Http1 => {
+                let conn = h1.serve_connection_with_upgrades(io, service);
+                drive(conn, stop, None, peer).await;
+            }
+            Protocol::Http2 => {
+                let conn = h2.serve_connection_with_upgrades(io, service);
+                drive(conn, stop, Some((activity, idle_timeout)), peer).await;
+            }
+        }
+    }
+}
+
 /// Runs one connection until it ends, the server stops (graceful), or it is idle too long.
 async fn drive<C>(conn: C, mut stop: watch::Receiver<bool>, idle: Option<(Arc<Activity>, Duration)>, peer: SocketAddr)
 where
@@ -254,11 +303,13 @@ where
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then drains connections.
+/// Serves `router` on `listener` until `shutdown` completes, then drains connections; over
+/// TLS (HTTP/2 or HTTP/1.1 by ALPN) when `tls` is given.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     settings: &ServerSettings,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let header_timeout = Duration::from_secs(settings.header_read_timeout_seconds);
@@ -314,36 +365,36 @@ pub async fn serve(
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let (h1, h2, router, stop) = (h1.clone(), h2.clone(), router.clone(), stop_rx.clone());
+                let connection = Connection {
+                    h1: h1.clone(),
+                    h2: h2.clone(),
+                    router: router.clone(),
+                    stop: stop_rx.clone(),
+                    idle_timeout,
+                    peer,
+                };
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let _held = (slot, address_slot);
+                    let _held = (slot, address_slot, crate::metrics::OpenConnection::count());
                     let deadline = tokio::time::Instant::now() + header_timeout;
-                    let Some(protocol) = sniff(&stream, deadline).await else { return };
-                    let activity = Activity::new();
-                    let counted = activity.clone();
-                    let service = router
-                        .map_request(move |mut request: Request<Incoming>| {
-                            request.extensions_mut().insert(ConnectInfo(peer));
-                            request
-                        })
-                        .map_future(move |future| {
-                            let in_flight = InFlight::begin(&counted);
-                            async move {
-                                let response = future.await;
-                                drop(in_flight);
-                                response
-                            }
-                        });
-                    let service = TowerToHyperService::new(service);
-                    let io = TokioIo::new(stream);
-                    match protocol {
-                        Protocol::Http1 => {
-                            let conn = h1.serve_connection_with_upgrades(io, service);
-                            drive(conn, stop, None, peer).await;
+                    match tls {
+                        None => {
+                            let Some(protocol) = sniff(&stream, deadline).await else { return };
+                            connection.run(TokioIo::new(stream), protocol, false).await;
                         }
-                        Protocol::Http2 => {
-                            let conn = h2.serve_connection_with_upgrades(io, service);
-                            drive(conn, stop, Some((activity, idle_timeout)), peer).await;
+                        Some(acceptor) => {
+                            // The handshake counts against the same first-bytes deadline.
+                            let stream = match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+                                Ok(Ok(stream)) => stream,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => return,
+                            };
+                            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+                            let protocol = if h2 { Protocol::Http2 } else { Protocol::Http1 };
+                            connection.run(TokioIo::new(stream), protocol, true).await;
                         }
                     }
                 });
@@ -396,17 +447,26 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
     }
 }
 
+/// Counts the request for `/metrics` under the route it matched.
+fn observe(core: &CoreState, response: &Response, started: Instant) {
+    let route = response.extensions().get::<crate::metrics::RouteLabel>().map(|r| r.0.as_str());
+    core.metrics.observe(route, response.status().as_u16(), started.elapsed());
+}
+
 /// Middleware: one structured log line per request (when `log.requests` is on).
 pub async fn request_log(State(core): State<CoreState>, request: Request, next: Next) -> Response {
-    if !core.settings.log.requests {
-        return next.run(request).await;
-    }
     let started = Instant::now();
+    if !core.settings.log.requests {
+        let response = next.run(request).await;
+        observe(&core, &response, started);
+        return response;
+    }
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let client =
         request.extensions().get::<ConnectInfo<SocketAddr>>().map_or_else(|| "-".to_owned(), |c| c.0.ip().to_string());
     let response = next.run(request).await;
+    observe(&core, &response, started);
     let status = response.status().as_u16();
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     if status >= 500 {

@@ -1,21 +1,24 @@
 //! The server: the middleware stack around the apps' routes, error pages, health checks and
 //! the accept loop.
 //!
-//! Order of the layers, outermost first: request log → the request's cache versions →
-//! compression → security headers →
+//! Order of the layers, outermost first: request log (and `/metrics` counts) → the request's
+//! cache versions → compression → the development toolbar → security headers →
 //! error pages → panic catcher → host validation → HTTPS redirect → the apps' layers
 //! ([`crate::app::SiteLayer`], first installed outermost) → (static, media, health) or the page
 //! routes, which add language → the per-site cache → session → request guard (limits + CSRF).
 
+pub mod devtools;
 pub mod error_pages;
 pub mod guard;
 pub mod health;
 mod host;
 mod language;
 pub mod listener;
+pub mod metrics;
 pub mod page_cache;
 pub mod security;
 mod sessions;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -70,7 +73,9 @@ pub fn assemble(core: &CoreState, pages: Router) -> Router {
         .route("/media/{*path}", get(crate::media::serve).with_state(core.clone()))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz).with_state(core.clone()))
+        .route("/metrics", get(metrics::serve).with_state(core.clone()))
         .merge(pages)
+        .route_layer(axum::middleware::from_fn(crate::metrics::mark_route))
         .fallback({
             let core = core.clone();
             move |request: axum::extract::Request| not_found(core.clone(), request)
@@ -88,6 +93,7 @@ pub fn assemble(core: &CoreState, pages: Router) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn_with_state(core.clone(), error_pages::layer))
         .layer(from_fn_with_state(core.clone(), security::headers))
+        .layer(from_fn_with_state(core.clone(), devtools::layer))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(cache_scope))
         .layer(from_fn_with_state(core.clone(), listener::request_log))
