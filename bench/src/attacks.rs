@@ -13,6 +13,7 @@
 //! | `guesses` | 300 concurrent wrong passwords for one account from one address | passwords checked (answers 200) and refused (429) |
 //! | `share` | 40 share e-mails to 40 recipients from one anonymous address, at once | e-mails queued (200) and refused (429) |
 //! | `comments` | 50 comments of 2 MB, then 40 of one line, from one address | comments stored, the post page's size and time |
+//! | `idle-websockets` | a signed-in superuser opens 1,000 WebSockets to the admin's notice board (`/admin/ws/notices/`) and leaves them idle for 45 s (two rounds of pings) | the server's memory before and after, bytes per socket, sockets still open |
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -30,7 +31,7 @@ const DEMO: [&str; 0] = [];
 const PASSWORD: &str = "attack-harness-passphrase-73";
 
 /// Every run, by name.
-pub const RUNS: [&str; 9] = [
+pub const RUNS: [&str; 10] = [
     "silent-sockets",
     "silent-sockets-uncapped",
     "slow-multipart",
@@ -40,6 +41,7 @@ pub const RUNS: [&str; 9] = [
     "guesses",
     "share",
     "comments",
+    "idle-websockets",
 ];
 
 /// One run's outcome: lines of the report.
@@ -70,6 +72,13 @@ pub async fn run(binary: &Path, only: &[String], work: &Path) -> anyhow::Result<
         let dir = work.join(name);
         std::fs::create_dir_all(&dir)?;
         let mut env = attack_env();
+        if *name == "idle-websockets" {
+            env.push(("QUARTET_SERVER_MAX_CONNECTIONS_PER_IP".to_owned(), "0".to_owned()));
+            env.push(("QUARTET_SUPERUSER_USERNAME".to_owned(), "root".to_owned()));
+            env.push(("QUARTET_SUPERUSER_EMAIL".to_owned(), "root@example.com".to_owned()));
+            env.push(("QUARTET_SUPERUSER_PASSWORD".to_owned(), PASSWORD.to_owned()));
+            env.push(("QUARTET_METRICS_ACCESS".to_owned(), "loopback".to_owned()));
+        }
         if *name == "silent-sockets-uncapped" {
             env.push(("QUARTET_SERVER_MAX_CONNECTIONS_PER_IP".to_owned(), "0".to_owned()));
         }
@@ -88,6 +97,7 @@ pub async fn run(binary: &Path, only: &[String], work: &Path) -> anyhow::Result<
             "guesses" => guesses(&site).await,
             "share" => share(&site).await,
             "comments" => comments(&site).await,
+            "idle-websockets" => idle_websockets(&site, 1000).await,
             _ => unreachable!("the runs are listed in RUNS"),
         }
         .with_context(|| format!("the run {name}"))?;
@@ -618,4 +628,103 @@ async fn comments(site: &Site) -> anyhow::Result<Outcome> {
 pub fn report_path(out: &Path, label: &str) -> PathBuf {
     let stamp = chrono::Utc::now().format("%Y-%m-%d%H%M%S");
     out.join(format!("attacks-{stamp}-{label}.md"))
+}
+
+/// Opens `count` WebSockets as a signed-in superuser and leaves them idle; the server's memory
+/// per socket.
+async fn idle_websockets(site: &Site, count: usize) -> anyhow::Result<Outcome> {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+    site.quartet(&["createsuperuser", "--noinput"])?;
+    let server = site.serve().await?;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let http = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("a client")?;
+    let token = csrf_token(&http, &server.base, "/account/login/").await?;
+    let (status, _) =
+        post_form(&http, &server.base, "/account/login/", &token, &[("username", "root"), ("password", PASSWORD)])
+            .await?;
+    if status != 302 {
+        bail!("signing in answered {status}");
+    }
+    let base: reqwest::Url = server.base.parse().context("the server's address")?;
+    let cookies = reqwest::cookie::CookieStore::cookies(&*jar, &base);
+    let cookie = cookies.context("no session cookie")?.to_str()?.to_owned();
+    // Warm: one socket opened and closed, so what is measured is what each socket adds.
+    let url = format!("{}/admin/ws/notices/", server.base.replacen("http", "ws", 1));
+    let request = |cookie: &str| -> anyhow::Result<_> {
+        let mut request = url.as_str().into_client_request()?;
+        request.headers_mut().insert("cookie", cookie.parse()?);
+        request.headers_mut().insert("origin", server.base.parse()?);
+        Ok(request)
+    };
+    drop(tokio_tungstenite::connect_async(request(&cookie)?).await.context("the first WebSocket")?);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = server.sample()?;
+    let started = Instant::now();
+    let mut sockets = Vec::with_capacity(count);
+    for n in 0..count {
+        let (socket, _) =
+            tokio_tungstenite::connect_async(request(&cookie)?).await.with_context(|| format!("WebSocket {n}"))?;
+        sockets.push(socket);
+    }
+    let opened = started.elapsed();
+    // Each socket is read (pings answered by tungstenite) so that none looks dead.
+    let (closed_tx, mut closed_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut readers = Vec::with_capacity(count);
+    for mut socket in sockets {
+        let closed = closed_tx.clone();
+        readers.push(tokio::spawn(async move {
+            while let Some(frame) = socket.next().await {
+                if frame.is_err() || frame.as_ref().is_ok_and(|f| f.is_close()) {
+                    break;
+                }
+            }
+            let _ = closed.send(());
+        }));
+    }
+    drop(closed_tx);
+    let mut peak = before.rss_mib;
+    let idle_until = Instant::now() + Duration::from_secs(45);
+    while Instant::now() < idle_until {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        peak = peak.max(server.sample()?.rss_mib);
+    }
+    let after = server.sample()?;
+    let mut closed = 0;
+    while closed_rx.try_recv().is_ok() {
+        closed += 1;
+    }
+    let metrics = http.get(format!("{}/metrics", server.base)).send().await?.text().await.unwrap_or_default();
+    let open_by_server =
+        metrics.lines().find_map(|l| l.strip_prefix("quartet_open_websockets ")).unwrap_or("(metrics off)").to_owned();
+    for reader in readers {
+        reader.abort();
+    }
+    server.stop().await;
+    let grown_kib = (after.rss_mib - before.rss_mib) * 1024.0;
+    Ok(Outcome {
+        name: "idle-websockets",
+        lines: vec![
+            format!(
+                "{count} WebSockets opened by one signed-in superuser in {:.1} s, then idle for 45 s",
+                opened.as_secs_f64()
+            ),
+            format!(
+                "server memory: {} before, {} after ({} peak): {:.1} MiB for {count} sockets, {:.1} KiB per socket",
+                mib(before.rss_mib),
+                mib(after.rss_mib),
+                mib(peak),
+                after.rss_mib - before.rss_mib,
+                grown_kib / count as f64
+            ),
+            format!(
+                "sockets closed by the server while idle: {closed}; open as the server counts them: {open_by_server}"
+            ),
+        ],
+    })
 }
