@@ -33,6 +33,9 @@ use crate::auth::User;
 use crate::channels::{ChannelError, GroupMessage, Received};
 use crate::error::{Error, Result};
 
+/// The read and write buffers of one socket.
+const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
+
 /// Close codes (RFC 6455).
 pub mod close {
     /// The server is going away, or the socket was idle.
@@ -199,9 +202,15 @@ async fn upgrade(core: CoreState, consumer: Arc<dyn Consumer>, request: Request)
         subscriptions.push(core.channels.join(group).await);
     }
     let limit = core.settings.channels.max_message_bytes;
+    // tungstenite's default buffers are 128 KiB each way, allocated per socket up front: 8 KiB
+    // is plenty for chat-sized frames (a larger frame grows the read buffer up to the message
+    // limit), and an idle socket costs a few KiB instead of about 140.
     Ok(ws
         .max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
+        .max_write_buffer_size(SOCKET_BUFFER_BYTES + 2 * limit)
         .on_upgrade(move |socket| async move {
             run(socket, consumer, info, subscriptions).await;
             drop(slot);
