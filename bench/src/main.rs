@@ -134,6 +134,10 @@ struct RunArgs {
     /// own.
     #[arg(long)]
     cache_url: Option<String>,
+    /// With `--cache redis`: `cache.announced_versions = true` (versions kept in the server,
+    /// learnt from announcements, so a cached page costs no round trip to Redis).
+    #[arg(long)]
+    announced_versions: bool,
     /// After the run, compare with this earlier report (a stored baseline) as `compare --check`
     /// does, and fail when the run falls short of it.
     #[arg(long)]
@@ -238,7 +242,11 @@ impl RunArgs {
             _ => return Vec::new(),
         };
         let prefix = format!("bench-{}:", std::process::id());
-        vec![("QUARTET_CACHE_URL".to_owned(), url), ("QUARTET_CACHE_KEY_PREFIX".to_owned(), prefix)]
+        let mut env = vec![("QUARTET_CACHE_URL".to_owned(), url), ("QUARTET_CACHE_KEY_PREFIX".to_owned(), prefix)];
+        if self.announced_versions {
+            env.push(("QUARTET_CACHE_ANNOUNCED_VERSIONS".to_owned(), "true".to_owned()));
+        }
+        env
     }
 }
 

@@ -138,7 +138,12 @@ async fn down_and_back(backend: CacheBackendKind, url: &str, default_port: u16) 
     }
     assert!(back, "the store answers again through the restored relay");
     assert_eq!(load(&a, "post", &loads, "v4").await, "v4", "A makes its missed bump, then stores the new value");
-    let _ = b.ping().await;
+    // B's own connection may have been cut too: it answers again after its retry pause.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while b.ping().await.is_err() || b.is_down() {
+        assert!(Instant::now() < deadline, "B reaches the store again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(load(&b, "post", &loads, "v5").await, "v4", "B sees the change made while the store was down");
 }
 
@@ -185,4 +190,70 @@ async fn a_cache_server_that_never_answered_costs_no_error() {
         assert!(cache.is_down());
         assert!(cache.ping().await.is_err());
     }
+}
+
+/// Loads `key` on `cache` until it gives `expected` (at most `within`); how long that took.
+async fn seen_within(
+    cache: &Cache,
+    key: &str,
+    loads: &AtomicU32,
+    fresh: &str,
+    expected: &str,
+    within: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        if load(cache, key, loads, fresh).await == expected {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < within, "{expected:?} not seen within {within:?}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// `cache.announced_versions`: versions kept in process, learnt from announcements; a cached
+/// value costs no call to Redis, another instance's bump arrives within milliseconds, and a
+/// stopped Redis falls back to reading versions (bypassed) and back again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(quartet_redis), ignore = "set QUARTET_TEST_REDIS_URL to run it")]
+async fn redis_announced_versions_cost_no_round_trip_and_arrive_in_milliseconds() {
+    let Some(url) = service_url("QUARTET_TEST_REDIS_URL") else { return };
+    let parsed = url::Url::parse(&url).unwrap();
+    let proxy = TcpProxy::start(&format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap_or(6379))).await;
+    let mut s = settings(CacheBackendKind::Redis, &proxy.url(&url));
+    s.cache.announced_versions = true;
+    let (a, b) = (Cache::new(&s).unwrap(), Cache::new(&s).unwrap());
+    let loads = AtomicU32::new(0);
+    // The subscriptions are made in the background: wait until B keeps what it reads.
+    assert_eq!(load(&a, "post", &loads, "v1").await, "v1");
+    seen_within(&b, "post", &loads, "v1", "v1", Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    load(&b, "post", &loads, "v1").await;
+
+    // Cached: no command reaches Redis at all (the relay carries nothing).
+    let before = proxy.bytes_relayed();
+    for _ in 0..50 {
+        assert_eq!(load(&b, "post", &loads, "never").await, "v1");
+    }
+    assert_eq!(proxy.bytes_relayed(), before, "versions and value from this process");
+
+    a.bump(&["blog"]).await;
+    let took = seen_within(&b, "post", &loads, "v2", "v2", Duration::from_secs(1)).await;
+    assert!(took < Duration::from_millis(500), "A's bump reached B in {took:?}");
+
+    // Redis stops: the versions are forgotten, the cache bypassed, pages made from the data.
+    proxy.cut().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(load(&b, "post", &loads, "v3").await, "v3", "made from the data while Redis is down");
+    a.bump(&["blog"]).await;
+    proxy.restore();
+    tokio::time::sleep(Duration::from_millis(1100)).await; // past cache.retry_seconds
+    for _ in 0..50 {
+        if a.ping().await.is_ok() && b.ping().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(load(&a, "post", &loads, "v4").await, "v4", "A makes its missed bump");
+    seen_within(&b, "post", &loads, "v5", "v4", Duration::from_secs(5)).await;
 }

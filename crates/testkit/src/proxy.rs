@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -13,6 +14,7 @@ use tokio::sync::watch;
 pub struct TcpProxy {
     addr: SocketAddr,
     up: Arc<watch::Sender<bool>>,
+    sent: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -23,8 +25,14 @@ impl TcpProxy {
         let addr = listener.local_addr().expect("a bound address");
         let (up, _) = watch::channel(true);
         let up = Arc::new(up);
-        let task = tokio::spawn(relay(listener, target.to_owned(), up.clone()));
-        TcpProxy { addr, up, task }
+        let sent = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(relay(listener, target.to_owned(), up.clone(), sent.clone()));
+        TcpProxy { addr, up, sent, task }
+    }
+
+    /// Bytes the clients have sent to the service so far (whether a command reached it).
+    pub fn bytes_relayed(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst)
     }
 
     /// The local address (`127.0.0.1:<port>`).
@@ -59,20 +67,37 @@ impl Drop for TcpProxy {
     }
 }
 
-async fn relay(listener: TcpListener, target: String, up: Arc<watch::Sender<bool>>) {
+async fn relay(listener: TcpListener, target: String, up: Arc<watch::Sender<bool>>, sent: Arc<AtomicU64>) {
     loop {
         let Ok((client, _)) = listener.accept().await else { continue };
         if *up.borrow() {
-            tokio::spawn(pipe(client, target.clone(), up.subscribe()));
+            tokio::spawn(pipe(client, target.clone(), up.subscribe(), sent.clone()));
         }
         // Cut: the connection is closed at once, as by a stopped service's host.
     }
 }
 
-async fn pipe(mut client: TcpStream, target: String, mut state: watch::Receiver<bool>) {
-    let Ok(mut server) = TcpStream::connect(&target).await else { return };
+async fn pipe(client: TcpStream, target: String, mut state: watch::Receiver<bool>, sent: Arc<AtomicU64>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Ok(server) = TcpStream::connect(&target).await else { return };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let upstream = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            sent.fetch_add(n as u64, Ordering::SeqCst);
+            if server_write.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
     tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+        () = upstream => {}
+        _ = tokio::io::copy(&mut server_read, &mut client_write) => {}
         _ = state.wait_for(|up| !*up) => {}
     }
 }

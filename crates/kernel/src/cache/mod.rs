@@ -29,6 +29,7 @@ mod keys;
 mod memcached;
 mod redis;
 mod store;
+mod watch;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Display;
@@ -67,6 +68,10 @@ struct Health {
     down: AtomicBool,
 }
 
+/// Namespaces read together at a request's first read, at most (the code names them, so the
+/// set stays small; a bound all the same).
+const MAX_SEEN_NAMESPACES: usize = 256;
+
 fn now_millis() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)
 }
@@ -96,6 +101,10 @@ pub struct Cache {
     health: Health,
     /// Namespaces whose bump failed while the store was down.
     pending: Mutex<BTreeSet<String>>,
+    /// Versions kept in this process while bumps are heard (Redis; see [`watch`]).
+    watched: Option<Arc<watch::Watched>>,
+    /// Namespaces asked for so far, read together at a request's first read.
+    seen: std::sync::RwLock<BTreeSet<String>>,
     /// Hits and misses.
     pub stats: CacheStats,
 }
@@ -120,7 +129,14 @@ impl Cache {
                 return Ok(Self::assemble(memory.clone(), Some(memory), false, settings));
             }
             CacheBackendKind::None => Arc::new(NoStore::default()),
-            CacheBackendKind::Redis => Arc::new(RedisStore::new(&url, io)?),
+            CacheBackendKind::Redis => {
+                let mut cache = Self::with_store(Arc::new(RedisStore::new(&url, io)?), settings);
+                if settings.announced_versions {
+                    let client = ::redis::Client::open(url.as_str()).map_err(|e| anyhow::anyhow!("cache.url: {e}"))?;
+                    cache.watch_versions(client, io);
+                }
+                return Ok(cache);
+            }
             CacheBackendKind::Memcached => Arc::new(MemcachedStore::new(&url, io, settings.max_connections)?),
         };
         Ok(Self::with_store(store, settings))
@@ -154,8 +170,24 @@ impl Cache {
             retry: Duration::from_secs(settings.retry_seconds),
             health: Health::default(),
             pending: Mutex::default(),
+            watched: None,
+            seen: std::sync::RwLock::default(),
             stats: CacheStats::default(),
         }
+    }
+
+    /// Keeps the versions in this process while the announcements of every bump on `client`'s
+    /// server are heard (the Redis store publishes them), so reading them costs no round trip.
+    /// Without a Tokio runtime (some tests) nothing is watched and versions are read as before.
+    pub fn watch_versions(&mut self, client: ::redis::Client, io_timeout: Duration) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let watched = Arc::new(watch::Watched::default());
+        runtime.spawn(watch::run(client, self.announcements(), Arc::downgrade(&watched), io_timeout, self.retry));
+        self.watched = Some(watched);
+    }
+
+    fn announcements(&self) -> String {
+        format!("{}versions", self.prefix)
     }
 
     /// Runs `request` with its own record of the versions read, so each is read from the store
@@ -238,14 +270,60 @@ impl Cache {
         if missing.is_empty() {
             return Some(out);
         }
-        let keys: Vec<String> = missing.iter().map(|&i| self.version_key(namespaces[i])).collect();
-        let found = self.call("versions", self.store.get_many(&keys)).await?;
-        for ((&i, key), value) in missing.iter().zip(&keys).zip(found) {
-            let parsed = value.and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
-            out[i] = match parsed {
-                Some(v) => v,
-                None => self.start_version(key).await?,
-            };
+        let wanted: Vec<&str> = missing.iter().map(|&i| namespaces[i]).collect();
+        let heard = self.watched.as_ref().and_then(|w| w.get(&wanted).map(|v| (v, w.epoch())));
+        let epoch = match heard {
+            Some((versions, _)) => {
+                for (&i, v) in missing.iter().zip(versions) {
+                    out[i] = v;
+                }
+                None
+            }
+            None => {
+                let epoch = self.watched.as_ref().map(|w| w.epoch());
+                // The first read of a request also reads every namespace asked for before (by
+                // any request), so a page that asks in several steps costs one round trip.
+                let extra: Vec<String> = match &memo {
+                    Some(memo) if memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty() => {
+                        let seen = self.seen.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        seen.iter().filter(|n| !wanted.contains(&n.as_str())).cloned().collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let keys: Vec<String> = wanted
+                    .iter()
+                    .copied()
+                    .chain(extra.iter().map(String::as_str))
+                    .map(|n| self.version_key(n))
+                    .collect();
+                let found = self.call("versions", self.store.get_many(&keys)).await?;
+                let mut found = found.into_iter();
+                for (&i, key) in missing.iter().zip(&keys) {
+                    let value = found.next().flatten();
+                    let parsed = value.and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
+                    out[i] = match parsed {
+                        Some(v) => v,
+                        None => self.start_version(key).await?,
+                    };
+                }
+                if let Some(memo) = &memo {
+                    let mut known = memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    for (namespace, value) in extra.iter().zip(found) {
+                        if let Some(v) = value.and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok()) {
+                            known.insert(namespace.clone(), v);
+                        }
+                    }
+                }
+                let mut seen = self.seen.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if seen.len() < MAX_SEEN_NAMESPACES {
+                    seen.extend(wanted.iter().map(|n| (*n).to_owned()));
+                }
+                epoch
+            }
+        };
+        if let (Some(watched), Some(epoch)) = (&self.watched, epoch) {
+            let read: Vec<(&str, u64)> = missing.iter().map(|&i| (namespaces[i], out[i])).collect();
+            watched.learn(epoch, &read);
         }
         if let Some(memo) = memo {
             let mut known = memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -278,7 +356,17 @@ impl Cache {
                 Some(None) => self.start_version(&key).await,
                 None => None,
             };
-            match bumped {
+            // Heard by every instance that watches versions; one that cannot be told now is
+            // told by a bump made again when the store answers.
+            let announced = match (bumped, &self.watched) {
+                (Some(v), Some(watched)) => {
+                    watched.heard(namespace, v);
+                    let message = watch::announcement(namespace, v);
+                    self.call("announce", self.store.publish(&self.announcements(), &message)).await.is_some()
+                }
+                _ => true,
+            };
+            match bumped.filter(|_| announced) {
                 Some(v) => {
                     let _ = VERSIONS.try_with(|memo| {
                         memo.lock()

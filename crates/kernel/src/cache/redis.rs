@@ -51,6 +51,10 @@ impl CacheStore for RedisStore {
         "redis"
     }
 
+    async fn publish(&self, channel: &str, message: &str) -> StoreResult<()> {
+        self.run::<i64>(redis::cmd("PUBLISH").arg(channel).arg(message)).await.map(|_| ())
+    }
+
     async fn get(&self, key: &str) -> StoreResult<Option<Bytes>> {
         let value: Option<Vec<u8>> = self.run(redis::cmd("GET").arg(key)).await?;
         Ok(value.map(Bytes::from))

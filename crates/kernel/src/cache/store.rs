@@ -61,6 +61,12 @@ pub trait CacheStore: Send + Sync {
 
     /// Checks the store answers.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Announces `message` on `channel` to every instance that listens (Redis `PUBLISH`);
+    /// stores without messaging do nothing.
+    async fn publish(&self, _channel: &str, _message: &str) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// A slot of the memory store: bytes (shared with the other cache levels) or a value kept as

@@ -159,6 +159,28 @@ async fn a_request_reads_each_version_once() {
 }
 
 #[tokio::test]
+async fn a_request_reads_every_namespace_it_will_need_in_one_call() {
+    let store = Arc::new(Flaky::default());
+    let cache = on(&store, 1 << 20);
+    // An earlier request asked for two namespaces in two steps.
+    Cache::scope(async {
+        cache.versions(&["blog.post"]).await.unwrap();
+        cache.versions(&["blog.comment", "blog.post"]).await.unwrap();
+    })
+    .await;
+    let (calls, versions) = Cache::scope(async {
+        let before = store.calls.load(Ordering::SeqCst);
+        let first = cache.versions(&["blog.post"]).await.unwrap();
+        let second = cache.versions(&["blog.comment"]).await.unwrap();
+        (store.calls.load(Ordering::SeqCst) - before, (first, second))
+    })
+    .await;
+    assert_eq!(calls, 1, "the first read of the request fetched blog.comment too");
+    let direct = cache.versions(&["blog.post", "blog.comment"]).await.unwrap();
+    assert_eq!(vec![versions.0[0], versions.1[0]], direct, "the same versions as read one by one");
+}
+
+#[tokio::test]
 async fn a_request_sees_its_own_bump() {
     let cache = memory();
     Cache::scope(async {
