@@ -203,9 +203,13 @@ pub struct Sidebar {
     pub most_commented: Vec<PostLink>,
 }
 
-/// Loads the sidebar in three queries.
-pub async fn sidebar(db: &Db) -> Result<Sidebar, DbErr> {
-    let total_posts = count_published(db, None).await?;
+/// Loads the sidebar in three queries, or two when the caller has just counted the published
+/// posts (the unfiltered list's paginator did: the count is the same).
+pub async fn sidebar(db: &Db, known_total: Option<u64>) -> Result<Sidebar, DbErr> {
+    let total_posts = match known_total {
+        Some(total) => total,
+        None => count_published(db, None).await?,
+    };
     let latest = published()
         .select_only()
         .columns([post::Column::Id, post::Column::Title, post::Column::Slug, post::Column::Publish])

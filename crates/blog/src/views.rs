@@ -61,9 +61,9 @@ where
 }
 
 /// The sidebar's data, from the cache.
-async fn sidebar_data(core: &quartet_kernel::app::CoreState) -> Result<Sidebar> {
+async fn sidebar_data(core: &quartet_kernel::app::CoreState, known_total: Option<u64>) -> Result<Sidebar> {
     let sidebar = core.cache.get_or_load_for(&[CACHE, COMMENTS_CACHE], "sidebar", || async {
-        let mut sidebar = queries::sidebar(&core.db).await?;
+        let mut sidebar = queries::sidebar(&core.db, known_total).await?;
         // Made once per cached copy, not on every page that shows it.
         for link in sidebar.latest.iter_mut().chain(sidebar.most_commented.iter_mut()) {
             link.url = link.path(core);
@@ -84,6 +84,12 @@ struct SidebarHtml<'a> {
 /// The sidebar's HTML: a cached fragment per language and per "signed in" (the favourites
 /// link), made anew when posts or comments change.
 async fn sidebar(ctx: &PageContext) -> Result<String> {
+    sidebar_with(ctx, None).await
+}
+
+/// [`sidebar`] on a page that has just counted the published posts (`known_total`), so the
+/// sidebar does not count them again.
+async fn sidebar_with(ctx: &PageContext, known_total: Option<u64>) -> Result<String> {
     let core = ctx.core();
     let signed_in = ctx.user.is_some();
     core.cache
@@ -93,7 +99,7 @@ async fn sidebar(ctx: &PageContext) -> Result<String> {
             &[CACHE, COMMENTS_CACHE],
             core.cache.timeout(),
             || async {
-                let sidebar = sidebar_data(core).await?;
+                let sidebar = sidebar_data(core, known_total).await?;
                 Ok::<_, Error>(SidebarHtml { ctx, sidebar }.render()?)
             },
         )
@@ -187,7 +193,8 @@ async fn list(ctx: PageContext, tag: Option<tag::Model>, query: Option<String>) 
         cards(&ctx, posts, Some(EXCERPT_WORDS)).await
     })
     .await?;
-    let sidebar = sidebar(&ctx).await?;
+    // The unfiltered list has counted the published posts: the sidebar's "N posts" is that count.
+    let sidebar = sidebar_with(&ctx, tag_id.is_none().then_some(count)).await?;
     render(&ListPage { ctx, sidebar, posts, page, tag })
 }
 

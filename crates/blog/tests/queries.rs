@@ -8,9 +8,9 @@ use crate::support::{NewPost, add_comment, add_post, at};
 /// The pages and the statements each runs for a visitor who is not signed in, with a cold
 /// cache and with a warm one.
 const PAGES: &[(&str, u64, u64)] = &[
-    // count, page, tags, authors; sidebar: count, latest, most commented
-    ("/blog/", 7, 0),
-    ("/blog/?page=2", 7, 0),
+    // count, page, tags, authors; sidebar: latest, most commented (the count is the list's)
+    ("/blog/", 6, 0),
+    ("/blog/?page=2", 6, 0),
     // the tag, then as the list
     ("/blog/tag/topic-1/", 8, 0),
     // post, similar ids, similar posts, tags + authors of all five; comment count, comments;
