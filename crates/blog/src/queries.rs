@@ -8,7 +8,9 @@ use quartet_kernel::CoreState;
 use quartet_kernel::auth::models::user;
 use quartet_kernel::db::Db;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
 
 use crate::models::{comment, favourite, post, status, tag, tagged_post};
 
@@ -203,35 +205,70 @@ pub struct Sidebar {
     pub most_commented: Vec<PostLink>,
 }
 
-/// Loads the sidebar in three queries, or two when the caller has just counted the published
-/// posts (the unfiltered list's paginator did: the count is the same).
+/// A row of the sidebar's one statement: a post link and which list it belongs to.
+#[derive(Debug, FromQueryResult)]
+struct SidebarRow {
+    id: i64,
+    title: String,
+    slug: String,
+    publish: DateTime<Utc>,
+    total: i64,
+    list: i64,
+}
+
+/// Loads the sidebar's two lists in one statement (the three newest and the five most
+/// commented, each limited in a subquery, joined by `UNION ALL`), and counts the published
+/// posts unless the caller has just done so (the unfiltered list's paginator: the count is the
+/// same).
 pub async fn sidebar(db: &Db, known_total: Option<u64>) -> Result<Sidebar, DbErr> {
+    use sea_orm::sea_query::{Alias, Asterisk, Query, UnionType};
     let total_posts = match known_total {
         Some(total) => total,
         None => count_published(db, None).await?,
     };
+    let columns = [post::Column::Id, post::Column::Title, post::Column::Slug, post::Column::Publish];
     let latest = published()
         .select_only()
-        .columns([post::Column::Id, post::Column::Title, post::Column::Slug, post::Column::Publish])
+        .columns(columns)
         .expr_as(Expr::val(0i64), "total")
+        .expr_as(Expr::val(0i64), "list")
         .limit(3)
-        .into_model::<PostLink>()
-        .all(db)
-        .await?;
+        .into_query();
     // Only active comments count (the reference counted hidden ones too). The count is the
     // post's own column, kept by the blog's event handlers ([`crate::counts`]): the ranking
     // reads the index (status, active_comments, publish).
-    let most_commented = post::Entity::find()
+    let ranked = post::Entity::find()
         .filter(post::Column::Status.eq(status::PUBLISHED))
         .select_only()
-        .columns([post::Column::Id, post::Column::Title, post::Column::Slug, post::Column::Publish])
+        .columns(columns)
         .column_as(Expr::col(post::Column::ActiveComments).cast_as("bigint"), "total")
+        .expr_as(Expr::val(1i64), "list")
         .order_by_desc(post::Column::ActiveComments)
         .order_by_desc(post::Column::Publish)
         .limit(5)
-        .into_model::<PostLink>()
-        .all(db)
-        .await?;
+        .into_query();
+    let both = Query::select()
+        .column(Asterisk)
+        .from_subquery(latest, Alias::new("latest"))
+        .union(UnionType::All, Query::select().column(Asterisk).from_subquery(ranked, Alias::new("ranked")).to_owned())
+        .to_owned();
+    let statement = db.get_database_backend().build(&both);
+    let rows = SidebarRow::find_by_statement(statement).all(db).await?;
+    let (mut latest, mut most_commented) = (Vec::new(), Vec::new());
+    for row in rows {
+        let link = PostLink {
+            id: row.id,
+            title: row.title,
+            slug: row.slug,
+            publish: row.publish,
+            total: row.total,
+            url: String::new(),
+        };
+        if row.list == 0 { latest.push(link) } else { most_commented.push(link) }
+    }
+    // UNION ALL keeps each part's order in SQLite and PostgreSQL, but SQL does not promise it.
+    latest.sort_by_key(|l| std::cmp::Reverse(l.publish));
+    most_commented.sort_by_key(|l| std::cmp::Reverse((l.total, l.publish)));
     Ok(Sidebar { total_posts, latest, most_commented })
 }
 
