@@ -548,18 +548,21 @@ async fn https_get(address: &str, cert: &Path, alpn: &[&[u8]], path: &str) -> (O
     (agreed, text)
 }
 
-fn started(server: &mut Server, scheme: &str) -> String {
+/// The address `serve` prints in its banner (`<scheme>://<address>/`), and the banner; the
+/// rest of its standard output is read in the background, as a closed pipe would end the
+/// server at its next line.
+fn started(server: &mut Server, scheme: &str) -> (String, String) {
     let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
     let mut banner = String::new();
     stdout.read_line(&mut banner).unwrap();
-    // Keep reading: a closed pipe would end the server at its next line.
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    banner
+    let address = banner
         .split(&format!("{scheme}://"))
         .nth(1)
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_else(|| panic!("no {scheme} address in {banner:?}"))
-        .to_owned()
+        .to_owned();
+    (address, banner)
 }
 
 #[tokio::test]
@@ -574,7 +577,7 @@ async fn serve_tls_answers_https_with_a_development_certificate_made_once() {
             .expect("serve starts")
     };
     let mut server = Server(spawn());
-    let address = started(&mut server, "https");
+    let (address, _) = started(&mut server, "https");
     let cert = quartet.path().join("data/tls/development-cert.pem");
     let (agreed, answer) = https_get(&address, &cert, &[b"http/1.1"], "/account/login/").await;
     assert_eq!(agreed.as_deref(), Some(b"http/1.1".as_slice()));
@@ -586,7 +589,7 @@ async fn serve_tls_answers_https_with_a_development_certificate_made_once() {
 
     let first = std::fs::read(&cert).unwrap();
     let mut again = Server(spawn());
-    let address = started(&mut again, "https");
+    let (address, _) = started(&mut again, "https");
     let (_, answer) = https_get(&address, &cert, &[b"http/1.1"], "/healthz").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(std::fs::read(&cert).unwrap(), first, "the same certificate the second time");
@@ -616,15 +619,7 @@ async fn serve_migrates_answers_logs_requests_and_stops_on_sigterm() {
         .spawn()
         .expect("serve starts");
     let mut server = Server(child);
-    let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
-    let mut banner = String::new();
-    stdout.read_line(&mut banner).unwrap();
-    let address = banner
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {banner:?}"))
-        .to_owned();
+    let (address, banner) = started(&mut server, "http");
     assert!(banner.contains("development profile, SQLite"), "{banner}");
 
     let client = reqwest::Client::new();
@@ -693,9 +688,7 @@ async fn worker_sends_the_e_mails_serve_queued_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let mut server = Server(child);
-    let mut banner = String::new();
-    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut banner).unwrap();
-    let address = banner.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
+    let (address, _) = started(&mut server, "http");
     let client =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let form =
@@ -781,9 +774,7 @@ async fn serve_raises_its_open_files_limit_and_logs_both() {
     }
     let child = command.stdout(Stdio::piped()).stderr(std::fs::File::create(&log_path).unwrap()).spawn().unwrap();
     let mut server = Server(child);
-    let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
-    let mut banner = String::new();
-    stdout.read_line(&mut banner).unwrap();
+    started(&mut server, "http");
     sigterm(&server.0);
     assert!(wait_for_exit(&mut server.0, "serve").await.success());
     let log = std::fs::read_to_string(&log_path).unwrap();

@@ -72,6 +72,11 @@ struct Health {
 /// set stays small; a bound all the same).
 const MAX_SEEN_NAMESPACES: usize = 256;
 
+/// A version as the store keeps it (decimal text).
+fn parse_version(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
+}
+
 fn now_millis() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0)
 }
@@ -300,7 +305,7 @@ impl Cache {
                 let mut found = found.into_iter();
                 for (&i, key) in missing.iter().zip(&keys) {
                     let value = found.next().flatten();
-                    let parsed = value.and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok());
+                    let parsed = value.and_then(|v| parse_version(&v));
                     out[i] = match parsed {
                         Some(v) => v,
                         None => self.start_version(key).await?,
@@ -309,7 +314,7 @@ impl Cache {
                 if let Some(memo) = &memo {
                     let mut known = memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     for (namespace, value) in extra.iter().zip(found) {
-                        if let Some(v) = value.and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<u64>().ok()) {
+                        if let Some(v) = value.and_then(|v| parse_version(&v)) {
                             known.insert(namespace.clone(), v);
                         }
                     }
@@ -343,7 +348,7 @@ impl Cache {
         }
         // Another instance made it first.
         let value = self.call("versions", self.store.get(key)).await?;
-        value.and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse().ok()).or(Some(start))
+        value.and_then(|v| parse_version(&v)).or(Some(start))
     }
 
     /// Makes every entry of `namespaces` stale, on every instance. The site calls it when a
