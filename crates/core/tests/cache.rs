@@ -11,6 +11,11 @@ use quartet_core::cache::Cache;
 use quartet_core::config::{CacheBackendKind, Profile, Settings};
 use quartet_testkit::{TcpProxy, service_url};
 
+/// Held by each test of this binary that uses Memcached: Memcached cannot clear one prefix, so
+/// `clear()` (in [`shared_between_instances`]) empties the whole server, and another test's
+/// keys with it.
+static MEMCACHED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Settings for a cache on `url` with a key prefix of its own (tests share the servers).
 fn settings(backend: CacheBackendKind, url: &str) -> Settings {
     let mut s = Settings::defaults(Profile::Development);
@@ -159,6 +164,7 @@ async fn redis_is_shared_between_instances() {
 #[cfg_attr(not(quartet_memcached), ignore = "set QUARTET_TEST_MEMCACHED_URL to run it")]
 async fn memcached_is_shared_between_instances() {
     let Some(url) = service_url("QUARTET_TEST_MEMCACHED_URL") else { return };
+    let _alone = MEMCACHED.lock().await;
     shared_between_instances(CacheBackendKind::Memcached, &url).await;
     one_load_for_many_callers(CacheBackendKind::Memcached, &url).await;
 }
@@ -174,6 +180,7 @@ async fn a_stopped_redis_is_bypassed_and_used_again_when_back() {
 #[cfg_attr(not(quartet_memcached), ignore = "set QUARTET_TEST_MEMCACHED_URL to run it")]
 async fn a_stopped_memcached_is_bypassed_and_used_again_when_back() {
     let Some(url) = service_url("QUARTET_TEST_MEMCACHED_URL") else { return };
+    let _alone = MEMCACHED.lock().await;
     down_and_back(CacheBackendKind::Memcached, &url, 11211).await;
 }
 
