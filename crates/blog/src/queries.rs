@@ -7,10 +7,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use quartet_kernel::CoreState;
 use quartet_kernel::auth::models::user;
 use quartet_kernel::db::Db;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::models::{comment, favourite, post, status, tag, tagged_post};
 
@@ -35,15 +32,6 @@ fn tagged_with(tag: i64) -> sea_orm::sea_query::SelectStatement {
         .from(tagged_post::Entity)
         .and_where(tagged_post::Column::TagId.eq(tag))
         .to_owned()
-}
-
-/// One page of published posts, optionally with a tag.
-pub async fn published_page(db: &Db, tag: Option<i64>, offset: u64, limit: u64) -> Result<Vec<post::Model>, DbErr> {
-    let mut select = published().order_by_desc(post::Column::Id).offset(offset).limit(limit);
-    if let Some(tag) = tag {
-        select = select.filter(post::Column::Id.in_subquery(tagged_with(tag)));
-    }
-    select.all(db).await
 }
 
 /// The published posts with these ids, in the order given.
@@ -205,71 +193,219 @@ pub struct Sidebar {
     pub most_commented: Vec<PostLink>,
 }
 
-/// A row of the sidebar's one statement: a post link and which list it belongs to.
-#[derive(Debug, FromQueryResult)]
-struct SidebarRow {
-    id: i64,
-    title: String,
-    slug: String,
-    publish: DateTime<Utc>,
-    total: i64,
-    list: i64,
+/// A list page with everything it shows, read in one statement ([`list_page`]).
+#[derive(Debug, Clone)]
+pub struct ListRows {
+    /// How many posts the list has (with the tag, when there is one).
+    pub total: u64,
+    /// The page's posts, newest first, each with its author's username and its tags by name.
+    pub posts: Vec<(post::Model, String, Vec<tag::Model>)>,
+    /// The sidebar, when asked for.
+    pub sidebar: Option<Sidebar>,
 }
 
-/// Loads the sidebar's two lists in one statement (the three newest and the five most
-/// commented, each limited in a subquery, joined by `UNION ALL`), and counts the published
-/// posts unless the caller has just done so (the unfiltered list's paginator: the count is the
-/// same).
-pub async fn sidebar(db: &Db, known_total: Option<u64>) -> Result<Sidebar, DbErr> {
-    use sea_orm::sea_query::{Alias, Asterisk, Query, UnionType};
-    let total_posts = match known_total {
-        Some(total) => total,
-        None => count_published(db, None).await?,
-    };
-    let columns = [post::Column::Id, post::Column::Title, post::Column::Slug, post::Column::Publish];
-    let latest = published()
-        .select_only()
-        .columns(columns)
-        .expr_as(Expr::val(0i64), "total")
-        .expr_as(Expr::val(0i64), "list")
-        .limit(3)
-        .into_query();
-    // Only active comments count (the reference counted hidden ones too). The count is the
-    // post's own column, kept by the blog's event handlers ([`crate::counts`]): the ranking
-    // reads the index (status, active_comments, publish).
-    let ranked = post::Entity::find()
-        .filter(post::Column::Status.eq(status::PUBLISHED))
-        .select_only()
-        .columns(columns)
-        .column_as(Expr::col(post::Column::ActiveComments).cast_as("bigint"), "total")
-        .expr_as(Expr::val(1i64), "list")
-        .order_by_desc(post::Column::ActiveComments)
-        .order_by_desc(post::Column::Publish)
-        .limit(5)
-        .into_query();
-    let both = Query::select()
-        .column(Asterisk)
-        .from_subquery(latest, Alias::new("latest"))
-        .union(UnionType::All, Query::select().column(Asterisk).from_subquery(ranked, Alias::new("ranked")).to_owned())
-        .to_owned();
-    let statement = db.get_database_backend().build(&both);
-    let rows = SidebarRow::find_by_statement(statement).all(db).await?;
-    let (mut latest, mut most_commented) = (Vec::new(), Vec::new());
-    for row in rows {
-        let link = PostLink {
-            id: row.id,
-            title: row.title,
-            slug: row.slug,
-            publish: row.publish,
-            total: row.total,
-            url: String::new(),
-        };
-        if row.list == 0 { latest.push(link) } else { most_commented.push(link) }
+/// What each row of a [`Parts`] statement is: the first column, `part`.
+mod part {
+    pub const POST: i32 = 0;
+    pub const TAG: i32 = 1;
+    pub const COUNT: i32 = 2;
+    pub const TOTAL_POSTS: i32 = 3;
+    pub const LATEST: i32 = 4;
+    pub const MOST_COMMENTED: i32 = 5;
+}
+
+/// One statement made of several lists joined by `UNION ALL`, so a page costs the database one
+/// round trip instead of one per list (on PostgreSQL, each round trip costs both processes far
+/// more than the lookups themselves). Every part fills the same twelve columns, named after the
+/// first part (the page's posts); the `part` column says which list a row belongs to:
+///
+/// | part | id | title | slug | author_id | publish | active_comments | name |
+/// |---|---|---|---|---|---|---|---|
+/// | `POST` (+ body, created, updated, status) | post | title | slug | author | publish | count | author's username |
+/// | `TAG` | post | tag name | tag slug | tag id | | | |
+/// | `COUNT`, `TOTAL_POSTS` | the count | | | | | | |
+/// | `LATEST`, `MOST_COMMENTED` | post | title | slug | | publish | count | |
+///
+/// The first part is always the page's posts (possibly none), so PostgreSQL types the other
+/// parts' `NULL`s from it.
+struct Parts {
+    sql: String,
+    values: Vec<sea_orm::Value>,
+}
+
+impl Parts {
+    /// `WHERE` for the published posts, with the tag when there is one.
+    ///
+    /// The status and the limits are written into the statement, not bound: they are constants,
+    /// and PostgreSQL only settles on one plan for a prepared statement (instead of planning
+    /// it again at every run, which cost it more than running it) when the values it is given
+    /// cannot change the plan. Only the offset and the tag are bound.
+    fn published_where(tag: Option<i64>, values: &mut Vec<sea_orm::Value>) -> String {
+        let published = format!("status = '{}'", status::PUBLISHED);
+        match tag {
+            Some(tag) => {
+                values.push(tag.into());
+                format!("{published} AND id IN (SELECT post_id FROM blog_tagged_post WHERE tag_id = ?)")
+            }
+            None => published,
+        }
     }
-    // UNION ALL keeps each part's order in SQLite and PostgreSQL, but SQL does not promise it.
-    latest.sort_by_key(|l| std::cmp::Reverse(l.publish));
-    most_commented.sort_by_key(|l| std::cmp::Reverse((l.total, l.publish)));
-    Ok(Sidebar { total_posts, latest, most_commented })
+
+    /// The published posts `offset..offset + limit` (newest first, with the tag when there is
+    /// one) with their authors and tags.
+    fn page(tag: Option<i64>, offset: u64, limit: u64) -> Self {
+        let mut values = Vec::new();
+        let filter = Self::published_where(tag, &mut values);
+        values.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
+        let sql = format!(
+            "WITH page AS (SELECT id, title, slug, author_id, body, publish, created, updated, status, \
+             active_comments FROM blog_post WHERE {filter} ORDER BY publish DESC, id DESC LIMIT {limit} OFFSET ?) \
+             SELECT {post} AS part, p.id, p.title, p.slug, p.author_id, p.body, p.publish, p.created, p.updated, \
+             p.status, p.active_comments, u.username AS name \
+             FROM page p JOIN accounts_user u ON u.id = p.author_id \
+             UNION ALL SELECT {tag}, tp.post_id, t.name, t.slug, t.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+             FROM blog_tagged_post tp JOIN blog_tag t ON t.id = tp.tag_id WHERE tp.post_id IN (SELECT id FROM page)",
+            post = part::POST,
+            tag = part::TAG,
+        );
+        Self { sql, values }
+    }
+
+    /// No posts: a statement of the other parts only (its typed first row is filtered out).
+    fn without_page() -> Self {
+        let sql = format!(
+            "SELECT {post} AS part, id, title, slug, author_id, body, publish, created, updated, status, \
+             active_comments, title AS name FROM blog_post WHERE 1 = 0",
+            post = part::POST
+        );
+        Self { sql, values: Vec::new() }
+    }
+
+    /// How many published posts there are (with the tag, when there is one), as `which`.
+    fn count(mut self, which: i32, tag: Option<i64>) -> Self {
+        let filter = Self::published_where(tag, &mut self.values);
+        self.sql += &format!(
+            " UNION ALL SELECT {which}, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+             FROM blog_post WHERE {filter}"
+        );
+        self
+    }
+
+    /// The sidebar's lists: the three newest posts and the five with the most active comments
+    /// (the count is the post's own column, kept by the blog's event handlers
+    /// ([`crate::counts`]); the ranking reads the index (status, active_comments, publish)).
+    fn sidebar_lists(mut self) -> Self {
+        for (which, order, limit) in
+            [(part::LATEST, "publish DESC", 3), (part::MOST_COMMENTED, "active_comments DESC, publish DESC", 5)]
+        {
+            self.values.push(status::PUBLISHED.into());
+            self.sql += &format!(
+                " UNION ALL SELECT {which}, id, title, slug, NULL, NULL, publish, NULL, NULL, NULL, active_comments, NULL \
+                 FROM (SELECT id, title, slug, publish, active_comments FROM blog_post WHERE status = ? \
+                 ORDER BY {order} LIMIT {limit}) AS l{which}"
+            );
+        }
+        self
+    }
+
+    async fn run(self, db: &Db) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        use sea_orm::ConnectionTrait;
+        db.query_all_raw(statement(db, &self.sql, self.values)).await
+    }
+}
+
+/// What a [`Parts`] statement returned, sorted into its lists.
+#[derive(Default)]
+struct Sorted {
+    posts: Vec<(post::Model, String, Vec<tag::Model>)>,
+    counts: HashMap<i32, u64>,
+    latest: Vec<PostLink>,
+    most_commented: Vec<PostLink>,
+}
+
+impl Sorted {
+    fn from_rows(rows: Vec<sea_orm::QueryResult>) -> Result<Self, DbErr> {
+        let mut out = Self::default();
+        let mut tags: HashMap<i64, Vec<tag::Model>> = HashMap::new();
+        for row in rows {
+            let which: i32 = row.try_get("", "part")?;
+            match which {
+                part::POST => {
+                    out.posts.push((post::Model::from_query_result(&row, "")?, row.try_get("", "name")?, Vec::new()))
+                }
+                part::TAG => tags.entry(row.try_get("", "id")?).or_default().push(tag::Model {
+                    id: row.try_get("", "author_id")?,
+                    name: row.try_get("", "title")?,
+                    slug: row.try_get("", "slug")?,
+                }),
+                part::COUNT | part::TOTAL_POSTS => {
+                    let count: i64 = row.try_get("", "id")?;
+                    out.counts.insert(which, u64::try_from(count).unwrap_or_default());
+                }
+                part::LATEST | part::MOST_COMMENTED => {
+                    let link = PostLink {
+                        id: row.try_get("", "id")?,
+                        title: row.try_get("", "title")?,
+                        slug: row.try_get("", "slug")?,
+                        publish: row.try_get("", "publish")?,
+                        total: i64::from(row.try_get::<i32>("", "active_comments")?),
+                        url: String::new(),
+                    };
+                    if which == part::LATEST { out.latest.push(link) } else { out.most_commented.push(link) }
+                }
+                other => return Err(DbErr::Custom(format!("unknown part {other} in a blog list statement"))),
+            }
+        }
+        // SQL does not promise the order of a union's rows: each list is sorted again here.
+        out.posts.sort_by_key(|(post, _, _)| std::cmp::Reverse((post.publish, post.id)));
+        for (post, _, post_tags) in &mut out.posts {
+            *post_tags = tags.remove(&post.id).unwrap_or_default();
+            post_tags.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        out.latest.sort_by_key(|l| std::cmp::Reverse(l.publish));
+        out.most_commented.sort_by_key(|l| std::cmp::Reverse((l.total, l.publish)));
+        Ok(out)
+    }
+
+    fn sidebar(&mut self, total_posts: u64) -> Sidebar {
+        Sidebar {
+            total_posts,
+            latest: std::mem::take(&mut self.latest),
+            most_commented: std::mem::take(&mut self.most_commented),
+        }
+    }
+}
+
+/// A list page in one statement: the published posts `offset..offset + limit` (with the tag,
+/// when there is one) with their authors and tags, how many posts the list has and, when
+/// `with_sidebar`, the sidebar.
+pub async fn list_page(
+    db: &Db,
+    tag: Option<i64>,
+    offset: u64,
+    limit: u64,
+    with_sidebar: bool,
+) -> Result<ListRows, DbErr> {
+    let mut parts = Parts::page(tag, offset, limit).count(part::COUNT, tag);
+    if with_sidebar {
+        if tag.is_some() {
+            parts = parts.count(part::TOTAL_POSTS, None);
+        }
+        parts = parts.sidebar_lists();
+    }
+    let mut sorted = Sorted::from_rows(parts.run(db).await?)?;
+    let total = sorted.counts.get(&part::COUNT).copied().unwrap_or_default();
+    let total_posts = if tag.is_some() { sorted.counts.get(&part::TOTAL_POSTS).copied() } else { Some(total) };
+    let sidebar = with_sidebar.then(|| sorted.sidebar(total_posts.unwrap_or_default()));
+    Ok(ListRows { total, posts: sorted.posts, sidebar })
+}
+
+/// The sidebar's count and two lists in one statement.
+pub async fn sidebar(db: &Db) -> Result<Sidebar, DbErr> {
+    let parts = Parts::without_page().count(part::TOTAL_POSTS, None).sidebar_lists();
+    let mut sorted = Sorted::from_rows(parts.run(db).await?)?;
+    let total = sorted.counts.get(&part::TOTAL_POSTS).copied().unwrap_or_default();
+    Ok(sorted.sidebar(total))
 }
 
 /// Published posts' paths and last changes, for the sitemap (bodies are not read).

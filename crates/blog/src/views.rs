@@ -61,16 +61,20 @@ where
 }
 
 /// The sidebar's data, from the cache.
-async fn sidebar_data(core: &quartet_kernel::app::CoreState, known_total: Option<u64>) -> Result<Sidebar> {
+async fn sidebar_data(core: &quartet_kernel::app::CoreState) -> Result<Sidebar> {
     let sidebar = core.cache.get_or_load_for(&[CACHE, COMMENTS_CACHE], "sidebar", || async {
-        let mut sidebar = queries::sidebar(&core.db, known_total).await?;
-        // Made once per cached copy, not on every page that shows it.
-        for link in sidebar.latest.iter_mut().chain(sidebar.most_commented.iter_mut()) {
-            link.url = link.path(core);
-        }
-        Ok::<_, Error>(sidebar)
+        Ok::<_, Error>(with_urls(core, queries::sidebar(&core.db).await?))
     });
     Ok(Sidebar::clone(&*sidebar.await?))
+}
+
+/// The sidebar with its posts' pages filled in: made once per cached copy, not on every page
+/// that shows it.
+fn with_urls(core: &quartet_kernel::app::CoreState, mut sidebar: Sidebar) -> Sidebar {
+    for link in sidebar.latest.iter_mut().chain(sidebar.most_commented.iter_mut()) {
+        link.url = link.path(core);
+    }
+    sidebar
 }
 
 /// The sidebar (the reference's `blog_tags` fragments).
@@ -84,12 +88,12 @@ struct SidebarHtml<'a> {
 /// The sidebar's HTML: a cached fragment per language and per "signed in" (the favourites
 /// link), made anew when posts or comments change.
 async fn sidebar(ctx: &PageContext) -> Result<String> {
-    sidebar_with(ctx, None).await
+    sidebar_from(ctx, None).await
 }
 
-/// [`sidebar`] on a page that has just counted the published posts (`known_total`), so the
-/// sidebar does not count them again.
-async fn sidebar_with(ctx: &PageContext, known_total: Option<u64>) -> Result<String> {
+/// [`sidebar`] on a page that has just read the sidebar's data with its own (`read`), so the
+/// fragment, if it must be made again, is made from it.
+async fn sidebar_from(ctx: &PageContext, read: Option<Sidebar>) -> Result<String> {
     let core = ctx.core();
     let signed_in = ctx.user.is_some();
     core.cache
@@ -99,7 +103,10 @@ async fn sidebar_with(ctx: &PageContext, known_total: Option<u64>) -> Result<Str
             &[CACHE, COMMENTS_CACHE],
             core.cache.timeout(),
             || async {
-                let sidebar = sidebar_data(core, known_total).await?;
+                let sidebar = match read {
+                    Some(sidebar) => with_urls(core, sidebar),
+                    None => sidebar_data(core).await?,
+                };
                 Ok::<_, Error>(SidebarHtml { ctx, sidebar }.render()?)
             },
         )
@@ -132,15 +139,29 @@ async fn cards(ctx: &PageContext, posts: Vec<post::Model>, excerpt_words: Option
     let authors = queries::author_names(db, &posts.iter().map(|p| p.author_id).collect::<Vec<_>>()).await?;
     Ok(posts
         .into_iter()
-        .map(|post| PostCard {
-            url: post.path(ctx.core()),
-            tags: tags.remove(&post.id).unwrap_or_default(),
-            author: authors.get(&post.author_id).cloned().unwrap_or_default(),
-            published: format_datetime(post.publish, ctx.lang()),
-            excerpt: excerpt_words.map(|n| markdown::to_html_truncated(&post.body, n)).unwrap_or_default(),
-            post,
+        .map(|post| {
+            let (tags, author) = (tags.remove(&post.id).unwrap_or_default(), authors.get(&post.author_id).cloned());
+            card(ctx, post, author.unwrap_or_default(), tags, excerpt_words)
         })
         .collect())
+}
+
+/// A post's card, from the post, its author's username and its tags.
+fn card(
+    ctx: &PageContext,
+    post: post::Model,
+    author: String,
+    tags: Vec<tag::Model>,
+    excerpt_words: Option<usize>,
+) -> PostCard {
+    PostCard {
+        url: post.path(ctx.core()),
+        tags,
+        author,
+        published: format_datetime(post.publish, ctx.lang()),
+        excerpt: excerpt_words.map(|n| markdown::to_html_truncated(&post.body, n)).unwrap_or_default(),
+        post,
+    }
 }
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
@@ -179,23 +200,40 @@ pub async fn post_list_by_tag(
     list(ctx, Some(tag), query).await
 }
 
+/// A list page as cached: the list's size and the page's cards.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct ListData {
+    total: u64,
+    posts: Vec<PostCard>,
+}
+
 async fn list(ctx: PageContext, tag: Option<tag::Model>, query: Option<String>) -> Result<Response> {
     let core = ctx.core();
-    let db = &core.db;
     let tag_id = tag.as_ref().map(|t| t.id);
-    let count =
-        cached(core, format!("count:{tag_id:?}"), || async { Ok(queries::count_published(db, tag_id).await?) }).await?;
-    let page = Paginator::new(count, POSTS_PER_PAGE)
-        .get_page(query_param(query.as_deref(), "page").as_deref())
-        .with_query(query.as_deref());
-    let posts = cached(core, format!("list:{tag_id:?}:{}:{}", page.number, ctx.lang()), || async {
-        let posts = queries::published_page(db, tag_id, page.offset(), page.limit()).await?;
-        cards(&ctx, posts, Some(EXCERPT_WORDS)).await
+    let raw = query_param(query.as_deref(), "page");
+    // The page, its count and the sidebar are read in one statement; the count is only known
+    // afterwards, so a page past the end reads the last page with a second one.
+    let requested = Paginator::requested_number(raw.as_deref());
+    let read_sidebar = std::sync::OnceLock::new();
+    let data = cached(core, format!("list:{tag_id:?}:{requested}:{}", ctx.lang()), || async {
+        let offset = Paginator::offset_of(requested, POSTS_PER_PAGE);
+        let rows = queries::list_page(&core.db, tag_id, offset, POSTS_PER_PAGE, true).await?;
+        let page = Paginator::new(rows.total, POSTS_PER_PAGE).get_page(raw.as_deref());
+        if let Some(sidebar) = rows.sidebar {
+            let _ = read_sidebar.set(sidebar);
+        }
+        let posts = if page.number == requested {
+            rows.posts
+        } else {
+            queries::list_page(&core.db, tag_id, page.offset(), page.limit(), false).await?.posts
+        };
+        let posts = posts.into_iter().map(|(post, author, tags)| card(&ctx, post, author, tags, Some(EXCERPT_WORDS)));
+        Ok(ListData { total: rows.total, posts: posts.collect() })
     })
     .await?;
-    // The unfiltered list has counted the published posts: the sidebar's "N posts" is that count.
-    let sidebar = sidebar_with(&ctx, tag_id.is_none().then_some(count)).await?;
-    render(&ListPage { ctx, sidebar, posts, page, tag })
+    let page = Paginator::new(data.total, POSTS_PER_PAGE).get_page(raw.as_deref()).with_query(query.as_deref());
+    let sidebar = sidebar_from(&ctx, read_sidebar.into_inner()).await?;
+    render(&ListPage { ctx, sidebar, posts: data.posts, page, tag })
 }
 
 // ---------------------------------------------------------------- detail

@@ -2,7 +2,7 @@
 
 use quartet_blog::models::{comment, favourite};
 use quartet_testkit::dbtest;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 
 use crate::support::{NewPost, add_comment, add_post, at, blog_site, titles};
 
@@ -47,6 +47,9 @@ dbtest! { using blog_site();
         assert_eq!(titles(&page), ["Rusty"]);
         assert_eq!(page.text(".post-card .tags"), "Tags: Rust , Web");
         assert_eq!(page.attrs(".post-card .tags a", "href"), ["/blog/tag/rust/", "/blog/tag/web/"]);
+        // The sidebar, read with the tag's list, counts every published post, not the tag's.
+        assert_eq!(page.text(".total-posts"), "This is my blog. I've written 2 posts so far.");
+        assert_eq!(page.texts(".latest-posts li"), ["Snakey", "Rusty"]);
         assert_eq!(client.get("/blog/tag/nothing-here/").await.status, 404);
     }
 }
@@ -328,6 +331,17 @@ dbtest! { using blog_site();
         for tag in quartet_blog::models::tag::Entity::find().all(db).await.unwrap() {
             assert_eq!(tag.slug, quartet_core::forms::slugify(&tag.name), "{tag:?}");
         }
+        // The planner's statistics were refreshed after the load (PostgreSQL: pg_class knows the
+        // rows, -1 before any ANALYZE; SQLite: sqlite_stat1 has the table).
+        let sql = match db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                "SELECT CAST(reltuples AS BIGINT) AS n FROM pg_class WHERE oid = CAST('blog_post' AS regclass)"
+            }
+            _ => "SELECT COUNT(*) AS n FROM sqlite_stat1 WHERE tbl = 'blog_post'",
+        };
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+        let known: i64 = row.try_get("", "n").unwrap();
+        assert!(known > 0, "statistics after seeding: {known}");
         let page = site.client().get("/blog/").await;
         assert_eq!(page.text(".pagination .current"), "Page 1 of 14.");
         // A second run adds nothing.

@@ -379,6 +379,9 @@ async fn dispatch(offer: Offer, matches: ArgMatches, read: Read) -> anyhow::Resu
                 rows.extend(parse_dump(&text).with_context(|| format!("{}", file.display()))?);
             }
             let report = load_data(&site.core.db, &site.core.registry.models, rows, &progress_bar("Loading")).await?;
+            if let Err(e) = crate::db::refresh_statistics(&site.core.db).await {
+                tracing::warn!(error = %e, "could not refresh the database statistics after loading");
+            }
             println!(
                 "Installed {} object(s) of {} model(s) from {} file(s).",
                 report.objects,

@@ -323,6 +323,12 @@ pub async fn seed_all(core: &CoreState, options: &SeedOptions) -> anyhow::Result
             summary.apps.push((app.name(), part));
         }
     }
+    if !summary.apps.is_empty()
+        && let Err(e) = crate::db::refresh_statistics(&core.db).await
+    {
+        // The data is in; only the planner's statistics wait for autovacuum.
+        tracing::warn!(error = %e, "could not refresh the database statistics after seeding");
+    }
     Ok(summary)
 }
 

@@ -65,6 +65,28 @@ impl Paginator {
         Ok(self.make(number))
     }
 
+    /// The page number to read when the count is not known yet (a list that reads its page and
+    /// its count in one statement): 1 for a missing or non-number `raw`, and `u64::MAX` for a
+    /// number below 1, which is past any end, so [`Paginator::get_page`] then names the last
+    /// page. A number past the end is only found to be so once the count is known.
+    pub fn requested_number(raw: Option<&str>) -> u64 {
+        match raw.map(str::trim) {
+            None | Some("") => 1,
+            Some(text) => match text.parse::<u64>() {
+                Ok(0) => u64::MAX,
+                Ok(number) => number,
+                Err(_) if text.parse::<i64>().is_ok() => u64::MAX,
+                Err(_) => 1,
+            },
+        }
+    }
+
+    /// The offset of page `number` (1-based) with `per_page` items a page; saturates instead
+    /// of overflowing for a huge number.
+    pub fn offset_of(number: u64, per_page: u64) -> u64 {
+        number.saturating_sub(1).saturating_mul(per_page.max(1))
+    }
+
     /// The page named by `raw`: the first page if it is not a number, the last if it is out of range.
     pub fn get_page(&self, raw: Option<&str>) -> Page {
         match self.page(raw) {
@@ -220,6 +242,34 @@ mod tests {
         assert_eq!(paginator.page(Some("5")), Err(PageError::Empty));
         assert_eq!(paginator.page(Some("99999999999999999999999")), Err(PageError::NotAnInteger));
         assert_eq!(paginator.page(Some(" 2 ")).unwrap().number, 2);
+    }
+
+    #[test]
+    fn the_requested_number_agrees_with_get_page_once_the_count_is_known() {
+        let paginator = Paginator::new(10, 3);
+        for raw in [
+            None,
+            Some(""),
+            Some(" 2 "),
+            Some("4"),
+            Some("5"),
+            Some("0"),
+            Some("-1"),
+            Some("x"),
+            Some("9".repeat(30).as_str()),
+        ] {
+            let requested = Paginator::requested_number(raw);
+            let page = paginator.get_page(raw);
+            // In range, the guess is the page; otherwise it is past the end and the page is the last.
+            if requested <= paginator.num_pages() {
+                assert_eq!(requested, page.number, "{raw:?}");
+                assert_eq!(Paginator::offset_of(requested, 3), page.offset(), "{raw:?}");
+            } else {
+                assert_eq!(page.number, paginator.num_pages(), "{raw:?}");
+            }
+        }
+        assert_eq!(Paginator::requested_number(Some("0")), u64::MAX);
+        assert_eq!(Paginator::offset_of(u64::MAX, 3), u64::MAX);
     }
 
     #[test]

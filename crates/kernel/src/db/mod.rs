@@ -91,6 +91,9 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<(Db, QueryCount)> {
     Ok((Db::new(conn), queries))
 }
 
+/// A pooled connection idle for at least this long is pinged before it is handed out.
+const IDLE_PING_SECONDS: u64 = 30;
+
 async fn open(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = settings.database_url();
     let mut options = ConnectOptions::new(url.clone());
@@ -101,6 +104,10 @@ async fn open(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
         .connect_timeout(Duration::from_secs(settings.database.acquire_timeout_seconds))
         .idle_timeout(Duration::from_secs(600))
         .max_lifetime(Duration::from_secs(1800))
+        // A connection taken from the pool is pinged only when it has sat idle for a while
+        // (the one a server, proxy or firewall may have dropped); pinging on every checkout,
+        // sqlx's default, doubled the round trips of every statement.
+        .test_before_acquire_if_idle_for(Duration::from_secs(IDLE_PING_SECONDS))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         if let Some(dir) = sqlite_path(&url).and_then(|p| p.parent().map(ToOwned::to_owned))
@@ -193,6 +200,31 @@ pub fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Valu
         sql.to_owned()
     };
     sea_orm::Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Refreshes the query planner's statistics after a bulk load (`seed`, `loaddata`), so the
+/// first requests after it are planned from the data actually there. PostgreSQL's autovacuum
+/// would get there within minutes; until then it plans from empty tables, and its visibility
+/// map is unset, so every count visits the table. On PostgreSQL this vacuums and analyzes the
+/// site's schema's tables (only those: the system catalogs need a superuser); on SQLite it runs
+/// `ANALYZE`.
+pub async fn refresh_statistics(db: &Db) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let sql =
+                "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1";
+            let rows = db.inner().query_all_raw(sea_orm::Statement::from_string(DbBackend::Postgres, sql)).await?;
+            let tables = rows.iter().map(|row| row.try_get::<String>("", "name")).collect::<Result<Vec<_>, _>>()?;
+            if !tables.is_empty() {
+                db.inner().execute_unprepared(&format!("VACUUM (ANALYZE) {}", tables.join(", "))).await?;
+            }
+        }
+        DbBackend::Sqlite => {
+            db.inner().execute_unprepared("ANALYZE").await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Checks the database answers (for `/readyz`).
