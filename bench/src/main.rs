@@ -149,6 +149,8 @@ struct RunArgs {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // reqwest needs a TLS provider; ring is the one the workspace compiles.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         Command::Run(args) => finish(run(args.with_profile()).await),
         Command::Compare { before, after, check } => finish(compare(&before, &after, &check)),

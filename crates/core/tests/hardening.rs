@@ -98,6 +98,7 @@ async fn an_idle_http2_connection_is_closed_and_a_peer_that_ignores_pings_is_dro
     assert!(bytes.len() >= 9 && bytes[3] == 4, "{bytes:?}");
 
     // An HTTP/2 client works (h2c with prior knowledge).
+    quartet_core::http::fetch::install_crypto_provider();
     let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
     let response = client.get(site.url("/test/echo/")).send().await.unwrap();
     assert_eq!(response.version(), reqwest::Version::HTTP_2);

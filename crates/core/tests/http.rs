@@ -103,6 +103,7 @@ dbtest! {
         site.stop().await;
         let answer = slow.await.unwrap();
         assert_eq!((answer.status, answer.body.as_str()), (200, "done"));
+        quartet_core::http::fetch::install_crypto_provider();
         let refused = reqwest::Client::new().get(&url).send().await;
         assert!(refused.is_err(), "a new connection after the stop must be refused");
     }

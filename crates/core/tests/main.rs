@@ -14,6 +14,7 @@ mod devtools;
 mod dump;
 mod events;
 mod extras;
+mod fetch;
 mod first_minute;
 mod forms;
 mod hardening;

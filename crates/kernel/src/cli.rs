@@ -202,6 +202,7 @@ fn config_argument(args: &[std::ffi::OsString]) -> Option<PathBuf> {
 /// `apps` is the site's list of installed apps, in order (the kernel's `core` app is added
 /// first).
 pub fn run(apps: Vec<Arc<dyn App>>) -> ExitCode {
+    crate::http::fetch::install_crypto_provider();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let config = config_argument(&args);
     let settings = Settings::load_with(config.as_deref(), &crate::site::sections_of(&apps));

@@ -622,6 +622,7 @@ async fn serve_migrates_answers_logs_requests_and_stops_on_sigterm() {
     let (address, banner) = started(&mut server, "http");
     assert!(banner.contains("development profile, SQLite"), "{banner}");
 
+    quartet_core::http::fetch::install_crypto_provider();
     let client = reqwest::Client::new();
     let health = client.get(format!("http://{address}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
@@ -689,6 +690,7 @@ async fn worker_sends_the_e_mails_serve_queued_and_stops_on_sigterm() {
         .unwrap();
     let mut server = Server(child);
     let (address, _) = started(&mut server, "http");
+    quartet_core::http::fetch::install_crypto_provider();
     let client =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let form =

@@ -134,6 +134,7 @@ impl TestSocket {
 impl TestClient {
     /// A client for the site at `base` (`http://127.0.0.1:port`).
     pub fn new(base: String) -> Self {
+        quartet_core::http::fetch::install_crypto_provider();
         let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())

@@ -5,6 +5,7 @@
 pub mod body;
 pub mod cookies;
 pub mod csrf;
+pub mod fetch;
 pub mod form_data;
 pub mod host;
 pub mod redirect;
