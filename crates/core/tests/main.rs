@@ -10,6 +10,7 @@ mod admin_translated;
 mod admin_uploads;
 mod browser;
 mod cache;
+mod content_types;
 mod devtools;
 mod dump;
 mod events;

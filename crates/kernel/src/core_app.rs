@@ -47,17 +47,32 @@ impl App for CoreApp {
     }
 
     fn register(&self, app: &mut AppRegistry<'_>) {
-        app.migrations(vec![Box::new(Initial), Box::new(Jobs), crate::db::migration("0003_key_value", key_value)])
-            .model(
-                crate::models::ModelDef::of::<crate::jobs::job::Entity>("job", "job", "jobs")
-                    .display_field("name")
-                    .caches(&[]),
+        app.migrations(vec![
+            Box::new(Initial),
+            Box::new(Jobs),
+            crate::db::migration("0003_key_value", key_value),
+            crate::db::migration("0004_content_types", content_types),
+        ])
+        .model(
+            crate::models::ModelDef::of::<crate::models::content_types::content_type::Entity>(
+                "contenttype",
+                "content type",
+                "content types",
             )
-            .static_files(StaticFile::all_of::<CoreStatic>())
-            .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/core.po") })
-            .command(clearsessions())
-            .add(crate::jobs::JobDef::of::<crate::events::EventJob>())
-            .provide(crate::jobs::JobSignal::default());
+            .display_field("model")
+            .without_permissions()
+            .caches(&[]),
+        )
+        .model(
+            crate::models::ModelDef::of::<crate::jobs::job::Entity>("job", "job", "jobs")
+                .display_field("name")
+                .caches(&[]),
+        )
+        .static_files(StaticFile::all_of::<CoreStatic>())
+        .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/core.po") })
+        .command(clearsessions())
+        .add(crate::jobs::JobDef::of::<crate::events::EventJob>())
+        .provide(crate::jobs::JobSignal::default());
     }
 
     fn ready(&self, registry: &mut Registry) -> anyhow::Result<()> {
@@ -141,6 +156,29 @@ fn key_value<'s>(s: &'s Schema<'s>) -> crate::db::MigrationFuture<'s> {
         .await?;
         s.create_index(
             Index::create().name("core_kv_score_rank_idx").table("core_kv_score").col("set_name").col("score"),
+        )
+        .await
+    })
+}
+
+/// `core_content_type`: one row per model label ([`crate::models::content_types`]).
+fn content_types<'s>(s: &'s Schema<'s>) -> crate::db::MigrationFuture<'s> {
+    Box::pin(async move {
+        s.create_table(
+            Table::create()
+                .table("core_content_type")
+                .col(crate::db::id_column())
+                .col(ColumnDef::new("app_label").string_len(100).not_null())
+                .col(ColumnDef::new("model").string_len(100).not_null()),
+        )
+        .await?;
+        s.create_index(
+            Index::create()
+                .name("core_content_type_label_unique")
+                .table("core_content_type")
+                .col("app_label")
+                .col("model")
+                .unique(),
         )
         .await
     })

@@ -5,6 +5,7 @@
 //! — whose values come from the entity's own serialisation, so a dump made on SQLite loads
 //! unchanged into PostgreSQL and the other way round.
 
+pub mod content_types;
 mod dump;
 mod meta;
 mod rows;
