@@ -1,0 +1,5 @@
+//! Integration tests of the bookmarks site, on SQLite and (with QUARTET_TEST_DATABASE_URL) on
+//! PostgreSQL.
+
+mod actions;
+mod support;
