@@ -2,10 +2,15 @@
 //! bookmarklet, likes, follows, an activity stream, view counts and a ranking.
 
 pub mod actions;
+pub mod likes;
 pub mod migrations;
 pub mod models;
+pub mod settings;
+pub mod views;
 
-use quartet_kernel::app::{App, AppRegistry, CoreState};
+use axum::routing::{get, post};
+use quartet_kernel::app::{App, AppRegistry, CoreState, Translation};
+use quartet_kernel::http::fetch::SafeClient;
 use quartet_kernel::models::ModelDef;
 use quartet_kernel::urls::{Routes, RoutesBuilder};
 
@@ -28,7 +33,15 @@ impl App for BookmarksApp {
     }
 
     fn routes(&self, core: &CoreState) -> Routes {
-        RoutesBuilder::<CoreState>::new().with_state(core.clone())
+        RoutesBuilder::<CoreState>::new()
+            .route("create", "create/", get(views::create_form).post(views::create_submit))
+            .route("detail", "detail/{id}/{slug}/", get(views::detail))
+            .route("like", "like/", post(views::like))
+            .with_state(core.clone())
+    }
+
+    fn settings(&self) -> Option<quartet_kernel::config::SettingsSection> {
+        Some(quartet_kernel::config::SettingsSection::of::<settings::BookmarksSettings>())
     }
 
     fn register(&self, app: &mut AppRegistry<'_>) {
@@ -49,6 +62,12 @@ impl App for BookmarksApp {
                     .display_field("verb")
                     .with_rules(models::action::RULES)
                     .caches(&[]),
-            );
+            )
+            .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/bookmarks.po") });
+        let policy = app.settings().app::<settings::BookmarksSettings>().fetch_policy();
+        app.provide(views::ImageFetcher(SafeClient::new(policy)));
+        for handler in likes::handlers() {
+            app.add(handler);
+        }
     }
 }

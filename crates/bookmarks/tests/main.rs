@@ -2,4 +2,5 @@
 //! PostgreSQL.
 
 mod actions;
+mod images;
 mod support;
