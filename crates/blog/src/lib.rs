@@ -89,7 +89,7 @@ impl App for BlogApp {
                     // Read per request, never cached.
                     .caches(&[]),
             )
-            .nav(NavLink { label: "Blog", route: "blog:post-list" })
+            .nav(NavLink::new("Blog", "blog:post-list"))
             .static_files(StaticFile::all_of::<BlogStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/blog.po") })
             .add(quartet_kernel::jobs::JobDef::of::<views::SharePostJob>());

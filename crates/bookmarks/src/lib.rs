@@ -5,11 +5,12 @@ pub mod actions;
 pub mod likes;
 pub mod migrations;
 pub mod models;
+pub mod people;
 pub mod settings;
 pub mod views;
 
 use axum::routing::{get, post};
-use quartet_kernel::app::{App, AppRegistry, CoreState, Translation};
+use quartet_kernel::app::{App, AppRegistry, CoreState, NavLink, Translation};
 use quartet_kernel::http::fetch::SafeClient;
 use quartet_kernel::models::ModelDef;
 use quartet_kernel::urls::{Routes, RoutesBuilder};
@@ -37,6 +38,11 @@ impl App for BookmarksApp {
             .route("create", "create/", get(views::create_form).post(views::create_submit))
             .route("detail", "detail/{id}/{slug}/", get(views::detail))
             .route("like", "like/", post(views::like))
+            .route("list", "", get(views::image_list))
+            .route("ranking", "ranking/", get(views::image_ranking))
+            .route("user-list", "/account/users/", get(people::user_list))
+            .route("user-follow", "/account/users/follow/", post(people::user_follow))
+            .route("user-detail", "/account/users/{username}/", get(people::user_detail))
             .with_state(core.clone())
     }
 
@@ -63,6 +69,8 @@ impl App for BookmarksApp {
                     .with_rules(models::action::RULES)
                     .caches(&[]),
             )
+            .nav(NavLink::signed_in("Images", "bookmarks:list"))
+            .nav(NavLink::signed_in("People", "bookmarks:user-list"))
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/bookmarks.po") });
         let policy = app.settings().app::<settings::BookmarksSettings>().fetch_policy();
         app.provide(views::ImageFetcher(SafeClient::new(policy)));

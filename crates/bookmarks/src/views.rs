@@ -1,5 +1,7 @@
 //! The image pages: bookmark an image (`/images/create/`), its page (`/images/detail/<id>/<slug>/`,
-//! counting a view each time) and like or unlike it (`/images/like/`, JSON).
+//! counting a view each time), like or unlike it (`/images/like/`, JSON), the list of every
+//! image (`/images/`, eight a page, with the fragment infinite scroll asks for) and the ten most
+//! viewed (`/images/ranking/`).
 
 use askama::Template;
 use axum::Json;
@@ -280,6 +282,102 @@ pub async fn like(LoginRequired(user): LoginRequired, ctx: PageContext, data: Fo
     Ok(status("ok"))
 }
 
-fn status(value: &'static str) -> Response {
+/// The reference's JSON answer: `{"status": "ok"}` or `{"status": "error"}`.
+pub fn status(value: &'static str) -> Response {
     Json(serde_json::json!({ "status": value })).into_response()
+}
+
+// ---------------------------------------------------------------- list and ranking
+
+/// Images a list page shows.
+pub const IMAGES_PER_PAGE: u64 = 8;
+
+/// An image as lists show it.
+pub struct ImageCard {
+    /// Its page.
+    pub path: String,
+    /// The stored copy's address.
+    pub src: String,
+    /// The title.
+    pub title: String,
+}
+
+/// Cards for `images`.
+pub fn cards(core: &quartet_kernel::app::CoreState, images: Vec<image::Model>) -> Vec<ImageCard> {
+    images
+        .into_iter()
+        .map(|i| ImageCard { path: detail_path(core, &i), src: media::url(&i.image), title: i.title })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "images/image/list.html")]
+struct ListPage {
+    ctx: PageContext,
+    images: Vec<ImageCard>,
+}
+
+#[derive(Template)]
+#[template(path = "images/image/list_images.html")]
+struct ListFragment {
+    images: Vec<ImageCard>,
+}
+
+/// `GET /images/?page=N[&images_only=1]`: every image, newest first, eight a page. A page that
+/// is not a number is the first; one past the end is the last, or, for the fragment
+/// (`images_only`, what infinite scroll asks for), an empty answer that says "no more".
+pub async fn image_list(
+    LoginRequired(_me): LoginRequired,
+    ctx: PageContext,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response> {
+    use quartet_kernel::pagination::{PageError, Paginator};
+    use sea_orm::{PaginatorTrait, QuerySelect};
+    let core = ctx.core().clone();
+    let data = FormData::from_pairs(query);
+    let images_only = data.get("images_only").is_some_and(|v| !v.is_empty());
+    let count = image::Entity::find().count(&core.db).await?;
+    let paginator = Paginator::new(count, IMAGES_PER_PAGE);
+    let page = match paginator.page(data.get("page")) {
+        Ok(page) => page,
+        Err(PageError::Empty) if images_only => return Ok(String::new().into_response()),
+        Err(_) => paginator.get_page(data.get("page")),
+    };
+    let images = image::Entity::find()
+        .order_by_desc(image::Column::Created)
+        .order_by_desc(image::Column::Id)
+        .offset(page.offset())
+        .limit(page.limit())
+        .all(&core.db)
+        .await?;
+    let images = cards(&core, images);
+    if images_only {
+        let html = ListFragment { images }.render().map_err(|e| Error::Internal(e.into()))?;
+        return Ok(axum::response::Html(html).into_response());
+    }
+    render(&ListPage { ctx, images })
+}
+
+#[derive(Template)]
+#[template(path = "images/image/ranking.html")]
+struct RankingPage {
+    ctx: PageContext,
+    images: Vec<ImageCard>,
+}
+
+/// `GET /images/ranking/`: the ten most viewed images, most viewed first (`image_ranking`).
+pub async fn image_ranking(LoginRequired(_me): LoginRequired, ctx: PageContext) -> Result<Response> {
+    let core = ctx.core().clone();
+    let ranked: Vec<i64> = match core.kv.ztop("image_ranking", 10).await {
+        Ok(top) => top.into_iter().filter_map(|(member, _)| member.parse().ok()).collect(),
+        Err(e) => {
+            // A stopped Redis shows an empty ranking, not an error page.
+            tracing::warn!(target: "quartet::bookmarks", error = %e, "ranking not read");
+            Vec::new()
+        }
+    };
+    let mut images = image::Entity::find().filter(image::Column::Id.is_in(ranked.clone())).all(&core.db).await?;
+    images.sort_by_key(|i| ranked.iter().position(|id| *id == i.id));
+    let images = cards(&core, images);
+    render(&RankingPage { ctx, images })
 }

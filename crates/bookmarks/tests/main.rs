@@ -3,4 +3,5 @@
 
 mod actions;
 mod images;
+mod pages;
 mod support;

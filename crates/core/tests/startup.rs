@@ -74,7 +74,7 @@ async fn start_up_error(register: fn(&mut AppRegistry<'_>)) -> String {
 #[tokio::test]
 async fn a_working_app_starts() {
     build(|app| {
-        app.nav(NavLink { label: "Broken", route: "broken:page" });
+        app.nav(NavLink::new("Broken", "broken:page"));
     })
     .await
     .expect("a site whose names all exist starts");
@@ -83,7 +83,7 @@ async fn a_working_app_starts() {
 #[tokio::test]
 async fn a_header_link_to_a_missing_route_stops_start_up() {
     let error = start_up_error(|app| {
-        app.nav(NavLink { label: "Broken", route: "broken:pgae" });
+        app.nav(NavLink::new("Broken", "broken:pgae"));
     })
     .await;
     assert!(error.contains("the header link `Broken` names the route `broken:pgae`"), "{error}");
@@ -150,7 +150,7 @@ async fn a_job_type_with_a_bad_queue_name_stops_start_up() {
 #[tokio::test]
 async fn apps_mounts_move_an_app_and_refuse_what_cannot_be_mounted() {
     let site = build_with(&["broken=/elsewhere/"], |app| {
-        app.nav(NavLink { label: "Broken", route: "broken:page" });
+        app.nav(NavLink::new("Broken", "broken:page"));
     })
     .await
     .expect("a moved app starts");

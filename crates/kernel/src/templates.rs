@@ -224,14 +224,10 @@ impl PageContext {
             .registry
             .nav
             .iter()
-            .map(|link| NavItem {
-                label: self.t(link.label).to_owned(),
-                url: self.url(link.route),
-                active: link
-                    .route
-                    .split_once(':')
-                    .and_then(|(app, _)| self.core.urls().mount_of(app))
-                    .is_some_and(|mount| mount != "/" && self.path.starts_with(mount)),
+            .filter(|link| !link.signed_in_only || self.user.is_some())
+            .map(|link| {
+                let url = self.url(link.route);
+                NavItem { label: self.t(link.label).to_owned(), active: url != "/" && self.path.starts_with(&url), url }
             })
             .collect()
     }

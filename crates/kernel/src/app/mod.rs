@@ -101,9 +101,23 @@ pub trait App: Send + Sync + 'static {
 pub struct NavLink {
     /// The link text (a translatable message id).
     pub label: &'static str,
-    /// The route name it points to; the link is current on every page under the mount point
-    /// of the route's app (unless that is `/`).
+    /// The route name it points to; the link is current on every page under its address
+    /// (unless that is `/`).
     pub route: &'static str,
+    /// Shown to signed-in visitors only (the bookmarks' "Images" and "People").
+    pub signed_in_only: bool,
+}
+
+impl NavLink {
+    /// A link every visitor sees.
+    pub const fn new(label: &'static str, route: &'static str) -> Self {
+        Self { label, route, signed_in_only: false }
+    }
+
+    /// A link only signed-in visitors see.
+    pub const fn signed_in(label: &'static str, route: &'static str) -> Self {
+        Self { label, route, signed_in_only: true }
+    }
 }
 
 /// A layer an app puts around every route of the site (Django's middleware), inside the host
