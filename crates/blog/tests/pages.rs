@@ -363,35 +363,7 @@ async fn every_blog_text_has_a_spanish_translation() {
         .map(|(_, text)| text)
         .collect();
     // ctx.t("…"), ctx.t1("…", tr.n("…", "…"), the forms' labels, NavLink labels.
-    let mut ids: Vec<String> = Vec::new();
-    let mut plurals: Vec<(String, String)> = Vec::new();
-    for (start, _) in sources.match_indices('(') {
-        let before = &sources[..start];
-        let call = ["ctx.t", "ctx.t1", "ctx.t2", "ctx.tn", "tr.n", "tr.t"].iter().any(|c| before.ends_with(c));
-        if !call {
-            continue;
-        }
-        let args = &sources[start + 1..];
-        let mut strings = Vec::new();
-        let mut rest = args;
-        while let Some(body) = rest.trim_start().strip_prefix('"') {
-            let mut end = 0;
-            let bytes = body.as_bytes();
-            while end < bytes.len() && !(bytes[end] == b'"' && (end == 0 || bytes[end - 1] != b'\\')) {
-                end += 1;
-            }
-            strings.push(body[..end].replace("\\\"", "\""));
-            rest = body[end + 1..].trim_start().strip_prefix(',').unwrap_or("");
-            if strings.len() == 2 {
-                break;
-            }
-        }
-        if before.ends_with("tn") || before.ends_with(".n") {
-            plurals.push((strings[0].clone(), strings[1].clone()));
-        } else {
-            ids.extend(strings.into_iter().take(1));
-        }
-    }
+    let (mut ids, plurals) = quartet_testkit::translatable_texts(&sources);
     use quartet_kernel::forms::Form as _;
     let forms = [quartet_blog::views::CommentForm::FIELDS, quartet_blog::views::ShareForm::FIELDS];
     ids.extend(forms.iter().flat_map(|fields| fields.iter()).map(|f| f.label.to_owned()));

@@ -10,10 +10,13 @@ pub mod settings;
 pub mod views;
 
 use axum::routing::{get, post};
-use quartet_kernel::app::{App, AppRegistry, CoreState, NavLink, Translation};
-use quartet_kernel::http::fetch::SafeClient;
+use quartet_kernel::app::{App, AppRegistry, CoreState, NavLink, StaticFile, Translation};
 use quartet_kernel::models::ModelDef;
 use quartet_kernel::urls::{Routes, RoutesBuilder};
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "static/"]
+struct BookmarksStatic;
 
 /// The bookmarks app.
 #[derive(Debug, Clone, Copy, Default)]
@@ -71,9 +74,9 @@ impl App for BookmarksApp {
             )
             .nav(NavLink::signed_in("Images", "bookmarks:list"))
             .nav(NavLink::signed_in("People", "bookmarks:user-list"))
+            .static_files(StaticFile::all_of::<BookmarksStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/bookmarks.po") });
-        let policy = app.settings().app::<settings::BookmarksSettings>().fetch_policy();
-        app.provide(views::ImageFetcher(SafeClient::new(policy)));
+        app.provide(views::ImageFetcher::default());
         for handler in likes::handlers() {
             app.add(handler);
         }

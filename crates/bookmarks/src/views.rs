@@ -27,8 +27,16 @@ pub const IMAGE_LABEL: &str = "bookmarks.image";
 /// Extensions a bookmarked image's address may end with.
 pub const EXTENSIONS: [&str; 4] = ["jpg", "jpeg", "png", "webp"];
 
-/// The SSRF-safe client of image fetches, made once from `[bookmarks]` ([`crate::BookmarksApp`]).
-pub struct ImageFetcher(pub SafeClient);
+/// The SSRF-safe client of image fetches, made from `[bookmarks]` on first use (one per site).
+#[derive(Default)]
+pub struct ImageFetcher(std::sync::OnceLock<SafeClient>);
+
+impl ImageFetcher {
+    /// The client, made from the site's settings the first time.
+    pub fn client(&self, core: &quartet_kernel::app::CoreState) -> &SafeClient {
+        self.0.get_or_init(|| SafeClient::new(crate::settings::of(core).fetch_policy()))
+    }
+}
 
 /// The bookmark form (the reference's `ImageCreateForm`): the title, the image's address (a
 /// hidden field filled by the bookmarklet) and a description.
@@ -126,7 +134,7 @@ pub async fn create_submit(
         return create_page(ctx, &form, url);
     }
     let fetcher = core.service::<ImageFetcher>().ok_or_else(|| Error::Internal(anyhow::anyhow!("no image fetcher")))?;
-    let fetched = match fetcher.0.get(&address).await {
+    let fetched = match fetcher.client(&core).get(&address).await {
         Ok(fetched) => fetched,
         Err(e) => {
             tracing::info!(target: "quartet::bookmarks", user_id = user.id, error = %e, "image fetch refused");

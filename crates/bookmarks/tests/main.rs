@@ -3,5 +3,6 @@
 
 mod actions;
 mod images;
+mod languages;
 mod pages;
 mod support;

@@ -16,6 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn installed_apps() -> Vec<Arc<dyn App>> {
     let mut apps = quartet_core::builtin_apps();
     apps.push(Arc::new(quartet_blog::BlogApp));
+    apps.push(Arc::new(quartet_bookmarks::BookmarksApp));
     apps
 }
 

@@ -69,6 +69,41 @@ pub fn source_files(roots: &[std::path::PathBuf]) -> Vec<(std::path::PathBuf, St
     files
 }
 
+/// The texts an app's templates and code pass to the translation calls (`ctx.t("…")`,
+/// `ctx.t1`, `ctx.t2`, `tr.t`, `tr.f`, and the plurals of `ctx.tn`/`tr.n`): the message ids and
+/// the (singular, plural) pairs, for the tests that check each has a translation.
+pub fn translatable_texts(sources: &str) -> (Vec<String>, Vec<(String, String)>) {
+    let mut ids: Vec<String> = Vec::new();
+    let mut plurals: Vec<(String, String)> = Vec::new();
+    for (start, _) in sources.match_indices('(') {
+        let before = &sources[..start];
+        let call = ["ctx.t", "ctx.t1", "ctx.t2", "ctx.tn", "tr.n", "tr.t", "tr.f"].iter().any(|c| before.ends_with(c));
+        if !call {
+            continue;
+        }
+        let mut strings = Vec::new();
+        let mut rest = &sources[start + 1..];
+        while let Some(body) = rest.trim_start().strip_prefix('"') {
+            let bytes = body.as_bytes();
+            let mut end = 0;
+            while end < bytes.len() && !(bytes[end] == b'"' && (end == 0 || bytes[end - 1] != b'\\')) {
+                end += 1;
+            }
+            strings.push(body[..end].replace("\\\"", "\""));
+            rest = body[(end + 1).min(body.len())..].trim_start().strip_prefix(',').unwrap_or("");
+            if strings.len() == 2 {
+                break;
+            }
+        }
+        if (before.ends_with("tn") || before.ends_with(".n")) && strings.len() == 2 {
+            plurals.push((strings[0].clone(), strings[1].clone()));
+        } else {
+            ids.extend(strings.into_iter().take(1));
+        }
+    }
+    (ids, plurals)
+}
+
 /// Whether this run is CI (`CI=true`), where missing services fail tests instead of skipping them.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
