@@ -200,6 +200,8 @@ struct DashboardPage {
     ctx: PageContext,
     /// The demo password, while a demo account still has it.
     demo_password: Option<String>,
+    /// The installed apps' panels, safe HTML.
+    panels: Vec<String>,
 }
 
 pub(crate) async fn dashboard(LoginRequired(user): LoginRequired, ctx: PageContext) -> Result<Response> {
@@ -210,7 +212,14 @@ pub(crate) async fn dashboard(LoginRequired(user): LoginRequired, ctx: PageConte
         .await?
         .filter(|demo| demo.password_hash == user.password)
         .map(|demo| demo.password);
-    render(&DashboardPage { ctx, demo_password })
+    // What the installed apps add (the bookmarks' stream), in installed order.
+    let mut panels = Vec::new();
+    for maker in ctx.core().registry.contributions::<quartet_kernel::templates::DashboardPanel>() {
+        if let Some(html) = (maker.item.panel)(&ctx).await? {
+            panels.push(html);
+        }
+    }
+    render(&DashboardPage { ctx, demo_password, panels })
 }
 
 #[derive(Template)]

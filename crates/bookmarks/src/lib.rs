@@ -2,6 +2,7 @@
 //! bookmarklet, likes, follows, an activity stream, view counts and a ranking.
 
 pub mod actions;
+pub mod dashboard;
 pub mod likes;
 pub mod migrations;
 pub mod models;
@@ -77,6 +78,7 @@ impl App for BookmarksApp {
             .static_files(StaticFile::all_of::<BookmarksStatic>())
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/bookmarks.po") });
         app.provide(views::ImageFetcher::default());
+        app.add(dashboard::panel());
         for handler in likes::handlers() {
             app.add(handler);
         }

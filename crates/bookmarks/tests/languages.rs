@@ -16,6 +16,8 @@ async fn every_bookmarks_text_has_a_spanish_translation() {
     let (mut ids, plurals) = quartet_testkit::translatable_texts(&sources);
     ids.extend(quartet_bookmarks::views::ImageForm::FIELDS.iter().map(|f| f.label.to_owned()));
     ids.extend(site.core.registry.nav.iter().map(|l| l.label.to_owned()));
+    use quartet_bookmarks::models::verbs;
+    ids.extend([verbs::REGISTERED, verbs::BOOKMARKED, verbs::LIKES, verbs::FOLLOWING].map(str::to_owned));
     ids.sort();
     ids.dedup();
     assert!(ids.len() > 30, "found only {} texts: {ids:?}", ids.len());

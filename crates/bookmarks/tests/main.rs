@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 mod actions;
+mod dashboard;
 mod images;
 mod languages;
 mod pages;

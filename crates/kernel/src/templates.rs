@@ -58,6 +58,22 @@ impl std::fmt::Debug for PageExtra {
     }
 }
 
+/// What an app adds to a signed-in user's dashboard (`/account/`): the bookmarks' count of
+/// images, bookmarklet button and activity stream. Contributed with
+/// [`crate::app::AppRegistry::add`]; panels show in installed order. `panel` gets the page's
+/// context (its user is signed in) and returns safe HTML, or `None` to show nothing.
+#[derive(Clone, Copy)]
+pub struct DashboardPanel {
+    /// Makes the panel's HTML for one page.
+    pub panel: for<'a> fn(&'a PageContext) -> futures_util::future::BoxFuture<'a, crate::Result<Option<String>>>,
+}
+
+impl std::fmt::Debug for DashboardPanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DashboardPanel").finish_non_exhaustive()
+    }
+}
+
 /// An item of the header made by a [`PageExtra`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderItem {
@@ -86,6 +102,8 @@ pub struct PageContext {
     extras: Vec<HeaderItem>,
     /// Set when the page shows a flash message: the caches never keep it.
     personal: Option<crate::http::Personal>,
+    /// The request's validated host (absolute links).
+    host: Option<crate::http::host::RequestHost>,
 }
 
 impl PageContext {
@@ -102,6 +120,7 @@ impl PageContext {
             taken_messages: Mutex::new(None),
             extras: Vec::new(),
             personal: None,
+            host: None,
         }
     }
 
@@ -271,6 +290,15 @@ impl PageContext {
             .collect()
     }
 
+    /// `path` as an absolute URL: on `site.base_url` when it is set, else on the request's
+    /// validated host (a page made without a request: `site.base_url`, or the path alone).
+    pub fn absolute_url(&self, path: &str) -> String {
+        match &self.host {
+            Some(host) => host.absolute(&self.core.settings, path),
+            None => format!("{}{path}", self.core.settings.site.base_url.trim_end_matches('/')),
+        }
+    }
+
     /// The path with the query string, for `next` links back to this page.
     pub fn next_path(&self) -> &str {
         &self.path
@@ -306,6 +334,7 @@ where
             taken_messages: Mutex::new(None),
             extras: Vec::new(),
             personal: parts.extensions.get::<crate::http::Personal>().cloned(),
+            host: parts.extensions.get::<crate::http::host::RequestHost>().cloned(),
         };
         Ok(ctx.with_extras().await)
     }

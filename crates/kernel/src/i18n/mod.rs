@@ -15,7 +15,7 @@ mod tr;
 use axum::http::{HeaderMap, header};
 
 pub use catalogs::{CORE_DOMAIN, Catalogs, Translation};
-pub use formats::{format_date, format_datetime};
+pub use formats::{format_date, format_datetime, timesince};
 pub use plural::PluralRule;
 pub use po::{Catalog, PoError, parse_po};
 pub use tr::{Tr, fill};
