@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 mod actions;
+mod browser;
 mod dashboard;
 mod images;
 mod languages;

@@ -29,6 +29,8 @@ impl Browser {
     /// Starts Chromium, or returns `None` (skip) when it is not installed — except in CI,
     /// where a missing browser fails the test.
     pub async fn start() -> Option<Self> {
+        // The WebDriver client is a reqwest client: it needs the process's TLS provider.
+        quartet_core::http::fetch::install_crypto_provider();
         if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
             assert!(!crate::in_ci(), "CI requires Debian's chromium and chromium-driver packages");
             eprintln!("skipped: install the chromium and chromium-driver packages to run browser tests");
