@@ -11,14 +11,14 @@ use quartet_kernel::Result;
 use quartet_kernel::auth::models::user;
 use quartet_kernel::db::statement;
 use quartet_kernel::i18n::timesince;
-use quartet_kernel::media;
 use quartet_kernel::models::content_types::content_type;
 use quartet_kernel::templates::{DashboardPanel, PageContext};
+use quartet_kernel::thumbnails;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::models::{action, image};
 use crate::people::{USER_LABEL, people, profile_path, shown_name};
-use crate::views::{IMAGE_LABEL, detail_path};
+use crate::views::{IMAGE_LABEL, detail_path, sizes};
 
 /// Actions the stream shows.
 pub const STREAM_LENGTH: u64 = 10;
@@ -99,7 +99,7 @@ pub async fn stream(ctx: &PageContext, me: i64) -> Result<Vec<ActionItem>> {
     let actors: Vec<user::Model> = user::Entity::find().filter(user::Column::Id.is_in(actor_ids)).all(&core.db).await?;
     let photos: HashMap<i64, String> = {
         let persons = people(core, actors.clone()).await?;
-        actors.iter().zip(persons).map(|(u, p)| (u.id, p.photo)).collect()
+        actors.iter().zip(persons).map(|(u, p)| (u.id, p.photo_path)).collect()
     };
     let actors: HashMap<i64, user::Model> = actors.into_iter().map(|u| (u.id, u)).collect();
     let ct_ids: Vec<i64> = actions.iter().filter_map(|a| a.target_ct_id).collect();
@@ -153,7 +153,9 @@ pub async fn stream(ctx: &PageContext, me: i64) -> Result<Vec<ActionItem>> {
             let label = a.target_ct_id.and_then(|ct| labels.get(&ct)).map(String::as_str);
             let (target, target_image) = match (label, a.target_id) {
                 (Some(IMAGE_LABEL), Some(id)) => match images.get(&id) {
-                    Some(i) => (Some((i.title.clone(), detail_path(core, i))), media::url(&i.image)),
+                    Some(i) => {
+                        (Some((i.title.clone(), detail_path(core, i))), thumbnails::url(&i.image, sizes::STREAM))
+                    }
                     None => (None, String::new()),
                 },
                 (Some(USER_LABEL), Some(id)) => {
@@ -164,7 +166,11 @@ pub async fn stream(ctx: &PageContext, me: i64) -> Result<Vec<ActionItem>> {
             Some(ActionItem {
                 actor: shown_name(actor),
                 actor_path: profile_path(core, &actor.username),
-                actor_photo: photos.get(&actor.id).cloned().unwrap_or_default(),
+                actor_photo: photos
+                    .get(&actor.id)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| thumbnails::url(p, sizes::STREAM))
+                    .unwrap_or_default(),
                 verb: tr.t(&a.verb).to_owned(),
                 target,
                 target_image,

@@ -79,6 +79,9 @@ impl App for BookmarksApp {
             .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/bookmarks.po") });
         app.provide(views::ImageFetcher::default());
         app.add(dashboard::panel());
+        for size in views::sizes::ALL.iter().flat_map(|s| s.with_doubled()) {
+            app.add(size);
+        }
         for handler in likes::handlers() {
             app.add(handler);
         }

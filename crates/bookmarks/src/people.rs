@@ -7,14 +7,14 @@ use axum::response::{IntoResponse, Response};
 use quartet_kernel::auth::LoginRequired;
 use quartet_kernel::auth::models::{profile, user};
 use quartet_kernel::forms::FormData;
-use quartet_kernel::media;
 use quartet_kernel::templates::{PageContext, render};
+use quartet_kernel::thumbnails;
 use quartet_kernel::{Error, Result};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::actions::{Target, create_action};
 use crate::models::{contact, image, verbs};
-use crate::views::{ImageCard, cards, status};
+use crate::views::{ImageCard, cards, sizes, status};
 
 /// The model label of users, for action targets.
 pub const USER_LABEL: &str = "accounts.user";
@@ -25,8 +25,12 @@ pub struct Person {
     pub name: String,
     /// Their profile page.
     pub path: String,
-    /// Their photo's address, or empty.
+    /// Their photo's 180×180 thumbnail, or empty.
     pub photo: String,
+    /// The thumbnail at 1x and 2x, or empty.
+    pub photo_srcset: String,
+    /// Their photo as stored, or empty (other sizes).
+    pub photo_path: String,
 }
 
 /// The name the reference shows for a user: the first name, else the username.
@@ -48,14 +52,24 @@ pub async fn people(core: &quartet_kernel::app::CoreState, users: Vec<user::Mode
         .await?
         .into_iter()
         .filter(|p| !p.photo.is_empty())
-        .map(|p| (p.user_id, media::url(&p.photo)))
+        .map(|p| (p.user_id, p.photo))
         .collect();
     Ok(users
         .into_iter()
-        .map(|u| Person {
-            path: profile_path(core, &u.username),
-            photo: photos.get(&u.id).cloned().unwrap_or_default(),
-            name: shown_name(&u),
+        .map(|u| {
+            let stored = photos.get(&u.id).cloned().unwrap_or_default();
+            let (photo, photo_srcset) = if stored.is_empty() {
+                (String::new(), String::new())
+            } else {
+                (thumbnails::url(&stored, sizes::PERSON), thumbnails::srcset(&stored, sizes::PERSON))
+            };
+            Person {
+                path: profile_path(core, &u.username),
+                photo,
+                photo_srcset,
+                photo_path: stored,
+                name: shown_name(&u),
+            }
         })
         .collect())
 }

@@ -14,6 +14,7 @@ use quartet_kernel::http::fetch::{FetchError, SafeClient};
 use quartet_kernel::media;
 use quartet_kernel::session::flash::Flash;
 use quartet_kernel::templates::{PageContext, render};
+use quartet_kernel::thumbnails;
 use quartet_kernel::{Error, Result};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
@@ -209,6 +210,7 @@ struct DetailPage {
     ctx: PageContext,
     image: image::Model,
     image_url: String,
+    image_srcset: String,
     views: i64,
     likers: Vec<Liker>,
     liked: bool,
@@ -246,8 +248,9 @@ pub async fn detail(ctx: PageContext, Path((id, _slug)): Path<(String, String)>)
             name: if u.first_name.is_empty() { u.username } else { u.first_name },
         })
         .collect();
-    let image_url = media::url(&image.image);
-    render(&DetailPage { ctx, image, image_url, views, likers, liked })
+    let (image_url, image_srcset) =
+        (thumbnails::url(&image.image, sizes::DETAIL), thumbnails::srcset(&image.image, sizes::DETAIL));
+    render(&DetailPage { ctx, image, image_url, image_srcset, views, likers, liked })
 }
 
 /// The like form's fields.
@@ -300,12 +303,32 @@ pub fn status(value: &'static str) -> Response {
 /// Images a list page shows.
 pub const IMAGES_PER_PAGE: u64 = 8;
 
+/// The sizes of thumbnails the bookmarks show (each also at twice the size for dense screens):
+/// the image page 300 wide, lists 300×300, people 180×180, the activity stream 80×80
+/// (the reference's sizes).
+pub mod sizes {
+    use quartet_kernel::thumbnails::ThumbnailSize;
+
+    /// The image page.
+    pub const DETAIL: ThumbnailSize = ThumbnailSize::new(300, 0);
+    /// Image lists.
+    pub const LIST: ThumbnailSize = ThumbnailSize::new(300, 300);
+    /// People lists and profiles.
+    pub const PERSON: ThumbnailSize = ThumbnailSize::new(180, 180);
+    /// The activity stream.
+    pub const STREAM: ThumbnailSize = ThumbnailSize::new(80, 80);
+    /// All of them.
+    pub const ALL: [ThumbnailSize; 4] = [DETAIL, LIST, PERSON, STREAM];
+}
+
 /// An image as lists show it.
 pub struct ImageCard {
     /// Its page.
     pub path: String,
-    /// The stored copy's address.
+    /// Its 300×300 thumbnail.
     pub src: String,
+    /// The thumbnail at 1x and 2x.
+    pub srcset: String,
     /// The title.
     pub title: String,
 }
@@ -314,7 +337,12 @@ pub struct ImageCard {
 pub fn cards(core: &quartet_kernel::app::CoreState, images: Vec<image::Model>) -> Vec<ImageCard> {
     images
         .into_iter()
-        .map(|i| ImageCard { path: detail_path(core, &i), src: media::url(&i.image), title: i.title })
+        .map(|i| ImageCard {
+            path: detail_path(core, &i),
+            src: thumbnails::url(&i.image, sizes::LIST),
+            srcset: thumbnails::srcset(&i.image, sizes::LIST),
+            title: i.title,
+        })
         .collect()
 }
 

@@ -8,3 +8,4 @@ mod images;
 mod languages;
 mod pages;
 mod support;
+mod thumbnails;

@@ -31,6 +31,7 @@ pub mod session;
 pub mod site;
 pub mod staticfiles;
 pub mod templates;
+pub mod thumbnails;
 pub mod time;
 pub mod urls;
 pub mod ws;

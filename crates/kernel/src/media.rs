@@ -159,6 +159,12 @@ pub async fn store_file(
 }
 
 fn reencode(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<(Vec<u8>, &'static str), UploadError> {
+    encode(&decode(bytes, format, max_pixels)?, format)
+}
+
+/// Decodes an image of `format` once its header says it has at most `max_pixels`, with the
+/// decoder's allocations bounded accordingly.
+pub(crate) fn decode(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<image::DynamicImage, UploadError> {
     let (width, height) =
         ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(|_| UploadError::NotAnImage)?;
     if u64::from(width) * u64::from(height) > max_pixels {
@@ -170,7 +176,12 @@ fn reencode(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<(Vec<u
     limits.max_alloc = Some(max_pixels.saturating_mul(4) + 16 * 1024 * 1024);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits);
-    let image = reader.decode().map_err(|_| UploadError::NotAnImage)?;
+    reader.decode().map_err(|_| UploadError::NotAnImage)
+}
+
+/// Encodes `image` as JPEG (quality 90) or WebP when `format` is one of those, else as PNG (the
+/// first frame of a GIF too); returns the bytes and their extension.
+pub(crate) fn encode(image: &image::DynamicImage, format: ImageFormat) -> Result<(Vec<u8>, &'static str), UploadError> {
     let mut out = Cursor::new(Vec::new());
     let extension = match format {
         ImageFormat::Jpeg => {
@@ -190,6 +201,19 @@ fn reencode(bytes: &[u8], format: ImageFormat, max_pixels: u64) -> Result<(Vec<u
         }
     };
     Ok((out.into_inner(), extension))
+}
+
+/// The content type of a stored file by its extension, and whether it may be shown inline.
+pub(crate) fn content_type(path: &Path) -> (&'static str, bool) {
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match extension.as_str() {
+        "jpg" | "jpeg" => ("image/jpeg", true),
+        "png" => ("image/png", true),
+        "gif" => ("image/gif", true),
+        "webp" => ("image/webp", true),
+        "pdf" => ("application/pdf", false),
+        _ => ("application/octet-stream", false),
+    }
 }
 
 /// The file path of a stored relative path, refusing anything that could leave the media root.
@@ -231,15 +255,7 @@ pub async fn serve(State(core): State<CoreState>, UrlPath(relative): UrlPath<Str
         Ok(bytes) => bytes,
         Err(_) => return Error::NotFound.into_response(),
     };
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let (content_type, inline) = match extension.as_str() {
-        "jpg" | "jpeg" => ("image/jpeg", true),
-        "png" => ("image/png", true),
-        "gif" => ("image/gif", true),
-        "webp" => ("image/webp", true),
-        "pdf" => ("application/pdf", false),
-        _ => ("application/octet-stream", false),
-    };
+    let (content_type, inline) = content_type(&path);
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

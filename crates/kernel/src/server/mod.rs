@@ -70,6 +70,7 @@ pub fn assemble(core: &CoreState, pages: Router) -> Router {
         .layer(from_fn_with_state(core.clone(), language::layer));
     let routes = Router::new()
         .route("/static/{*path}", get(crate::staticfiles::serve).with_state(core.assets.clone()))
+        .route("/media/thumbs/{size}/{*path}", get(crate::thumbnails::serve).with_state(core.clone()))
         .route("/media/{*path}", get(crate::media::serve).with_state(core.clone()))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz).with_state(core.clone()))
