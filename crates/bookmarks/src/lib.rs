@@ -2,6 +2,7 @@
 //! bookmarklet, likes, follows, an activity stream, view counts and a ranking.
 
 pub mod actions;
+pub mod admin;
 pub mod dashboard;
 pub mod likes;
 pub mod migrations;
@@ -81,6 +82,9 @@ impl App for BookmarksApp {
         app.add(dashboard::panel());
         for size in views::sizes::ALL.iter().flat_map(|s| s.with_doubled()) {
             app.add(size);
+        }
+        for registration in admin::registrations() {
+            app.add(registration);
         }
         for handler in likes::handlers() {
             app.add(handler);

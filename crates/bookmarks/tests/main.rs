@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 mod actions;
+mod admin;
 mod browser;
 mod dashboard;
 mod images;
