@@ -113,6 +113,7 @@ impl App for BlogApp {
                     path: p.path(core),
                     meta: quartet_kernel::i18n::format_date(p.publish, lang),
                     title: p.title,
+                    image: None,
                 })
                 .collect(),
         }))

@@ -12,7 +12,7 @@ pub mod settings;
 pub mod views;
 
 use axum::routing::{get, post};
-use quartet_kernel::app::{App, AppRegistry, CoreState, NavLink, StaticFile, Translation};
+use quartet_kernel::app::{App, AppRegistry, CoreState, HomeItem, HomeSection, NavLink, StaticFile, Translation};
 use quartet_kernel::models::ModelDef;
 use quartet_kernel::urls::{Routes, RoutesBuilder};
 
@@ -36,6 +36,29 @@ impl App for BookmarksApp {
 
     fn mount(&self) -> &'static str {
         "/images/"
+    }
+
+    async fn home(&self, core: &CoreState, lang: &str) -> anyhow::Result<Option<HomeSection>> {
+        use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+        let images = models::image::Entity::find()
+            .order_by_desc(models::image::Column::Created)
+            .order_by_desc(models::image::Column::Id)
+            .limit(4)
+            .all(&core.db)
+            .await?;
+        Ok(Some(HomeSection {
+            title: "Latest images".into(),
+            route: "bookmarks:list".into(),
+            items: images
+                .into_iter()
+                .map(|i| HomeItem {
+                    path: views::detail_path(core, &i),
+                    meta: quartet_kernel::i18n::format_date(i.created, lang),
+                    image: Some(quartet_kernel::thumbnails::url(&i.image, views::sizes::STREAM)),
+                    title: i.title,
+                })
+                .collect(),
+        }))
     }
 
     fn routes(&self, core: &CoreState) -> Routes {

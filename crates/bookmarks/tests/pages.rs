@@ -113,3 +113,20 @@ dbtest! { using bookmarks_site();
         assert_eq!(spanish.heading(), "Personas");
     }
 }
+
+dbtest! { using bookmarks_site();
+    async fn the_home_page_shows_the_latest_images(site) {
+        let (client, me) = site.signed_in_client("ana").await;
+        for i in 0..6 {
+            add_image(&site, me.id, &format!("Image {i}"), i).await;
+        }
+        let home = site.client().get("/").await;
+        assert_eq!(home.status, 200);
+        let section = home.texts(".home-section h2");
+        assert!(section.iter().any(|h| h.contains("Latest images")), "{section:?}");
+        let titles: Vec<String> = home.texts(".home-section li a:not(.thumb)");
+        assert_eq!(titles, ["Image 5", "Image 4", "Image 3", "Image 2"]);
+        assert_eq!(home.attrs(".home-section li a.thumb img", "src").len(), 4);
+        assert!(client.get_with_headers("/", &[("accept-language", "es")]).await.body.contains("Últimas imágenes"));
+    }
+}

@@ -156,6 +156,9 @@ pub struct HomeItem {
     pub path: String,
     /// A short line under it (a date, a price), already translated.
     pub meta: String,
+    /// A small picture beside it (a thumbnail's address), if any.
+    #[serde(default)]
+    pub image: Option<String>,
 }
 
 /// A page listed in `/sitemap.xml` (Django's `Sitemap` item).
