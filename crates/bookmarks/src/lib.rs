@@ -8,11 +8,15 @@ pub mod likes;
 pub mod migrations;
 pub mod models;
 pub mod people;
+pub mod seed;
 pub mod settings;
 pub mod views;
 
 use axum::routing::{get, post};
-use quartet_kernel::app::{App, AppRegistry, CoreState, HomeItem, HomeSection, NavLink, StaticFile, Translation};
+use quartet_kernel::app::{
+    App, AppRegistry, CoreState, HomeItem, HomeSection, NavLink, SeedOptions, SeedReport, SeedSize, StaticFile,
+    Translation,
+};
 use quartet_kernel::models::ModelDef;
 use quartet_kernel::urls::{Routes, RoutesBuilder};
 
@@ -59,6 +63,14 @@ impl App for BookmarksApp {
                 })
                 .collect(),
         }))
+    }
+
+    async fn seed(&self, core: &CoreState, options: &SeedOptions) -> anyhow::Result<SeedReport> {
+        seed::seed(core, options).await
+    }
+
+    fn seed_sizes(&self) -> Vec<SeedSize> {
+        seed::SIZES.to_vec()
     }
 
     fn routes(&self, core: &CoreState) -> Routes {

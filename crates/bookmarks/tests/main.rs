@@ -8,5 +8,6 @@ mod dashboard;
 mod images;
 mod languages;
 mod pages;
+mod seed;
 mod support;
 mod thumbnails;
