@@ -342,13 +342,18 @@ fn seed_creates_demo_accounts_once_and_refuses_bad_sizes() {
     let lines: Vec<&str> = first.stdout.lines().filter(|l| l.contains(": created ")).collect();
     assert_eq!(
         lines,
-        ["Accounts: created 4 users.", "Blog: created 12 blog posts, 10 tags, 24 comments."],
+        [
+            "Accounts: created 4 users.",
+            "Blog: created 12 blog posts, 10 tags, 24 comments.",
+            "Bookmarks: created 12 bookmarked images, 15 likes, 4 follows, 121 views, 4 profile photos."
+        ],
         "{first:#?}"
     );
     assert!(first.stdout.contains("Sign in as `demo`"), "{first:#?}");
     let second = quartet.run(&["seed"]).success();
     assert!(second.stdout.contains("The demo account already exists."), "{second:#?}");
     assert!(second.stdout.contains("The blog already has posts"), "{second:#?}");
+    assert!(second.stdout.contains("The bookmarks already have images"), "{second:#?}");
     let sized = Quartet::new().run(&["seed", "--create", "--posts", "5", "--tags", "3", "--comments", "1"]).success();
     assert!(sized.stdout.contains("Accounts: created 4 users.\n"), "{sized:#?}");
     assert!(sized.stdout.contains("Blog: created 5 blog posts, 3 tags, 5 comments.\n"), "{sized:#?}");
@@ -359,7 +364,15 @@ fn seed_creates_demo_accounts_once_and_refuses_bad_sizes() {
     assert_eq!(typo.code, Some(2), "a misspelt size is not ignored: {typo:#?}");
     assert!(typo.stderr.contains("--postz") && typo.stderr.contains("--posts"), "{typo:#?}");
     let help = quartet.run(&["seed", "--help"]).success();
-    for size in ["--posts <N>", "--tags <N>", "--comments <N>", "--post-chars <N>", "--drafts <N>"] {
+    for size in [
+        "--posts <N>",
+        "--tags <N>",
+        "--comments <N>",
+        "--post-chars <N>",
+        "--drafts <N>",
+        "--images <N>",
+        "--image-views <N>",
+    ] {
         assert!(help.stdout.contains(size), "seed --help lists {size}: {help:#?}");
     }
 }
