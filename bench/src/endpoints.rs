@@ -26,6 +26,7 @@ pub const SEARCH_QUERY: &str = "django";
 pub async fn discover(base: &str) -> anyhow::Result<Vec<Endpoint>> {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let list = fetch(&client, base, "/blog/").await?;
+    let home = fetch(&client, base, "/").await?;
     let endpoints = vec![
         Endpoint::new("home", "/"),
         Endpoint::new("blog-list", "/blog/"),
@@ -38,6 +39,8 @@ pub async fn discover(base: &str) -> anyhow::Result<Vec<Endpoint>> {
         Endpoint::new("feed", "/blog/feed/"),
         Endpoint::new("sitemap", "/sitemap.xml"),
         Endpoint::new("healthz", "/healthz"),
+        // Public, and each request counts a view (the key-value store's write path).
+        Endpoint::new("image-detail", first_link(&home, "/images/detail/", |_| true)?),
     ];
     for endpoint in &endpoints {
         let body = fetch(&client, base, &endpoint.path).await?;

@@ -49,7 +49,10 @@ fn a_short_run_reports_every_page_without_errors() {
     let run = &report["runs"][0];
     assert_eq!(run["database"], "sqlite");
     let pages: Vec<&str> = run["endpoints"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
-    assert_eq!(pages, ["home", "blog-list", "post-detail", "tag", "search", "feed", "sitemap", "healthz"]);
+    assert_eq!(
+        pages,
+        ["home", "blog-list", "post-detail", "tag", "search", "feed", "sitemap", "healthz", "image-detail"]
+    );
     for page in run["endpoints"].as_array().unwrap() {
         assert!(page["wrk"]["requests"].as_u64().unwrap() > 0, "{page}");
         assert_eq!(page["non_2xx"], 0, "{page}");
