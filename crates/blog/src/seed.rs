@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use quartet_kernel::app::CoreState;
-use quartet_kernel::app::{SeedOptions, SeedReport, SeedSize};
+use quartet_kernel::app::{SeedDice as Dice, SeedOptions, SeedReport, SeedSize};
 use quartet_kernel::auth::models::user;
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect};
 
@@ -12,26 +12,6 @@ use crate::models::{comment, post, status, tag, tagged_post};
 
 /// Rows inserted per statement.
 const CHUNK: usize = 200;
-
-/// A small, fast, reproducible random source (xorshift64*).
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 const TOPICS: &[&str] = &[
     "Django",

@@ -64,21 +64,13 @@ async fn the_blog_fits_a_phone_screen() {
     .await;
     let driver = &browser.driver;
     driver.set_window_rect(0, 0, 390, 844).await.unwrap();
-    for path in [
+    let paths = [
         "/blog/".to_owned(),
         post.path(&site.core),
         format!("/blog/{}/share/", post.id),
         "/blog/search/?query=long".into(),
-    ] {
-        driver.goto(site.url(&path)).await.unwrap();
-        let fits: bool = driver
-            .execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![])
-            .await
-            .unwrap()
-            .convert()
-            .unwrap();
-        assert!(fits, "{path} is wider than the screen");
-    }
+    ];
+    browser.assert_fits(&site, &paths).await;
     // Search results start with their title, no empty band above it.
     let gap: String = driver.find(By::Css(".search-result h4")).await.unwrap().css_value("margin-top").await.unwrap();
     assert_eq!(gap, "0px");

@@ -5,7 +5,7 @@
 //! fixed seed, so two runs with the same sizes make the same site.
 
 use chrono::Duration;
-use quartet_kernel::app::{CoreState, SeedOptions, SeedReport, SeedSize};
+use quartet_kernel::app::{CoreState, SeedDice as Dice, SeedOptions, SeedReport, SeedSize};
 use quartet_kernel::auth::models::{profile, user};
 use quartet_kernel::forms::slugify;
 use quartet_kernel::media;
@@ -47,22 +47,6 @@ const SUBJECTS: &[&str] = &[
     "Lighthouse at dawn",
     "Rainy street",
 ];
-
-/// A small reproducible random source (xorshift64*).
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// A 480×360 picture: two colour bands and a sun, from `dice`.
 fn picture(dice: &mut Dice, width: u32, height: u32) -> Vec<u8> {

@@ -205,7 +205,7 @@ async fn the_bookmarks_fit_a_phone_screen() {
     let driver = &browser.driver;
     sign_in(&browser, &site, "amelia").await;
     driver.set_window_rect(0, 0, 390, 844).await.unwrap();
-    for path in [
+    let paths = [
         "/account/".to_owned(),
         "/images/".into(),
         format!("/images/detail/{}/{}/", image.id, image.slug),
@@ -213,15 +213,7 @@ async fn the_bookmarks_fit_a_phone_screen() {
         "/images/create/?url=https://example.com/a-very-long-address/of/an/image/somewhere/far/away.jpg&title=T".into(),
         "/account/users/".into(),
         "/account/users/amelia/".into(),
-    ] {
-        driver.goto(site.url(&path)).await.unwrap();
-        let fits: bool = driver
-            .execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![])
-            .await
-            .unwrap()
-            .convert()
-            .unwrap();
-        assert!(fits, "{path} is wider than the screen");
-    }
+    ];
+    browser.assert_fits(&site, &paths).await;
     browser.quit().await;
 }

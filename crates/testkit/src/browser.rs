@@ -94,6 +94,22 @@ impl Browser {
         }
     }
 
+    /// Asserts that each page of `paths` on `site` is no wider than the window (set it to a
+    /// phone's size first).
+    pub async fn assert_fits(&self, site: &crate::TestSite, paths: &[String]) {
+        for path in paths {
+            self.driver.goto(site.url(path)).await.expect("the page loads");
+            let fits: bool = self
+                .driver
+                .execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![])
+                .await
+                .expect("the script runs")
+                .convert()
+                .expect("a boolean");
+            assert!(fits, "{path} is wider than the screen");
+        }
+    }
+
     /// Ends the browser session (the driver process ends on drop).
     pub async fn quit(self) {
         // WebDriver is a handle; quitting a clone ends the shared session.

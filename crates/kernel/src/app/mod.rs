@@ -185,6 +185,31 @@ pub struct SeedSize {
     pub default: u64,
 }
 
+/// A small, fast, reproducible random source for demo data (xorshift64*): seeded with a fixed
+/// number, a seeder makes the same data at every run.
+#[derive(Debug, Clone)]
+pub struct SeedDice(pub u64);
+
+impl SeedDice {
+    /// The next number.
+    pub fn roll(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.roll() % n.max(1) as u64) as usize
+    }
+
+    /// One of `items` (which must not be empty).
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
 /// How much demo data to create.
 #[derive(Debug, Clone, Default)]
 pub struct SeedOptions {
