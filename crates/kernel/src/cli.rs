@@ -554,7 +554,9 @@ async fn serve(
         use sea_orm::{EntityTrait, PaginatorTrait};
         crate::auth::models::user::Entity::find().count(&site.core.db).await? == 0
     };
-    println!(
+    // `say`, not `println!`: a closed standard output (`quartet serve | head -1`) must not end
+    // the server.
+    crate::console::say(&format!(
         "Quartet is running at {}://{local}/ ({} profile, {}). Press Ctrl-C to stop.",
         if tls.is_some() { "https" } else { "http" },
         match settings.profile {
@@ -565,9 +567,11 @@ async fn serve(
             sea_orm::DbBackend::Postgres => "PostgreSQL",
             _ => "SQLite",
         }
-    );
+    ));
     if empty && settings.debug {
-        println!("The site is empty: load demo data with the button on the home page, or run `quartet seed`.");
+        crate::console::say(
+            "The site is empty: load demo data with the button on the home page, or run `quartet seed`.",
+        );
     }
     let background: Vec<_> =
         site.core.registry.installed.iter().filter_map(|a| a.start_background(&site.core)).collect();

@@ -384,9 +384,9 @@ async fn load_demo(ctx: PageContext, flash: Flash) -> Result<Response> {
     let created = report.created().join(", ");
     flash.success(ctx.t1("Demo data loaded: {created}.", "created", &created)).await?;
     // On the console too, for whoever started the server (the flash message is shown once).
-    println!("Demo data loaded: {created}.");
+    crate::console::say(&format!("Demo data loaded: {created}."));
     for note in report.notes() {
-        println!("{note}");
+        crate::console::say(&note);
         flash.info(note).await?;
     }
     Ok(Redirect::to("/").into_response())

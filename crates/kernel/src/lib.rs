@@ -8,6 +8,7 @@ pub mod channels;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod core_app;
 pub mod crypto;
 pub mod db;

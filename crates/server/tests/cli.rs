@@ -621,6 +621,36 @@ fn serve_with_a_bad_certificate_stops_with_its_name() {
 }
 
 #[tokio::test]
+async fn serve_keeps_serving_when_its_standard_output_is_closed() {
+    // `quartet serve | head -1`: the reader goes away; the banner and the lines after it must
+    // not end the server.
+    let quartet = Quartet::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = quartet
+        .command(&["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    drop(child.stdout.take());
+    let mut server = Server(child);
+    quartet_core::http::fetch::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
+            assert_eq!(response.status(), 200);
+            break;
+        }
+        assert!(server.0.try_wait().unwrap().is_none(), "serve ended when its output was closed");
+        assert!(Instant::now() < deadline, "serve did not answer within 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(server.0.try_wait().unwrap().is_none(), "serve is still running after printing its banner");
+}
+
+#[tokio::test]
 async fn serve_migrates_answers_logs_requests_and_stops_on_sigterm() {
     let mut quartet = Quartet::new();
     quartet.set("QUARTET_LOG_FORMAT", "json");
