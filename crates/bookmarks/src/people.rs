@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::Path;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use quartet_kernel::auth::LoginRequired;
 use quartet_kernel::auth::models::{profile, user};
 use quartet_kernel::forms::FormData;
@@ -14,7 +14,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 
 use crate::actions::{Target, create_action};
 use crate::models::{contact, image, verbs};
-use crate::views::{ImageCard, cards, sizes, status};
+use crate::views::{ImageCard, cards, id_and_action, sizes, status};
 
 /// The model label of users, for action targets.
 pub const USER_LABEL: &str = "accounts.user";
@@ -144,10 +144,7 @@ pub async fn user_detail(
 /// missing fields.
 pub async fn user_follow(LoginRequired(me): LoginRequired, ctx: PageContext, data: FormData) -> Result<Response> {
     let core = ctx.core();
-    let (Some(id), Some(action)) = (data.get("id"), data.get("action")) else {
-        return Ok(status("error"));
-    };
-    let Ok(id) = id.trim().parse::<i64>() else {
+    let Some((id, action)) = id_and_action(&data) else {
         return Ok(status("error"));
     };
     let target = user::Entity::find_by_id(id).filter(user::Column::IsActive.eq(true)).one(&core.db).await?;
@@ -174,5 +171,5 @@ pub async fn user_follow(LoginRequired(me): LoginRequired, ctx: PageContext, dat
             .await?;
     }
     tx.commit().await?;
-    Ok(status("ok").into_response())
+    Ok(status("ok"))
 }

@@ -238,8 +238,9 @@ pub async fn detail(ctx: PageContext, Path((id, _slug)): Path<(String, String)>)
         .map(|l| l.user_id)
         .collect();
     let mut likers: Vec<user::Model> =
-        user::Entity::find().filter(user::Column::Id.is_in(liker_ids.clone())).all(&core.db).await?;
-    likers.sort_by_key(|u| liker_ids.iter().position(|id| *id == u.id));
+        user::Entity::find().filter(user::Column::Id.is_in(liker_ids.iter().copied())).all(&core.db).await?;
+    let order: std::collections::HashMap<i64, usize> = liker_ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
+    likers.sort_by_key(|u| order.get(&u.id).copied());
     let liked = ctx.user.as_ref().is_some_and(|me| likers.iter().any(|u| u.id == me.id));
     let likers = likers
         .into_iter()
@@ -253,29 +254,24 @@ pub async fn detail(ctx: PageContext, Path((id, _slug)): Path<(String, String)>)
     render(&DetailPage { ctx, image, image_url, image_srcset, views, likers, liked })
 }
 
-/// The like form's fields.
-#[derive(Debug, Deserialize)]
-pub struct LikeForm {
-    id: String,
-    action: String,
+/// The `id` and `action` fields of the like and follow forms, or `None` when one is missing
+/// or the id is not a number (both then answer `{"status": "error"}`).
+pub fn id_and_action(data: &FormData) -> Option<(i64, &str)> {
+    Some((data.get("id")?.trim().parse().ok()?, data.get("action")?))
 }
 
 /// `POST /images/like/`: `like` adds the signed-in user's like (and the action), anything else
 /// removes it; `{"status": "ok"}`, or `{"status": "error"}` for an unknown image.
 pub async fn like(LoginRequired(user): LoginRequired, ctx: PageContext, data: FormData) -> Result<Response> {
     let core = ctx.core();
-    let (Some(id), Some(action)) = (data.get("id"), data.get("action")) else {
-        return Ok(status("error"));
-    };
-    let form = LikeForm { id: id.to_owned(), action: action.to_owned() };
-    let Ok(id) = form.id.trim().parse::<i64>() else {
+    let Some((id, action)) = id_and_action(&data) else {
         return Ok(status("error"));
     };
     if image::Entity::find_by_id(id).one(&core.db).await?.is_none() {
         return Ok(status("error"));
     }
     let tx = core.db.begin().await?;
-    if form.action == "like" {
+    if action == "like" {
         like::Entity::insert(like::ActiveModel { image_id: Set(id), user_id: Set(user.id), ..Default::default() })
             .on_conflict_do_nothing_on([like::Column::ImageId, like::Column::UserId])
             .exec(&tx)
