@@ -11,22 +11,30 @@ pub struct Endpoint {
     pub name: String,
     /// Path and query.
     pub path: String,
+    /// The `Cookie` header of a signed-in visitor, for pages that need one.
+    pub cookie: Option<String>,
 }
 
 impl Endpoint {
     fn new(name: &str, path: impl Into<String>) -> Endpoint {
-        Endpoint { name: name.into(), path: path.into() }
+        Endpoint { name: name.into(), path: path.into(), cookie: None }
+    }
+
+    fn signed_in(name: &str, path: &str, cookie: &str) -> Endpoint {
+        Endpoint { cookie: Some(cookie.into()), ..Endpoint::new(name, path) }
     }
 }
 
 /// The query of the search endpoint; the seeded blog has posts about Django.
 pub const SEARCH_QUERY: &str = "django";
 
-/// Finds the pages on the site at `base` and checks that each answers 200.
-pub async fn discover(base: &str) -> anyhow::Result<Vec<Endpoint>> {
+/// Finds the pages on the site at `base` and checks that each answers 200; the pages for
+/// signed-in people are loaded as `demo`, signed in with `password`.
+pub async fn discover(base: &str, password: &str) -> anyhow::Result<Vec<Endpoint>> {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let list = fetch(&client, base, "/blog/").await?;
-    let home = fetch(&client, base, "/").await?;
+    let list = fetch(&client, base, "/blog/", None).await?;
+    let home = fetch(&client, base, "/", None).await?;
+    let cookie = sign_in(&client, base, "demo", password).await?;
     let endpoints = vec![
         Endpoint::new("home", "/"),
         Endpoint::new("blog-list", "/blog/"),
@@ -41,9 +49,13 @@ pub async fn discover(base: &str) -> anyhow::Result<Vec<Endpoint>> {
         Endpoint::new("healthz", "/healthz"),
         // Public, and each request counts a view (the key-value store's write path).
         Endpoint::new("image-detail", first_link(&home, "/images/detail/", |_| true)?),
+        // Signed in: the bookmarks' pages that need an account.
+        Endpoint::signed_in("image-list", "/images/", &cookie),
+        Endpoint::signed_in("image-ranking", "/images/ranking/", &cookie),
+        Endpoint::signed_in("dashboard", "/account/", &cookie),
     ];
     for endpoint in &endpoints {
-        let body = fetch(&client, base, &endpoint.path).await?;
+        let body = fetch(&client, base, &endpoint.path, endpoint.cookie.as_deref()).await?;
         if endpoint.name == "search" && !body.contains("<mark>") {
             bail!("the search for {SEARCH_QUERY:?} found nothing on the seeded blog");
         }
@@ -51,8 +63,46 @@ pub async fn discover(base: &str) -> anyhow::Result<Vec<Endpoint>> {
     Ok(endpoints)
 }
 
-async fn fetch(client: &reqwest::Client, base: &str, path: &str) -> anyhow::Result<String> {
-    let response = client.get(format!("{base}{path}")).send().await.with_context(|| format!("GET {path}"))?;
+/// Signs in through the sign-in form; the session's `Cookie` header.
+async fn sign_in(client: &reqwest::Client, base: &str, username: &str, password: &str) -> anyhow::Result<String> {
+    let form = client.get(format!("{base}/account/login/")).send().await?;
+    let csrf_cookie =
+        cookies(&form).into_iter().find(|c| c.starts_with("csrftoken=")).context("no csrftoken cookie")?;
+    let page = form.text().await?;
+    let token = page
+        .split("name=\"csrfmiddlewaretoken\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("no CSRF token on the sign-in page")?;
+    let answer = client
+        .post(format!("{base}/account/login/"))
+        .header(reqwest::header::COOKIE, &csrf_cookie)
+        .form(&[("username", username), ("password", password), ("csrfmiddlewaretoken", token), ("next", "")])
+        .send()
+        .await?;
+    if !answer.status().is_redirection() {
+        bail!("signing in as {username} answered {}, not a redirect", answer.status());
+    }
+    let session = cookies(&answer).into_iter().find(|c| c.starts_with("sessionid=")).context("no session cookie")?;
+    Ok(format!("{session}; {csrf_cookie}"))
+}
+
+/// The `name=value` of each `Set-Cookie` of `response`.
+fn cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect()
+}
+
+async fn fetch(client: &reqwest::Client, base: &str, path: &str, cookie: Option<&str>) -> anyhow::Result<String> {
+    let mut request = client.get(format!("{base}{path}"));
+    if let Some(cookie) = cookie {
+        request = request.header(reqwest::header::COOKIE, cookie);
+    }
+    let response = request.send().await.with_context(|| format!("GET {path}"))?;
     let status = response.status();
     if status != reqwest::StatusCode::OK {
         bail!("GET {path} answered {status}, not 200; a benchmark must measure the page itself");

@@ -25,6 +25,8 @@ pub struct Load {
     pub threads: u32,
     /// How long.
     pub duration: Duration,
+    /// The `Cookie` header of every request (a signed-in visitor).
+    pub cookie: Option<String>,
 }
 
 /// What wrk counted.
@@ -125,6 +127,7 @@ impl Load {
         let mut peak = before.rss_mib;
         let mut child = Command::new("wrk")
             .args(["-t", &self.threads.to_string(), "-c", &self.connections.to_string()])
+            .args(self.cookie.iter().flat_map(|c| ["-H".to_owned(), format!("Cookie: {c}")]))
             .args(["-d", &format!("{}s", self.duration.as_secs()), "--timeout", "8s", "--latency", "-s"])
             .arg(&script)
             .arg(&self.url)

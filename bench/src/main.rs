@@ -12,6 +12,7 @@ mod load;
 mod machine;
 mod report;
 mod site;
+mod views;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -138,6 +139,14 @@ struct RunArgs {
     /// learnt from announcements, so a cached page costs no round trip to Redis).
     #[arg(long)]
     announced_versions: bool,
+    /// The server's `kv.backend` (view counts and the ranking): `database` (the default, with
+    /// increments batched) or `redis` (at `--kv-url`, default the local one; keys of this run's
+    /// own).
+    #[arg(long, default_value = "database", value_parser = ["database", "redis"])]
+    kv: String,
+    /// The Redis server of `--kv redis`.
+    #[arg(long, default_value = "redis://127.0.0.1:6379/0")]
+    kv_url: String,
     /// After the run, compare with this earlier report (a stored baseline) as `compare --check`
     /// does, and fail when the run falls short of it.
     #[arg(long)]
@@ -218,7 +227,15 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let work = tempfile::Builder::new().prefix("quartet-bench-").tempdir().context("cannot make a work folder")?;
     for database in databases {
         eprintln!("== {}: seeding {}", database.name(), SEED.join(" "));
-        let site = Site::prepare_with(&binary, &database, &args.cache, work.path(), &SEED, args.cache_env()).await?;
+        let site = Site::prepare_with(
+            &binary,
+            &database,
+            &args.cache,
+            work.path(),
+            &SEED,
+            [args.cache_env(), args.kv_env()].concat(),
+        )
+        .await?;
         let run = measure(&site, &args).await;
         let log = site.log_tail();
         let run = run.with_context(|| format!("{} run failed; server log ends:\n{log}", database.name()))?;
@@ -250,17 +267,33 @@ impl RunArgs {
         }
         env
     }
+
+    /// The server's settings for `--kv redis`.
+    fn kv_env(&self) -> Vec<(String, String)> {
+        if self.kv != "redis" {
+            return Vec::new();
+        }
+        vec![
+            ("QUARTET_KV_BACKEND".to_owned(), "redis".to_owned()),
+            ("QUARTET_REDIS_URL".to_owned(), self.kv_url.clone()),
+            ("QUARTET_KV_KEY_PREFIX".to_owned(), format!("bench-{}:kv:", std::process::id())),
+        ]
+    }
 }
 
 async fn measure(site: &Site, args: &RunArgs) -> anyhow::Result<DatabaseRun> {
     let server = site.serve().await?;
-    let endpoints: Vec<_> = endpoints::discover(&server.base)
+    let endpoints: Vec<_> = endpoints::discover(&server.base, site.demo_password()?)
         .await?
         .into_iter()
         .filter(|e| args.only.is_empty() || args.only.contains(&e.name))
         .collect();
     let mut run = DatabaseRun::new(site, &server);
     let mut rounds = vec![Vec::new(); endpoints.len()];
+    let mut view_checks = Vec::new();
+    for endpoint in endpoints.iter().filter(|e| views::COUNTED.contains(&e.name.as_str())) {
+        view_checks.push(views::ViewCheck::start(&server.base, endpoint).await?);
+    }
     for round in 1..=args.rounds {
         for (endpoint, measured) in endpoints.iter().zip(&mut rounds) {
             let load = load::Load {
@@ -268,6 +301,7 @@ async fn measure(site: &Site, args: &RunArgs) -> anyhow::Result<DatabaseRun> {
                 connections: args.connections,
                 threads: args.threads,
                 duration: Duration::from_secs(args.duration),
+                cookie: endpoint.cookie.clone(),
             };
             if round == 1 {
                 eprintln!(
@@ -285,6 +319,11 @@ async fn measure(site: &Site, args: &RunArgs) -> anyhow::Result<DatabaseRun> {
     }
     for (endpoint, measured) in endpoints.iter().zip(&rounds) {
         run.endpoints.push(report::EndpointResult::from_rounds(endpoint, measured));
+    }
+    for check in view_checks {
+        let line = check.finish(&server.base).await?;
+        eprintln!("   {line}");
+        run.checks.push(line);
     }
     run.server = server.stats()?;
     server.stop().await;
@@ -363,6 +402,7 @@ impl RunArgs {
             rounds: self.rounds,
             seed: SEED.join(" "),
             cache: self.cache.clone(),
+            kv: self.kv.clone(),
         }
     }
 }

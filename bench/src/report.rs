@@ -58,6 +58,9 @@ pub struct LoadSettings {
     pub seed: String,
     /// The server's cache backend (`memory`, `redis`, `memcached` or `none`).
     pub cache: String,
+    /// The server's key-value backend (`database` or `redis`).
+    #[serde(default = "database")]
+    pub kv: String,
 }
 
 /// The run on one database.
@@ -75,6 +78,9 @@ pub struct DatabaseRun {
     pub endpoints: Vec<EndpointResult>,
     /// The server over the whole run.
     pub server: ServerStats,
+    /// What was checked after the load (the view counts), one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
 }
 
 /// One endpoint's figures.
@@ -153,12 +159,17 @@ impl DatabaseRun {
             idle_rss_mib: server.sample().map(|s| round(s.rss_mib, 1)).unwrap_or(0.0),
             endpoints: Vec::new(),
             server: ServerStats::default(),
+            checks: Vec::new(),
         }
     }
 
     fn errors(&self) -> u64 {
         self.endpoints.iter().map(|e| e.non_2xx + e.socket_errors).sum()
     }
+}
+
+fn database() -> String {
+    "database".into()
 }
 
 fn one() -> u32 {
@@ -231,7 +242,11 @@ impl Report {
             "- Load: {}, {} connections, {} threads, {measured} per endpoint after {primer}{} s warm-up; server and load generator share the machine",
             v.load_generator, s.connections, s.threads, s.warmup_seconds
         );
-        let _ = writeln!(out, "- Data: `quartet seed {}`; cache backend `{}`", s.seed, s.cache);
+        let _ = writeln!(
+            out,
+            "- Data: `quartet seed {}`; cache backend `{}`; key-value backend `{}`",
+            s.seed, s.cache, s.kv
+        );
         for run in &self.runs {
             let _ = writeln!(out, "\n## {} ({})\n", run.database, run.database_version);
             out.push_str("| endpoint | path | req/s | p50 ms | p99 ms | non-2xx | socket errors | bytes/response | server CPU s |\n");
@@ -267,6 +282,9 @@ impl Report {
                 run.errors(),
                 run.seed_seconds
             );
+            for check in &run.checks {
+                let _ = writeln!(out, "- {check}");
+            }
         }
         out
     }
@@ -411,7 +429,7 @@ mod tests {
             latency_us: Latency { mean: 1000.0, p50: 900, p90: 1500, p99: (p99_ms * 1000.0) as u64, max: 9000 },
         };
         let measured = Measured { wrk, server_cpu_seconds: 30.0, server_rss_mib: 40.0 };
-        EndpointResult::new(&Endpoint { name: name.into(), path: format!("/{name}/") }, measured)
+        EndpointResult::new(&Endpoint { name: name.into(), path: format!("/{name}/"), cookie: None }, measured)
     }
 
     fn report(commit: &str, endpoints: Vec<EndpointResult>, peak: f64) -> Report {
@@ -433,6 +451,7 @@ mod tests {
             rounds: 1,
             seed: crate::SEED.join(" "),
             cache: "memory".into(),
+            kv: "database".into(),
         };
         let mut report = Report::new(machine, versions, settings);
         report.runs.push(DatabaseRun {
@@ -442,6 +461,7 @@ mod tests {
             idle_rss_mib: 12.0,
             endpoints,
             server: ServerStats { peak_rss_mib: peak, rss_mib: peak - 5.0, cpu_seconds: 100.0 },
+            checks: Vec::new(),
         });
         report
     }
@@ -517,7 +537,7 @@ mod tests {
             m.wrk.non_2xx = non_2xx;
             Measured { wrk: m.wrk, server_cpu_seconds: 30.0, server_rss_mib: 40.0 }
         };
-        let page = Endpoint { name: "tag".into(), path: "/tag/".into() };
+        let page = Endpoint { name: "tag".into(), path: "/tag/".into(), cookie: None };
         let rounds = [measured(30_000.0, 12.0, 0), measured(20_000.0, 30.0, 2), measured(40_000.0, 9.0, 0)];
         let result = EndpointResult::from_rounds(&page, &rounds);
         assert_eq!((result.requests_per_second, result.p99_ms), (30_000.0, 12.0));

@@ -51,6 +51,8 @@ pub struct Site {
     env: Vec<(String, String)>,
     /// The soft open-files limit `serve` starts with (`ulimit -Sn`), if not the harness's own.
     soft_nofile: Option<u64>,
+    /// What `quartet seed` printed (the demo accounts' password).
+    seed_output: String,
 }
 
 impl Site {
@@ -79,10 +81,11 @@ impl Site {
             seed_seconds: 0.0,
             env,
             soft_nofile: None,
+            seed_output: String::new(),
         };
         site.quartet(&["migrate"])?;
         let started = Instant::now();
-        site.quartet(&[&["seed"][..], seed].concat())?;
+        site.seed_output = site.quartet(&[&["seed"][..], seed].concat())?;
         site.seed_seconds = started.elapsed().as_secs_f64();
         if let Database::Sqlite = database {
             site.database_version = sqlite_version(&site.dir.join("quartet.sqlite3")).await?;
@@ -117,6 +120,8 @@ impl Site {
             .env("QUARTET_LOG_FILTER", "warn")
             .env("QUARTET_EMAIL_BACKEND", "file")
             .env("QUARTET_CACHE_BACKEND", &self.cache)
+            // Loopback only: the view-count check reads the requests served.
+            .env("QUARTET_METRICS_ACCESS", "loopback")
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         match &self.database {
             Database::Sqlite => {
@@ -136,7 +141,7 @@ impl Site {
     }
 
     /// Runs a `quartet` command to completion; its output is kept only when it fails.
-    pub fn quartet(&self, args: &[&str]) -> anyhow::Result<()> {
+    pub fn quartet(&self, args: &[&str]) -> anyhow::Result<String> {
         let output =
             self.command().args(args).output().with_context(|| format!("cannot run {}", self.binary.display()))?;
         if !output.status.success() {
@@ -148,7 +153,16 @@ impl Site {
                 String::from_utf8_lossy(&output.stderr)
             );
         }
-        Ok(())
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// The demo accounts' password, as `quartet seed` printed it.
+    pub fn demo_password(&self) -> anyhow::Result<&str> {
+        self.seed_output
+            .split("with the password `")
+            .nth(1)
+            .and_then(|rest| rest.split('`').next())
+            .context("`quartet seed` printed no demo password")
     }
 
     /// Starts `quartet serve` on a free loopback port and waits until `/healthz` answers.

@@ -51,8 +51,23 @@ fn a_short_run_reports_every_page_without_errors() {
     let pages: Vec<&str> = run["endpoints"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(
         pages,
-        ["home", "blog-list", "post-detail", "tag", "search", "feed", "sitemap", "healthz", "image-detail"]
+        [
+            "home",
+            "blog-list",
+            "post-detail",
+            "tag",
+            "search",
+            "feed",
+            "sitemap",
+            "healthz",
+            "image-detail",
+            "image-list",
+            "image-ranking",
+            "dashboard"
+        ]
     );
+    let checks = run["checks"].as_array().unwrap();
+    assert!(checks[0].as_str().unwrap().ends_with("none lost"), "every view counted once: {checks:?}");
     for page in run["endpoints"].as_array().unwrap() {
         assert!(page["wrk"]["requests"].as_u64().unwrap() > 0, "{page}");
         assert_eq!(page["non_2xx"], 0, "{page}");

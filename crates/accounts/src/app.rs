@@ -59,7 +59,13 @@ impl App for AccountsApp {
                 get(views::password_reset_confirm_form).post(views::password_reset_confirm_submit),
             )
             .route("password-reset-complete", "reset/done/", get(views::password_reset_complete))
+            .route("social-login", "/social-auth/login/{provider}/", get(crate::social::login))
+            .route("social-complete", "/social-auth/complete/{provider}/", get(crate::social::complete))
             .with_state(core.clone())
+    }
+
+    fn settings(&self) -> Option<quartet_kernel::config::SettingsSection> {
+        Some(quartet_kernel::config::SettingsSection::of::<crate::social::SocialAuthSettings>())
     }
 
     fn register(&self, app: &mut AppRegistry<'_>) {
@@ -68,7 +74,12 @@ impl App for AccountsApp {
             quartet_kernel::auth::hashers::HasherConfig::from(settings),
             settings.hashing_concurrency,
         ))
-        .migrations(vec![Box::new(migrations::Initial) as Box<dyn Migration>, Box::new(migrations::DemoPasswords)])
+        .provide(crate::social::Providers::default())
+        .migrations(vec![
+            Box::new(migrations::Initial) as Box<dyn Migration>,
+            Box::new(migrations::DemoPasswords),
+            Box::new(migrations::SocialAuth),
+        ])
         .translation(Translation { language: "es", po: include_str!("../locales/es/LC_MESSAGES/accounts.po") })
         .add(crate::user_admin::password_route());
         for model in [
@@ -150,6 +161,12 @@ impl App for AccountsApp {
                 .raw_id(["user_id"])
                 .optional(["photo"])
                 .image("photo", "users"),
+            ModelAdmin::new("accounts.social_auth")
+                .list_display(["user_id", "provider", "uid", "email", "created", "last_used"])
+                .list_filter(["provider"])
+                .search_fields(["uid", "email"])
+                .raw_id(["user_id"])
+                .readonly(["created", "last_used"]),
         ] {
             app.add(model);
         }
@@ -163,6 +180,8 @@ impl App for AccountsApp {
                 .without_permissions(),
             ModelDef::of::<user_permission::Entity>("user_permission", "user permission", "user permissions")
                 .without_permissions(),
+            ModelDef::of::<crate::social::model::Entity>("social_auth", "user social auth", "user social auths")
+                .display_field("uid"),
         ] {
             app.model(model);
         }

@@ -7,6 +7,7 @@ mod app;
 mod commands;
 pub mod forms;
 mod migrations;
+pub mod social;
 pub mod tokens;
 mod user_admin;
 mod views;

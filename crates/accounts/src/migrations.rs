@@ -135,3 +135,34 @@ impl Migration for DemoPasswords {
         .await
     }
 }
+
+/// The accounts people sign in to through an OpenID Connect provider (social_django's
+/// `UserSocialAuth`): one row per provider and subject.
+pub(super) struct SocialAuth;
+
+#[async_trait::async_trait]
+impl Migration for SocialAuth {
+    fn name(&self) -> &'static str {
+        "0003_social_auth"
+    }
+
+    async fn up(&self, s: &Schema<'_>) -> Result<(), DbErr> {
+        let table = "accounts_social_auth";
+        s.create_table(
+            Table::create()
+                .table(table)
+                .col(id())
+                .col(ColumnDef::new("user_id").big_integer().not_null())
+                .col(ColumnDef::new("provider").string_len(40).not_null())
+                .col(ColumnDef::new("uid").string_len(255).not_null())
+                .col(ColumnDef::new("email").string_len(254).not_null().default(""))
+                .col(timestamp("created"))
+                .col(timestamp_null("last_used"))
+                .foreign_key(&mut foreign_key(table, "user_id", "accounts_user")),
+        )
+        .await?;
+        s.create_index(Index::create().name(format!("{table}_uniq")).table(table).col("provider").col("uid").unique())
+            .await?;
+        s.create_index(Index::create().name(format!("{table}_user_idx")).table(table).col("user_id")).await
+    }
+}

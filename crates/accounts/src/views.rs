@@ -56,6 +56,13 @@ struct LoginPage {
     next: String,
 }
 
+impl LoginPage {
+    /// "Sign in with …" buttons, one per configured provider (none until configured).
+    fn social(&self) -> Vec<(String, String)> {
+        crate::social::buttons(self.ctx.core(), &self.next)
+    }
+}
+
 /// `next` as given, if it is safe to show in a form and follow later.
 fn safe_next(host: &RequestHost, next: Option<&str>) -> String {
     next.filter(|n| redirect::is_safe(n, &host.host, host.secure)).unwrap_or_default().trim().to_owned()

@@ -62,17 +62,37 @@ async fn render_panel(ctx: &PageContext) -> Result<Option<String>> {
     let core = ctx.core();
     let images = image::Entity::find().filter(image::Column::UserId.eq(me.id)).count(&core.db).await?;
     let actions = stream(ctx, me.id).await?;
-    let launcher = launcher(&ctx.absolute_url(""));
+    let tr = ctx.tr();
+    let texts = BookmarkletTexts {
+        select: tr.t("Select an image to bookmark:"),
+        none: tr.t("No image of at least 250×250 pixels was found on this page."),
+        close: tr.t("Close"),
+    };
+    let launcher = launcher(&ctx.absolute_url(""), &texts);
     Ok(Some(Panel { ctx, images, launcher, actions }.render()?))
 }
 
-/// The bookmarklet's `javascript:` address: it loads `bookmarklet.js` from this site (its
-/// address from `site.base_url` or the request, never a fixed host) the first time, and
-/// shows the images again after that.
-pub fn launcher(origin: &str) -> String {
+/// The texts the bookmarklet shows on the other site, in the language of the dashboard.
+#[derive(Debug, serde::Serialize)]
+pub struct BookmarkletTexts<'a> {
+    /// The box's heading.
+    pub select: &'a str,
+    /// When the page has no image large enough.
+    pub none: &'a str,
+    /// The close button's label.
+    pub close: &'a str,
+}
+
+/// The bookmarklet's `javascript:` address: it hands `texts` to the page and loads
+/// `bookmarklet.js` from this site (its address from `site.base_url` or the request, never a
+/// fixed host) the first time, and shows the images again after that.
+pub fn launcher(origin: &str, texts: &BookmarkletTexts<'_>) -> String {
     let script = format!("{}/static/bookmarks/bookmarklet.js", origin.trim_end_matches('/'));
+    // JSON is a JavaScript literal; `%` would be read as an escape of the `javascript:` URL.
+    let texts = serde_json::to_string(texts).unwrap_or_else(|_| "{}".into()).replace('%', "\\u0025");
     format!(
-        "javascript:(function(){{if(!window.quartetBookmarklet){{var s=document.createElement('script');\
+        "javascript:(function(){{window.quartetBookmarkletTexts={texts};\
+         if(!window.quartetBookmarklet){{var s=document.createElement('script');\
          s.src='{script}?r='+Math.floor(Math.random()*1e16);document.body.appendChild(s);\
          window.quartetBookmarklet=true;}}else{{window.quartetBookmarkletLaunch();}}}})();"
     )

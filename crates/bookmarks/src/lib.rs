@@ -12,6 +12,10 @@ pub mod seed;
 pub mod settings;
 pub mod views;
 
+/// The cache namespace of the images and their likes (the app's label): a committed change
+/// to them makes the cached image pages stale.
+pub const CACHE: &str = "bookmarks";
+
 use axum::routing::{get, post};
 use quartet_kernel::app::{
     App, AppRegistry, CoreState, HomeItem, HomeSection, NavLink, SeedOptions, SeedReport, SeedSize, StaticFile,

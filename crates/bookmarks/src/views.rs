@@ -199,7 +199,9 @@ pub fn detail_path(core: &quartet_kernel::app::CoreState, image: &image::Model) 
 }
 
 /// A person who likes an image, as its page lists them.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
 struct Liker {
+    id: i64,
     name: String,
     path: String,
 }
@@ -216,41 +218,62 @@ struct DetailPage {
     liked: bool,
 }
 
-/// `GET /images/detail/<id>/<slug>/` (public): the image, its likes and views; each visit
-/// counts a view (`image:{id}:views`) and ranks it (`image_ranking`).
-pub async fn detail(ctx: PageContext, Path((id, _slug)): Path<(String, String)>) -> Result<Response> {
-    let core = ctx.core().clone();
-    let id = quartet_kernel::urls::path_id(&id)?;
-    let image = image::Entity::find_by_id(id).one(&core.db).await?.ok_or(Error::NotFound)?;
-    let views = core.kv.incr(&format!("image:{id}:views"), 1).await.unwrap_or_else(|e| {
-        tracing::warn!(target: "quartet::bookmarks", error = %e, "view not counted");
-        0
-    });
-    if let Err(e) = core.kv.zincrby("image_ranking", &id.to_string(), 1.0).await {
-        tracing::warn!(target: "quartet::bookmarks", error = %e, "view not ranked");
-    }
+/// The cache namespaces of an image's page: the images and likes, and the people who like it
+/// (their names).
+const DETAIL_CACHES: &[&str] = &[crate::CACHE, "accounts"];
+
+/// An image and the people who like it, first liker first.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+struct Detail {
+    image: image::Model,
+    likers: Vec<Liker>,
+}
+
+async fn load_detail(db: &quartet_kernel::db::Db, id: i64) -> Result<Option<Detail>> {
+    let Some(image) = image::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
     let liker_ids: Vec<i64> = like::Entity::find()
         .filter(like::Column::ImageId.eq(id))
         .order_by_asc(like::Column::Id)
-        .all(&core.db)
+        .all(db)
         .await?
         .into_iter()
         .map(|l| l.user_id)
         .collect();
-    let mut likers: Vec<user::Model> =
-        user::Entity::find().filter(user::Column::Id.is_in(liker_ids.iter().copied())).all(&core.db).await?;
+    let mut users: Vec<user::Model> =
+        user::Entity::find().filter(user::Column::Id.is_in(liker_ids.iter().copied())).all(db).await?;
     let order: std::collections::HashMap<i64, usize> = liker_ids.iter().enumerate().map(|(k, id)| (*id, k)).collect();
-    likers.sort_by_key(|u| order.get(&u.id).copied());
-    let liked = ctx.user.as_ref().is_some_and(|me| likers.iter().any(|u| u.id == me.id));
-    let likers = likers
+    users.sort_by_key(|u| order.get(&u.id).copied());
+    let likers = users
         .into_iter()
         .map(|u| Liker {
+            id: u.id,
             path: format!("/account/users/{}/", u.username),
             name: if u.first_name.is_empty() { u.username } else { u.first_name },
         })
         .collect();
+    Ok(Some(Detail { image, likers }))
+}
+
+/// `GET /images/detail/<id>/<slug>/` (public): the image, its likes and views; each visit
+/// counts a view (`image:{id}:views`) and ranks it (`image_ranking`). The image and its likers
+/// come from the cache.
+pub async fn detail(ctx: PageContext, Path((id, _slug)): Path<(String, String)>) -> Result<Response> {
+    let core = ctx.core().clone();
+    let id = quartet_kernel::urls::path_id(&id)?;
+    let detail = core.cache.get_or_load_for(DETAIL_CACHES, format!("image:{id}"), || load_detail(&core.db, id)).await?;
+    let Detail { image, likers } = Option::<Detail>::clone(&detail).ok_or(Error::NotFound)?;
+    let liked = ctx.user.as_ref().is_some_and(|me| likers.iter().any(|u| u.id == me.id));
     let (image_url, image_srcset) =
         (thumbnails::url(&image.image, sizes::DETAIL), thumbnails::srcset(&image.image, sizes::DETAIL));
+    // Counted last, when nothing is left to wait for: a request the client gives up earlier
+    // (and whose page is never made) counts no view.
+    if let Err(e) = core.kv.zincrby("image_ranking", &id.to_string(), 1.0).await {
+        tracing::warn!(target: "quartet::bookmarks", error = %e, "view not ranked");
+    }
+    let views = core.kv.incr(&format!("image:{id}:views"), 1).await.unwrap_or_else(|e| {
+        tracing::warn!(target: "quartet::bookmarks", error = %e, "view not counted");
+        0
+    });
     render(&DetailPage { ctx, image, image_url, image_srcset, views, likers, liked })
 }
 

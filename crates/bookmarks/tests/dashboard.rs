@@ -33,6 +33,9 @@ dbtest! { using bookmarks_site();
         let launcher = page.attrs("a.bookmarklet", "href").pop().unwrap();
         assert!(launcher.starts_with("javascript:"), "{launcher}");
         assert!(launcher.contains(&format!("'{}/static/bookmarks/bookmarklet.js?r='", site.url("").trim_end_matches('/'))), "{launcher}");
+        assert!(launcher.contains(r#""select":"Select an image to bookmark:""#), "the box's texts: {launcher}");
+        let spanish = client.get_with_headers("/account/", &[("accept-language", "es")]).await.attrs("a.bookmarklet", "href").pop().unwrap();
+        assert!(spanish.contains(r#""select":"Selecciona una imagen para guardarla:""#), "in the page's language: {spanish}");
         assert_eq!(page.text("#action-list"), "Nothing has happened yet. Follow people to see what they do.");
 
         let db = &site.core.db;

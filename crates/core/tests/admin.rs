@@ -70,7 +70,7 @@ dbtest! {
         let index = root.get("/admin/").await;
         let captions = index.texts("table.module caption");
         assert_eq!(captions, ["Accounts", "Administration", "Background jobs", "Library"]);
-        assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "Services", "Background jobs", "Genres", "Books", "Library statistics", "Shelf audit"]);
+        assert_eq!(index.texts("table.module th[scope=row]"), ["Users", "Groups", "Profiles", "User social auths", "Services", "Background jobs", "Genres", "Books", "Library statistics", "Shelf audit"]);
 
         let (viewer, _) = site.staff_client("viewer", &["library.view_book"]).await;
         let index = viewer.get("/admin/").await;

@@ -1,5 +1,6 @@
 //! The key-value store on the database (SQLite and PostgreSQL) and on Redis: the same answers
-//! from both, atomic counts, and a stopped Redis failing fast, then answering again.
+//! from both, atomic counts, batched increments on the database, and a stopped Redis failing
+//! fast, then answering again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,6 +87,53 @@ dbtest! {
     }
 }
 
+dbtest! {
+    async fn batched_increments_are_one_read_per_key_then_one_write_for_all(site) {
+        let batched = Kv::new(&site.core.settings, site.core.db.clone()).unwrap();
+        batched.start_batching(Duration::from_secs(3600), 1000);
+        let plain = &site.core.kv;
+        plain.incr("image:7:views", 10).await.unwrap();
+
+        let before = site.core.queries.total();
+        for n in 1..=100 {
+            assert_eq!(batched.incr("image:7:views", 1).await.unwrap(), 10 + n, "each caller sees its count");
+            batched.zincrby("image_ranking", "7", 1.0).await.unwrap();
+        }
+        assert_eq!(site.core.queries.total() - before, 2, "one read per key, no write");
+        assert_eq!(plain.get("image:7:views").await.unwrap(), 10, "nothing written before the flush");
+        assert!(plain.ztop("image_ranking", 10).await.unwrap().is_empty());
+
+        plain.incr("image:7:views", 5).await.unwrap(); // another instance
+        let before = site.core.queries.total();
+        assert_eq!(batched.flush().await.unwrap(), 2, "one counter and one score written");
+        assert!(site.core.queries.total() - before <= 4, "one transaction: begin, two upserts, commit");
+        assert_eq!(plain.get("image:7:views").await.unwrap(), 115, "exact after the flush");
+        assert_eq!(plain.ztop("image_ranking", 10).await.unwrap(), [("7".to_owned(), 100.0)]);
+        assert_eq!(batched.incr("image:7:views", 1).await.unwrap(), 116, "the other instance's 5 seen after the write");
+        assert_eq!(batched.flush().await.unwrap(), 1);
+        assert_eq!(batched.flush().await.unwrap(), 0, "nothing held: nothing written");
+        assert_eq!(plain.get("image:7:views").await.unwrap(), 116);
+    }
+}
+
+dbtest! {
+    async fn batched_increments_are_written_by_the_timer_and_a_full_batch_writes_through(site) {
+        let batched = Arc::new(Kv::new(&site.core.settings, site.core.db.clone()).unwrap());
+        batched.start_batching(Duration::from_millis(50), 2);
+        counts_atomically(batched.clone()).await;
+        batched.zincrby("ranking", "a", 2.0).await.unwrap();
+        assert_eq!(batched.incr("third", 3).await.unwrap(), 3, "a third key: past the bound, written at once");
+        assert_eq!(site.core.kv.get("third").await.unwrap(), 3);
+
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while site.core.kv.get("hits").await.unwrap() != 40 || site.core.kv.zscore("ranking", "a").await.unwrap() != Some(2.0) {
+            assert!(std::time::Instant::now() < deadline, "the timer wrote the counts");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drop(batched);
+    }
+}
+
 fn redis_kv(url: &str, retry: Duration) -> Kv {
     let prefix = format!("qt-{}:", quartet_core::crypto::random_string(12, quartet_core::crypto::LOWER_ALNUM));
     Kv::with_store(Box::new(RedisKv::new(url, &prefix, Duration::from_millis(250)).unwrap()), retry)
@@ -99,6 +147,27 @@ async fn redis_counts_and_ranks_as_the_database_does() {
     assert_eq!(kv.backend(), "redis");
     counts_and_ranks(&kv).await;
     counts_atomically(Arc::new(redis_kv(&url, Duration::from_secs(5)))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(quartet_redis), ignore = "set QUARTET_TEST_REDIS_URL to run it")]
+async fn redis_batches_increments_as_the_database_does() {
+    let Some(url) = service_url("QUARTET_TEST_REDIS_URL") else { return };
+    let prefix = format!("qt-{}:", quartet_core::crypto::random_string(12, quartet_core::crypto::LOWER_ALNUM));
+    let store = || Box::new(RedisKv::new(&url, &prefix, Duration::from_millis(250)).unwrap());
+    let (batched, plain) =
+        (Kv::with_store(store(), Duration::from_secs(5)), Kv::with_store(store(), Duration::from_secs(5)));
+    batched.start_batching(Duration::from_secs(3600), 1000);
+    plain.incr("image:7:views", 10).await.unwrap();
+    for n in 1..=50 {
+        assert_eq!(batched.incr("image:7:views", 1).await.unwrap(), 10 + n);
+        batched.zincrby("image_ranking", "7", 1.0).await.unwrap();
+    }
+    assert_eq!(plain.get("image:7:views").await.unwrap(), 10, "nothing written before the flush");
+    assert_eq!(batched.flush().await.unwrap(), 2);
+    assert_eq!(plain.get("image:7:views").await.unwrap(), 60);
+    assert_eq!(plain.ztop("image_ranking", 10).await.unwrap(), [("7".to_owned(), 50.0)]);
+    plain.delete_prefix("image").await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,7 @@ mod security;
 mod services;
 mod services_page;
 mod sessions;
+mod social_auth;
 mod startup;
 mod support;
 mod ws;

@@ -573,11 +573,17 @@ async fn serve(
             "The site is empty: load demo data with the button on the home page, or run `quartet seed`.",
         );
     }
+    let interval = std::time::Duration::from_millis(settings.kv.flush_interval_ms);
+    site.core.kv.start_batching(interval, settings.kv.buffer_keys);
     let background: Vec<_> =
         site.core.registry.installed.iter().filter_map(|a| a.start_background(&site.core)).collect();
     site.serve_with(listener, tls, stop).await;
     for task in background {
         task.stop().await;
+    }
+    match site.core.kv.flush().await {
+        Ok(written) => tracing::info!(written, "counts written"),
+        Err(e) => tracing::error!(error = %e, "the last counts could not be written"),
     }
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

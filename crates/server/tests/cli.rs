@@ -699,6 +699,45 @@ async fn serve_migrates_answers_logs_requests_and_stops_on_sigterm() {
     assert!(log.contains("finishing in-flight requests"), "{log}");
 }
 
+/// The view count the image page shows ("N views").
+async fn views_shown(client: &reqwest::Client, address: &str) -> u64 {
+    let page = client.get(format!("http://{address}/images/detail/1/any/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let text = page.text().await.unwrap();
+    let shown = text.split("<span class=\"views\">").nth(1).and_then(|rest| rest.split(' ').next());
+    shown.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no view count in {text}"))
+}
+
+#[tokio::test]
+async fn serve_writes_the_batched_view_counts_when_it_stops() {
+    let mut quartet = Quartet::new();
+    // Only the stop writes: the timer would not tick within the test.
+    quartet.set("QUARTET_KV_FLUSH_INTERVAL_MS", "60000");
+    quartet.run(&["seed", "--create", "--images", "2", "--image-views", "0"]).success();
+    quartet_core::http::fetch::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let spawn = || {
+        quartet
+            .command(&["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve starts")
+    };
+    let mut server = Server(spawn());
+    let (address, _) = started(&mut server, "http");
+    let first = views_shown(&client, &address).await;
+    for n in 1..=24 {
+        assert_eq!(views_shown(&client, &address).await, first + n, "each view counted at once");
+    }
+    sigterm(&server.0);
+    assert!(wait_for_exit(&mut server.0, "serve").await.success());
+
+    let mut again = Server(spawn());
+    let (address, _) = started(&mut again, "http");
+    assert_eq!(views_shown(&client, &address).await, first + 25, "the views held in memory were written at the stop");
+}
+
 /// Waits for a child process to end (up to 20 s) and returns its exit status.
 async fn wait_for_exit(child: &mut Child, what: &str) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -17,6 +17,7 @@
 mod browser;
 mod client;
 mod database;
+mod oidc;
 mod proxy;
 mod schema;
 
@@ -26,6 +27,7 @@ use std::sync::Arc;
 pub use browser::Browser;
 pub use client::{Frame, TestClient, TestResponse, TestSocket};
 pub use database::{Backend, POSTGRES_VARIABLE, TestDatabase};
+pub use oidc::{OidcPerson, OidcProvider, TokenFault};
 pub use proxy::TcpProxy;
 use quartet_core::App;
 use quartet_core::app::CoreState;

@@ -6,6 +6,12 @@
   const script = document.currentScript;
   const site = new URL(script ? script.src : 'about:blank').origin + '/';
   const minSize = 250;
+  // The texts in the dashboard's language, handed over by the launcher.
+  const texts = Object.assign({
+    select: 'Select an image to bookmark:',
+    none: 'No image of at least 250×250 pixels was found on this page.',
+    close: 'Close',
+  }, window.quartetBookmarkletTexts || {});
   const extensions = /\.(jpe?g|png|webp)$/i;
 
   const style = document.createElement('link');
@@ -18,10 +24,10 @@
   const close = document.createElement('a');
   close.href = '#';
   close.className = 'close';
-  close.setAttribute('aria-label', 'Close');
+  close.setAttribute('aria-label', texts.close);
   close.textContent = '×';
   const heading = document.createElement('h1');
-  heading.textContent = 'Select an image to bookmark:';
+  heading.textContent = texts.select;
   const list = document.createElement('div');
   list.className = 'images';
   box.append(close, heading, list);
@@ -55,7 +61,7 @@
     }
     if (!list.children.length) {
       const none = document.createElement('p');
-      none.textContent = 'No image of at least 250×250 pixels was found on this page.';
+      none.textContent = texts.none;
       list.appendChild(none);
     }
   };

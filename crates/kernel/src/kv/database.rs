@@ -3,7 +3,7 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult};
 
-use super::{KvError, KvResult, KvStore};
+use super::{KvError, KvResult, KvStore, Member, Writes};
 use crate::db::{Db, statement};
 
 /// Counters and sorted sets in the site's database.
@@ -45,6 +45,16 @@ struct Scored {
     member: String,
     score: f64,
 }
+
+#[derive(FromQueryResult)]
+struct SetScore {
+    set_name: String,
+    member: String,
+    score: f64,
+}
+
+/// Rows per statement of a batched write.
+const ROWS_PER_STATEMENT: usize = 200;
 
 #[derive(FromQueryResult)]
 struct Counter {
@@ -161,6 +171,38 @@ impl KvStore for DatabaseKv {
 
     async fn ping(&self) -> KvResult<()> {
         crate::db::ping(&self.db).await.map_err(unavailable)
+    }
+
+    /// One transaction of multi-row upserts (each key appears once in `writes`).
+    async fn apply(&self, writes: &Writes) -> KvResult<(Vec<(String, i64)>, Vec<(Member, f64)>)> {
+        let tx = self.db.begin().await.map_err(unavailable)?;
+        let mut counters = Vec::with_capacity(writes.counters.len());
+        for chunk in writes.counters.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO core_kv_counter (name, value) VALUES {} ON CONFLICT (name) DO UPDATE \
+                 SET value = core_kv_counter.value + excluded.value RETURNING name, value",
+                vec!["(?, ?)"; chunk.len()].join(", ")
+            );
+            let values = chunk.iter().flat_map(|(k, by)| [k.as_str().into(), (*by).into()]).collect();
+            let rows = Counter::find_by_statement(statement(&tx, &sql, values)).all(&tx).await.map_err(unavailable)?;
+            counters.extend(rows.into_iter().map(|c| (c.name, c.value)));
+        }
+        let mut scores = Vec::with_capacity(writes.scores.len());
+        for chunk in writes.scores.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO core_kv_score (set_name, member, score) VALUES {} ON CONFLICT (set_name, member) \
+                 DO UPDATE SET score = core_kv_score.score + excluded.score RETURNING set_name, member, score",
+                vec!["(?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let values = chunk
+                .iter()
+                .flat_map(|((set, member), by)| [set.as_str().into(), member.as_str().into(), (*by).into()])
+                .collect();
+            let rows = SetScore::find_by_statement(statement(&tx, &sql, values)).all(&tx).await.map_err(unavailable)?;
+            scores.extend(rows.into_iter().map(|s| ((s.set_name, s.member), s.score)));
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok((counters, scores))
     }
 }
 

@@ -8,15 +8,25 @@
 //! let top = core.kv.ztop("image_ranking", 10).await?;
 //! ```
 //!
+//! `quartet serve` batches increments ([`Kv::start_batching`], `kv.flush_interval_ms`): they
+//! are added in memory and written together about once a second and when the server stops, so
+//! reads (`get`, `ztop`) are exact after a write. An increment of a key held in memory never
+//! waits, so a request its client abandons either counted in full or not at all.
+//!
 //! Every call answers within `redis.io_timeout_ms` on Redis. A store that fails is not asked
 //! again for `redis.retry_seconds`: calls then fail at once with [`KvError::Unavailable`], and
 //! the page that asked shows no count or ranking rather than an error (see each app).
 
+mod batch;
 mod database;
 mod redis;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use batch::Batch;
+pub use batch::{Member, Writes};
 
 pub use database::DatabaseKv;
 pub use redis::RedisKv;
@@ -66,13 +76,28 @@ pub trait KvStore: Send + Sync {
     async fn delete_prefix(&self, prefix: &str) -> KvResult<u64>;
     /// Checks the store answers.
     async fn ping(&self) -> KvResult<()>;
+    /// Adds every counter and score of `writes` and answers their new values (a store writes
+    /// them together where it can: the database in one transaction).
+    async fn apply(&self, writes: &Writes) -> KvResult<(Vec<(String, i64)>, Vec<(Member, f64)>)> {
+        let mut counters = Vec::with_capacity(writes.counters.len());
+        for (key, by) in &writes.counters {
+            counters.push((key.clone(), self.incr(key, *by).await?));
+        }
+        let mut scores = Vec::with_capacity(writes.scores.len());
+        for ((set, member), by) in &writes.scores {
+            scores.push(((set.clone(), member.clone()), self.zincrby(set, member, *by).await?));
+        }
+        Ok((counters, scores))
+    }
 }
 
 /// The site's key-value store, with the bypass of a store that failed.
 pub struct Kv {
-    store: Box<dyn KvStore>,
+    store: Arc<dyn KvStore>,
     retry: Duration,
     down_until: AtomicU64,
+    /// Set by [`Kv::start_batching`].
+    batch: OnceLock<Arc<Batch>>,
 }
 
 impl std::fmt::Debug for Kv {
@@ -108,7 +133,43 @@ impl Kv {
 
     /// A store of the tests' choosing.
     pub fn with_store(store: Box<dyn KvStore>, retry: Duration) -> Self {
-        Self { store, retry, down_until: AtomicU64::new(0) }
+        Self { store: Arc::from(store), retry, down_until: AtomicU64::new(0), batch: OnceLock::new() }
+    }
+
+    /// From now on, holds increments of at most `max_keys` keys in memory and writes them
+    /// every `interval` (and at [`Kv::flush`]) — `quartet serve` does this, as
+    /// `kv.flush_interval_ms` and `kv.buffer_keys` say. The writer stops when the
+    /// store is dropped. A second call changes nothing.
+    pub fn start_batching(&self, interval: Duration, max_keys: usize) {
+        if interval.is_zero() || max_keys == 0 || self.batch.get().is_some() {
+            return;
+        }
+        let batch = Arc::new(Batch::new(max_keys));
+        if self.batch.set(batch.clone()).is_err() {
+            return;
+        }
+        let (batch, store) = (Arc::downgrade(&batch), Arc::downgrade(&self.store));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let (Some(batch), Some(store)) = (batch.upgrade(), store.upgrade()) else { break };
+                if let Err(e) = batch.write(store.as_ref()).await {
+                    tracing::warn!(target: "quartet::kv", store = store.name(), error = %e, "counts not written; kept for the next try");
+                }
+            }
+        });
+    }
+
+    /// Writes the increments held in memory (when batching); answers how many counters and
+    /// scores it wrote. `quartet serve` calls it once the server has drained.
+    pub async fn flush(&self) -> KvResult<usize> {
+        match self.batch.get() {
+            Some(batch) => batch.write(self.store.as_ref()).await,
+            None => Ok(0),
+        }
     }
 
     /// `database` or `redis`.
@@ -144,6 +205,14 @@ impl Kv {
     /// Adds `by` to the counter `key` and returns the new value.
     pub async fn incr(&self, key: &str, by: i64) -> KvResult<i64> {
         check_key(key)?;
+        if let Some(batch) = self.batch.get() {
+            let read = async {
+                Ok(self.call(self.store.get_many(&[key.to_owned()])).await?.first().copied().flatten().unwrap_or(0))
+            };
+            if let Some(value) = batch.incr(key, by, read).await? {
+                return Ok(value);
+            }
+        }
         self.call(self.store.incr(key, by)).await
     }
 
@@ -165,6 +234,12 @@ impl Kv {
     pub async fn zincrby(&self, set: &str, member: &str, by: f64) -> KvResult<f64> {
         check_key(set)?;
         check_key(member)?;
+        if let Some(batch) = self.batch.get() {
+            let read = async { Ok(self.call(self.store.zscore(set, member)).await?.unwrap_or(0.0)) };
+            if let Some(value) = batch.zincrby(set, member, by, read).await? {
+                return Ok(value);
+            }
+        }
         self.call(self.store.zincrby(set, member, by)).await
     }
 
