@@ -167,6 +167,19 @@ async fn redis_batches_increments_as_the_database_does() {
     assert_eq!(batched.flush().await.unwrap(), 2);
     assert_eq!(plain.get("image:7:views").await.unwrap(), 60);
     assert_eq!(plain.ztop("image_ranking", 10).await.unwrap(), [("7".to_owned(), 50.0)]);
+    // Several keys and sets in one write (one script); the values come back to each key.
+    plain.incr("image:8:views", 3).await.unwrap();
+    batched.incr("image:8:views", 2).await.unwrap();
+    batched.zincrby("image_ranking", "8", 2.5).await.unwrap();
+    batched.zincrby("other_ranking", "x", 1.0).await.unwrap();
+    batched.incr("image:7:views", 1).await.unwrap();
+    plain.incr("image:8:views", 10).await.unwrap(); // another instance
+    assert_eq!(batched.flush().await.unwrap(), 4);
+    assert_eq!(plain.get_many(&["image:7:views".into(), "image:8:views".into()]).await.unwrap(), [Some(61), Some(15)]);
+    assert_eq!(plain.zscore("image_ranking", "8").await.unwrap(), Some(2.5));
+    assert_eq!(plain.zscore("other_ranking", "x").await.unwrap(), Some(1.0));
+    assert_eq!(batched.incr("image:8:views", 0).await.unwrap(), 15, "the stored value came back from the write");
+    plain.delete_prefix("other").await.unwrap();
     plain.delete_prefix("image").await.unwrap();
 }
 

@@ -1,12 +1,13 @@
 //! The key-value store in Redis: `INCRBY`, `MGET`, `ZINCRBY`, `ZSCORE`, `ZREVRANGE`, and a
 //! union of sorted sets less some members made in one script (`ZUNIONSTORE` into a key of its
-//! own, `ZREM`, `ZREVRANGE`, `DEL`), as the reference's recommender does in four calls.
+//! own, `ZREM`, `ZREVRANGE`, `DEL`), as the reference's recommender does in four calls; a
+//! batched write is one script too.
 
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use super::{KvError, KvResult, KvStore};
+use super::{KvError, KvResult, KvStore, Member, Writes};
 
 /// Counters and sorted sets in Redis, every key after `kv.key_prefix`.
 pub struct RedisKv {
@@ -21,6 +22,17 @@ const UNION: &str = "local n = tonumber(ARGV[1]) \
     local top = redis.call('ZREVRANGE', KEYS[1], 0, n - 1, 'WITHSCORES') \
     redis.call('DEL', KEYS[1]) \
     return top";
+
+/// A batched write in one call: `KEYS` are the counters then the sets, `ARGV[1]` the number
+/// of counters, then each counter's increment, then each set's member and increment.
+const APPLY: &str = "local n = tonumber(ARGV[1]) \
+    local counts = {} \
+    for i = 1, n do counts[i] = redis.call('INCRBY', KEYS[i], ARGV[1 + i]) end \
+    local scores = {} \
+    for k = 1, #KEYS - n do \
+      scores[k] = redis.call('ZINCRBY', KEYS[n + k], ARGV[n + 2 * k + 1], ARGV[n + 2 * k]) \
+    end \
+    return {counts, scores}";
 
 impl RedisKv {
     /// A store at `url` (connected on first use).
@@ -107,5 +119,36 @@ impl KvStore for RedisKv {
 
     async fn ping(&self) -> KvResult<()> {
         self.run::<String>(&redis::cmd("PING")).await.map(|_| ())
+    }
+
+    /// One script for the whole batch: one round trip, applied atomically.
+    async fn apply(&self, writes: &Writes) -> KvResult<(Vec<(String, i64)>, Vec<(Member, f64)>)> {
+        let mut command = redis::cmd("EVAL");
+        command.arg(APPLY).arg(writes.counters.len() + writes.scores.len());
+        for (key, _) in &writes.counters {
+            command.arg(self.key(key));
+        }
+        for ((set, _), _) in &writes.scores {
+            command.arg(self.key(set));
+        }
+        command.arg(writes.counters.len());
+        for (_, by) in &writes.counters {
+            command.arg(*by);
+        }
+        for ((_, member), by) in &writes.scores {
+            command.arg(member).arg(*by);
+        }
+        let (counts, scores): (Vec<i64>, Vec<String>) = self.run(&command).await?;
+        if counts.len() != writes.counters.len() || scores.len() != writes.scores.len() {
+            return Err(KvError::Unavailable("the batched write answered another number of values".into()));
+        }
+        let scores = scores
+            .iter()
+            .map(|s| s.parse::<f64>().map_err(|_| KvError::Unavailable(format!("`{s}` is not a score"))))
+            .collect::<KvResult<Vec<f64>>>()?;
+        Ok((
+            writes.counters.iter().map(|(k, _)| k.clone()).zip(counts).collect(),
+            writes.scores.iter().map(|(m, _)| m.clone()).zip(scores).collect(),
+        ))
     }
 }
